@@ -1,0 +1,67 @@
+"""Formal interfaces: the data types and hook Protocols every package shares.
+
+Standard library only; imports nothing else of this project. Everything that
+crosses a process boundary here is a frozen record with ``to_dict`` /
+``from_dict``.
+"""
+
+from ._frozen import FrozenDict, freeze, thaw
+from .errors import (
+    AutoresearchError,
+    ConfigError,
+    MechanismError,
+    ProviderError,
+    SpaceError,
+    StoreError,
+)
+from .hooks import (
+    HOOKS,
+    AcceptanceRule,
+    HookSpec,
+    Observer,
+    PromptAdvisor,
+    ProposalFilter,
+    ProposalSource,
+    hook_spec,
+)
+from .records import Decision, Outcome, Proposal, Trial, TrialStatus
+from .search_config import STRATEGIES, SearchConfig
+from .space import ParamKind, ParamSpec, SearchSpace, SpaceViolation, Value
+from .task import Executor, Task, TrialRequest
+from .trace import TraceView
+
+__all__ = [
+    "AcceptanceRule",
+    "AutoresearchError",
+    "ConfigError",
+    "Decision",
+    "Executor",
+    "FrozenDict",
+    "HOOKS",
+    "HookSpec",
+    "MechanismError",
+    "Observer",
+    "Outcome",
+    "ParamKind",
+    "ParamSpec",
+    "PromptAdvisor",
+    "Proposal",
+    "ProposalFilter",
+    "ProposalSource",
+    "ProviderError",
+    "STRATEGIES",
+    "SearchConfig",
+    "SearchSpace",
+    "SpaceError",
+    "SpaceViolation",
+    "StoreError",
+    "Task",
+    "TraceView",
+    "Trial",
+    "TrialRequest",
+    "TrialStatus",
+    "Value",
+    "freeze",
+    "hook_spec",
+    "thaw",
+]

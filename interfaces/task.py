@@ -1,0 +1,91 @@
+"""Tasks and executors: what a trial is and who runs it.
+
+A *task* knows its search space and how to turn a configuration into a
+:class:`TrialRequest` (a command, the files it needs, limits). An *executor*
+runs requests in isolated subprocesses and returns an :class:`Outcome`. The
+engine owns both and never runs task code in its own process.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Protocol, runtime_checkable
+
+from ._frozen import FrozenDict
+from .records import Outcome
+from .space import SearchSpace
+
+__all__ = ["TrialRequest", "Task", "Executor"]
+
+
+@dataclass(frozen=True)
+class TrialRequest:
+    """Everything needed to run one trial anywhere (locally or on a Ray node).
+
+    ``files`` maps a relative path to its text; the executor writes them into a
+    fresh working directory before running ``argv`` there. ``env`` is added to
+    a scrubbed environment (no secrets from the parent). ``budget_s`` is the
+    training budget; the hard wall-clock limit is ``budget_s + grace_s``.
+    ``metric`` is the ``key`` whose ``key: value`` stdout line is the
+    objective; ``metric_file``, when set, is a JSON file in the working
+    directory to read it from instead.
+    """
+
+    index: int
+    argv: tuple[str, ...]
+    files: Mapping[str, str] = field(default_factory=FrozenDict)
+    env: Mapping[str, str] = field(default_factory=FrozenDict)
+    budget_s: float = 60.0
+    grace_s: float = 60.0
+    memory_limit_mb: int | None = 4096
+    metric: str = "val_bpb"
+    metric_file: str | None = None
+    minimize: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "argv", tuple(self.argv))
+        object.__setattr__(self, "files", FrozenDict(self.files))
+        object.__setattr__(self, "env", FrozenDict(self.env))
+
+    @property
+    def time_limit_s(self) -> float:
+        return self.budget_s + self.grace_s
+
+
+@runtime_checkable
+class Task(Protocol):
+    """A searchable objective. Found by the engine by ``name``."""
+
+    name: str
+    metric: str
+    minimize: bool
+
+    def space(self) -> SearchSpace:
+        """The search space; its defaults are the baseline configuration."""
+        ...
+
+    def noise_floor(self) -> float | None:
+        """Std of the metric across repeats of one config, if measured."""
+        ...
+
+    def build_trial(self, index: int, config: Mapping[str, Any]) -> TrialRequest:
+        """Turn a full, validated configuration into a runnable request."""
+        ...
+
+
+@runtime_checkable
+class Executor(Protocol):
+    """Runs trial requests in isolated subprocesses.
+
+    ``workers`` is how many trials may run at once. ``submit`` never raises
+    for a failing trial: the failure is classified in the returned Outcome.
+    """
+
+    workers: int
+
+    def submit(self, request: TrialRequest) -> "Future[Outcome]":
+        ...
+
+    def close(self) -> None:
+        ...
