@@ -1,0 +1,3 @@
+"""Benchmarks: tasks to optimise (the GPT task, the generic script task, the
+surrogate), the ablation harness, and performance benchmarks of the project
+itself. Tasks import only :mod:`interfaces`."""

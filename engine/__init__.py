@@ -1,0 +1,2 @@
+"""The engine: Level 1, 1.5 and 2 loops, LLM providers, the run store,
+executors and the CLI (``python -m engine.run``)."""
