@@ -1,0 +1,290 @@
+"""Level 1, the inner loop.
+
+One iteration::
+
+    proposal (mechanism source, else the LLM) -> coerce + validate against the
+    space -> duplicate check -> proposal filters -> run the trial -> acceptance
+    -> store -> observers
+
+A proposal that fails validation, repeats a configuration that already ran,
+or is vetoed by a filter is recorded as a REJECTED trial with the reason and
+costs no training run; the model is asked again with the reason, up to
+``max_rejections`` times per iteration. A malformed model answer is recorded
+the same way. Every trial is written to the store the moment it is decided.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from interfaces import (
+    AutoresearchError,
+    Decision,
+    Outcome,
+    Proposal,
+    SearchConfig,
+    Task,
+    TraceView,
+    Trial,
+    TrialStatus,
+    thaw,
+)
+
+from .acceptance import BuiltinAcceptance
+from .prompts import proposal_messages
+
+__all__ = ["InnerLoop", "LoopEvents"]
+
+
+@dataclass
+class LoopEvents:
+    """Callbacks for the live display; all optional."""
+
+    trial_started: Callable[[int, Mapping[str, Any], float], None] = lambda i, c, b: None
+    trial_finished: Callable[[Trial], None] = lambda t: None
+    message: Callable[[str], None] = lambda text: None
+
+
+@dataclass
+class _Pending:
+    index: int
+    proposal: Proposal
+    config: dict[str, Any]
+    future: "Future[Outcome]"
+    started: float = field(default_factory=time.monotonic)
+
+
+class InnerLoop:
+    def __init__(
+        self,
+        *,
+        task: Task,
+        executor: Any,
+        provider: Any,
+        store: Any,
+        run_id: str,
+        registry: Any,
+        acceptance: BuiltinAcceptance,
+        search_config: SearchConfig,
+        max_rejections: int = 3,
+        events: LoopEvents | None = None,
+        record_exchange: Callable[[Any], None] | None = None,
+    ) -> None:
+        self.task = task
+        self.space = task.space()
+        self.executor = executor
+        self.provider = provider
+        self.store = store
+        self.run_id = run_id
+        self.registry = registry
+        self.acceptance = acceptance
+        self.search_config = search_config
+        self.max_rejections = max_rejections
+        self.events = events or LoopEvents()
+        self.record_exchange = record_exchange or (lambda exchange: None)
+        self.workers = max(1, int(getattr(executor, "workers", 1)))
+
+    # -- state ---------------------------------------------------------------
+    def trace(self) -> TraceView:
+        return self.store.trace(self.run_id, minimize=self.task.minimize)
+
+    def next_index(self) -> int:
+        trials = self.store.trials(self.run_id)
+        used = max((t.index for t in trials), default=-1)
+        return max(used + 1, int(self.store.get_state(self.run_id, "next_index", 0)))
+
+    def _reserve_index(self) -> int:
+        index = self.next_index()
+        self.store.set_state(self.run_id, "next_index", index + 1)
+        return index
+
+    def incumbent_config(self, trace: TraceView) -> dict[str, Any]:
+        incumbent = trace.incumbent()
+        return dict(incumbent.config) if incumbent is not None else dict(self.space.defaults())
+
+    # -- baseline --------------------------------------------------------------
+    def ensure_baseline(self) -> Trial:
+        """Measure the unmodified configuration once, as trial 0."""
+        trace = self.trace()
+        baseline = trace.baseline()
+        if baseline is not None:
+            return baseline
+        config = dict(self.space.defaults())
+        proposal = Proposal({}, "the unmodified configuration", "baseline")
+        index = self._reserve_index()
+        pending = self._submit(index, proposal, config)
+        outcome = pending.future.result()
+        trial = self._trial(pending, outcome, Decision.BASELINE)
+        self._finish(trial, outcome)
+        if not trial.ok:
+            raise AutoresearchError(
+                f"the baseline configuration did not run: {outcome.status.value}: {outcome.reason}\n"
+                f"{outcome.log_tail[-1500:]}",
+                code="baseline-failed",
+            )
+        return trial
+
+    # -- one iteration ---------------------------------------------------------
+    def iterate(self) -> list[Trial]:
+        """Propose, screen and run up to ``workers`` trials; decide them in order."""
+        pending: list[_Pending] = []
+        for _slot in range(self.workers):
+            screened = self._screened_proposal(pending)
+            if screened is None:
+                break
+            index, proposal, config = screened
+            pending.append(self._submit(index, proposal, config))
+        finished: list[Trial] = []
+        for item in pending:
+            outcome = item.future.result()
+            finished.append(self._decide_and_store(item, outcome))
+        return finished
+
+    def _screened_proposal(self, pending: list[_Pending]) -> tuple[int, Proposal, dict[str, Any]] | None:
+        feedback: list[str] = [
+            f"#{p.index} {dict(p.proposal.changes)} is already running; propose something else"
+            for p in pending
+        ]
+        for _attempt in range(self.max_rejections + 1):
+            trace = self.trace()
+            current = self.incumbent_config(trace)
+            index = self._reserve_index()
+            self.registry.trial_index = index
+            proposal, problem = self._proposal(trace, current, feedback)
+            if problem is None:
+                problem = self._screen(proposal, trace, current, pending)
+            if problem is None:
+                return index, proposal, dict(current, **proposal.changes)
+            code, reason = problem
+            self._reject(index, proposal, current, code, reason)
+            feedback.append(reason)
+        self.events.message(f"{self.max_rejections + 1} proposals in a row were rejected; moving on")
+        return None
+
+    def _proposal(self, trace: TraceView, current: dict[str, Any], feedback: list[str]) -> tuple[Proposal, tuple[str, str] | None]:
+        from_source = self.registry.propose(trace, self.space, self.search_config)
+        if from_source is not None:
+            changes, name = from_source
+            return Proposal(self.space.coerce(changes), f"proposed by mechanism {name}", f"mechanism:{name}"), None
+        advice = [text for _name, text in self.registry.advise(trace, self.space, self.search_config)]
+        messages = proposal_messages(
+            task_name=self.task.name,
+            metric=self.task.metric,
+            minimize=self.task.minimize,
+            space=self.space,
+            trace=trace,
+            config=self.search_config,
+            incumbent_config=current,
+            advice=advice,
+            feedback=feedback,
+        )
+        context = {
+            "task": self.task.name,
+            "metric": self.task.metric,
+            "minimize": self.task.minimize,
+            "space": self.space.to_dict(),
+            "incumbent": thaw(current),
+            "trace": trace.to_list(),
+            "search_config": self.search_config.to_dict(),
+            "advice": advice,
+            "feedback": list(feedback),
+        }
+        from engine.llm import LLMRequest, ProposalAnswer
+
+        source = f"{self.provider.name}:{self.provider.model}"
+        try:
+            reply = self.provider.ask(LLMRequest("propose", tuple(messages), context, "1"), ProposalAnswer)
+        except AutoresearchError as exc:
+            exchange = getattr(exc, "exchange", None)
+            if exchange is not None:
+                self.record_exchange(exchange)
+            if exc.code in ("budget-exceeded", "replay-mismatch", "replay-exhausted", "provider-auth",
+                            "local-server-died"):
+                raise  # the run cannot go on usefully; it stops cleanly and can resume
+            return Proposal({}, "", source), ("malformed-answer", f"the model's answer was unusable: {exc.message}")
+        self.record_exchange(reply.exchange)
+        answer = reply.value
+        changes = {c.name: (tuple(c.value) if isinstance(c.value, list) else c.value) for c in answer.changes}
+        return Proposal(self.space.coerce(changes), answer.rationale[:300], source), None
+
+    def _screen(self, proposal: Proposal, trace: TraceView, current: dict[str, Any],
+                pending: list[_Pending]) -> tuple[str, str] | None:
+        changes = dict(proposal.changes)
+        if len(changes) > self.search_config.max_changes:
+            return "too-many-changes", (
+                f"{len(changes)} parameters changed; at most {self.search_config.max_changes} per proposal")
+        problems = self.space.validate(changes, current=current, frozen=self.search_config.frozen)
+        if problems:
+            return problems[0].code, "; ".join(p.message for p in problems)
+        inactive = [n for n in changes if n not in self.search_config.active]
+        if inactive:
+            return "inactive-parameter", f"{', '.join(inactive)} may not change now; change only: {', '.join(self.search_config.active)}"
+        config = dict(current, **changes)
+        if trace.has_tried(config) or any(p.config == config for p in pending):
+            described = ", ".join(f"{k}={v}" for k, v in changes.items())
+            return "duplicate", f"{described} was already tried from this configuration; try a different change"
+        veto = self.registry.veto(proposal, trace, self.space)
+        if veto is not None:
+            reason, name = veto
+            return "vetoed", f"vetoed by {name}: {reason}"
+        return None
+
+    # -- running and deciding --------------------------------------------------
+    def _submit(self, index: int, proposal: Proposal, config: dict[str, Any]) -> _Pending:
+        self.store.begin_trial(self.run_id, index, proposal, config)
+        request = self.task.build_trial(index, config)
+        self.events.trial_started(index, proposal.changes, request.budget_s)
+        return _Pending(index, proposal, config, self.executor.submit(request))
+
+    def _trial(self, pending: _Pending, outcome: Outcome, decision: Decision) -> Trial:
+        return Trial(
+            index=pending.index,
+            config=pending.config,
+            changes=pending.proposal.changes,
+            status=outcome.status,
+            metric=outcome.metric if outcome.ok else None,
+            decision=decision,
+            duration_s=outcome.duration_s,
+            rationale=pending.proposal.rationale,
+            source=pending.proposal.source,
+            reason=outcome.reason,
+            log_tail=outcome.log_tail[-2000:],
+        )
+
+    def _decide_and_store(self, pending: _Pending, outcome: Outcome) -> Trial:
+        trace = self.trace()
+        self.registry.trial_index = pending.index
+        undecided = self._trial(pending, outcome, Decision.DISCARD)
+        keep = False
+        if undecided.ok:
+            incumbent = trace.incumbent()
+            default = self.acceptance.decide(undecided, incumbent, trace)
+            keep, _rule = self.registry.decide(undecided, incumbent, trace, default)
+        trial = undecided.with_decision(Decision.KEEP if keep else Decision.DISCARD)
+        self._finish(trial, outcome)
+        return trial
+
+    def _finish(self, trial: Trial, outcome: Outcome | None) -> None:
+        self.store.finish_trial(self.run_id, trial, outcome)
+        self.events.trial_finished(trial)
+        self.registry.observe(trial, self.trace())
+
+    def _reject(self, index: int, proposal: Proposal, current: dict[str, Any], code: str, reason: str) -> None:
+        known = {k: v for k, v in proposal.changes.items() if k in self.space}
+        trial = Trial(
+            index=index,
+            config=dict(current, **known),
+            changes=proposal.changes,
+            status=TrialStatus.REJECTED,
+            metric=None,
+            decision=Decision.REJECTED,
+            rationale=proposal.rationale,
+            source=proposal.source,
+            reason=f"{code}: {reason}",
+        )
+        self.store.finish_trial(self.run_id, trial, None)
+        self.events.trial_finished(trial)
+        self.registry.observe(trial, self.trace())

@@ -1,0 +1,125 @@
+"""Level 1.5, the outer loop: adjust the search configuration from the trace.
+
+Every ``every`` inner iterations the model reads a per-parameter summary of
+the trace and answers with an :class:`engine.llm.OuterAnswer`. The answer is
+validated against guard rails before it takes effect: unknown or locked names
+are ignored with a note, freezing never leaves fewer than ``min_active``
+active parameters, and every change is stored as a snapshot with its reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, Callable
+
+from interfaces import AutoresearchError, SearchConfig, SearchSpace, TraceView
+
+__all__ = ["OuterLoop", "OuterUpdate", "parameter_summary", "apply_outer_answer"]
+
+
+@dataclass(frozen=True)
+class OuterUpdate:
+    config: SearchConfig
+    reason: str
+    notes: tuple[str, ...]
+    changed: bool
+
+
+def parameter_summary(trace: TraceView, space: SearchSpace) -> list[dict[str, Any]]:
+    """Per searchable parameter: tries, keeps, best gain it was part of."""
+    rows = []
+    baseline = trace.baseline()
+    for name in space.searchable():
+        touching = [t for t in trace.touching(name) if t.decision.value != "rejected"]
+        kept = [t for t in touching if t.decision.value == "keep"]
+        best = None
+        if baseline is not None and baseline.metric is not None:
+            for t in touching:
+                if t.ok:
+                    gain = (baseline.metric - t.metric) if trace.minimize else (t.metric - baseline.metric)
+                    best = gain if best is None or gain > best else best
+        rows.append({"name": name, "tries": len(touching), "keeps": len(kept),
+                     "best_gain_vs_baseline": best, "values_tried": list(trace.values_tried(name))[:6]})
+    return rows
+
+
+def apply_outer_answer(answer: Any, config: SearchConfig, space: SearchSpace) -> OuterUpdate:
+    notes: list[str] = []
+    searchable = set(space.searchable())
+    new = config
+    for name in answer.unfreeze:
+        if name in new.frozen:
+            new = new.unfreeze(name)
+        else:
+            notes.append(f"unfreeze {name} ignored: it is not frozen")
+    for name in answer.freeze:
+        if name not in searchable:
+            notes.append(f"freeze {name} ignored: not a searchable parameter")
+        elif name not in new.active:
+            notes.append(f"freeze {name} ignored: already frozen")
+        elif len(new.active) <= new.min_active:
+            notes.append(f"freeze {name} refused: at least {new.min_active} parameters must stay active")
+        else:
+            new = new.freeze(name)
+    new = replace(new, strategy=answer.strategy, guidance=answer.guidance.strip()[:600])
+    return OuterUpdate(new, answer.reason.strip()[:600], tuple(notes), new != config)
+
+
+class OuterLoop:
+    def __init__(self, *, provider: Any, space: SearchSpace, metric: str, every: int = 5,
+                 record_exchange: Callable[[Any], None] | None = None) -> None:
+        if every < 1:
+            raise ValueError("the outer loop period must be at least 1 iteration")
+        self.provider = provider
+        self.space = space
+        self.metric = metric
+        self.every = every
+        self.record_exchange = record_exchange or (lambda exchange: None)
+
+    def due(self, iteration: int) -> bool:
+        return iteration > 0 and iteration % self.every == 0
+
+    def messages(self, trace: TraceView, config: SearchConfig) -> tuple[dict[str, str], ...]:
+        rows = parameter_summary(trace, self.space)
+        lines = [f"- {r['name']}: tried {r['tries']}x, kept {r['keeps']}x, values {r['values_tried']}"
+                 + ("" if r["best_gain_vs_baseline"] is None else f", best gain {r['best_gain_vs_baseline']:.4f}")
+                 for r in rows]
+        system = ("You supervise a hyperparameter search. Read the per-parameter summary and decide "
+                  "which parameters to freeze (tried often, never helped), which to unfreeze, the "
+                  "strategy (explore, exploit or balanced) and one or two sentences of guidance for "
+                  "the next proposals.")
+        best = trace.best_metric()
+        user = "\n".join([
+            f"Best {self.metric}: {best:.4f}" if best is not None else f"No {self.metric} yet.",
+            f"Trials so far: {len(trace)}; current discard streak: {trace.discard_streak()}.",
+            f"Active: {', '.join(config.active)}",
+            f"Frozen: {', '.join(config.frozen) or 'none'}",
+            f"Strategy: {config.strategy}. Guidance: {config.guidance or 'none'}",
+            "Per parameter:",
+            *lines,
+            f"Keep at least {config.min_active} parameters active.",
+        ])
+        return ({"role": "system", "content": system}, {"role": "user", "content": user})
+
+    def update(self, trace: TraceView, config: SearchConfig) -> OuterUpdate:
+        from engine.llm import LLMRequest, OuterAnswer
+
+        context = {
+            "space": self.space.to_dict(),
+            "trace": trace.to_list(),
+            "search_config": config.to_dict(),
+            "summary": parameter_summary(trace, self.space),
+            "metric": self.metric,
+            "minimize": trace.minimize,
+        }
+        try:
+            reply = self.provider.ask(LLMRequest("outer", self.messages(trace, config), context, "1.5"), OuterAnswer)
+        except AutoresearchError as exc:
+            exchange = getattr(exc, "exchange", None)
+            if exchange is not None:
+                self.record_exchange(exchange)
+            if exc.code in ("budget-exceeded", "replay-mismatch", "replay-exhausted", "provider-auth"):
+                raise
+            return OuterUpdate(config, f"Level 1.5 skipped this cycle: {exc.message}", (), False)
+        self.record_exchange(reply.exchange)
+        return apply_outer_answer(reply.value, config, self.space)

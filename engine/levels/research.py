@@ -1,0 +1,381 @@
+"""Level 2, mechanism research: four rounds, admission, splice, evaluate, keep or revert.
+
+One session (every ``research_every`` Level 1.5 cycles)::
+
+    Explore -> Critique -> Specify -> Generate
+      -> sandbox.admit(code, hook)   (rejected: violations or the counterexample
+                                      go back to the model, ``repairs`` times)
+      -> the mechanism host loads it -> the hook registry splices it in
+      -> calls and effects are recorded every iteration
+      -> after its evaluation window: keep, or revert (gone from the host and
+         every hook); never called or no effect is reported as such
+
+Everything is saved under ``<run_dir>/level2/session-<n>/``: each round's
+messages and answer, every code attempt, every admission record, the decision.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from interfaces import AutoresearchError, TraceView
+
+from ..hooks import HookRegistry
+from .contract import all_hooks_summary, argument_types, general_contract, hook_contract
+from .outer import parameter_summary
+
+__all__ = ["Research", "symptoms"]
+
+
+def symptoms(trace: TraceView) -> dict[str, Any]:
+    """What the trace shows, in the terms mechanisms are catalogued by."""
+    ran = trace.ran()
+    rejected = [t for t in trace.trials if t.decision.value == "rejected"]
+    duplicates = [t for t in rejected if t.reason.startswith("duplicate")]
+    counts = trace.change_counts()
+    top_share = max(counts.values()) / max(1, sum(counts.values())) if counts else 0.0
+    return {
+        "trials": len(trace),
+        "ran": len(ran),
+        "keeps": len(trace.kept()),
+        "discard_streak": trace.discard_streak(),
+        "rejected": len(rejected),
+        "duplicates": len(duplicates),
+        "most_changed_share": round(top_share, 3),
+        "repetition": len(duplicates) >= 2 or top_share >= 0.5,
+        "plateau": trace.discard_streak() >= 4,
+        "fixation": top_share >= 0.5,
+        "crashes": sum(1 for t in ran if not t.ok),
+    }
+
+
+@dataclass
+class _Evaluation:
+    name: str
+    hook: str
+    session: int
+    activated_at: int
+    activated_iteration: int
+    best_before: float | None
+    window: int
+
+
+@dataclass
+class Research:
+    run: Any
+    store: Any
+    provider: Any
+    task: Any
+    record: Callable[[Any], None]
+    host: Any
+    registry: HookRegistry
+    repairs: int = 2
+    window: int = 10
+    evaluations: list[_Evaluation] = field(default_factory=list)
+
+    @classmethod
+    def for_run(cls, run: Any, *, store: Any, provider: Any, task: Any, record: Callable[[Any], None]) -> "Research":
+        from sandbox import MechanismHost
+
+        run_id = run.run_id
+
+        def on_event(name: str, kind: str, trial: int | None, data: Any) -> None:
+            store.add_mechanism_event(run_id, name, kind, trial, dict(data))
+
+        host = MechanismHost()
+        registry = HookRegistry(host, on_event=on_event)
+        window = run.settings.outer_every * run.settings.research_every
+        return cls(run, store, provider, task, record, host, registry, window=window)
+
+    # -- paths and persistence -------------------------------------------------
+    @property
+    def root(self) -> Path:
+        return self.run.run_dir / "level2"
+
+    def _session_dir(self, session: int) -> Path:
+        path = self.root / f"session-{session}"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def _save(self, path: Path, data: Any) -> None:
+        path.write_text(json.dumps(data, indent=2, default=str))
+
+    # -- resume ----------------------------------------------------------------
+    def restore(self, inner: Any) -> None:
+        """Reload mechanisms that were active when the run stopped (their state restarts)."""
+        state = self.store.get_state(self.run.run_id, "level2_active", [])
+        for item in state:
+            source = Path(item["path"]).read_text()
+            self._activate(item["name"], item["hook"], source, item["session"], inner, restoring=item)
+
+    def _persist_active(self) -> None:
+        items = [
+            {"name": e.name, "hook": e.hook, "session": e.session, "activated_at": e.activated_at,
+             "activated_iteration": e.activated_iteration, "best_before": e.best_before, "window": e.window,
+             "path": str(self.root / "mechanisms" / f"{e.name}.py")}
+            for e in self.evaluations
+        ]
+        self.store.set_state(self.run.run_id, "level2_active", items)
+
+    # -- the cycle hook --------------------------------------------------------
+    def after_cycle(self, cycle: int, inner: Any) -> None:
+        iteration = int(self.store.get_state(self.run.run_id, "iteration", 0))
+        for evaluation in list(self.evaluations):
+            if iteration - evaluation.activated_iteration >= evaluation.window:
+                self._evaluate(evaluation, inner, final=False)
+        if cycle % self.run.settings.research_every == 0:
+            self.session(inner)
+
+    def finish(self, inner: Any) -> None:
+        for evaluation in list(self.evaluations):
+            self._evaluate(evaluation, inner, final=True)
+
+    # -- one session -----------------------------------------------------------
+    def session(self, inner: Any) -> None:
+        from engine.llm import (CritiqueAnswer, ExploreAnswer, GenerateAnswer, LLMRequest, SpecifyAnswer)
+
+        number = int(self.store.get_state(self.run.run_id, "level2_sessions", 0)) + 1
+        self.store.set_state(self.run.run_id, "level2_sessions", number)
+        folder = self._session_dir(number)
+        trace = inner.trace()
+        tried = self.store.get_state(self.run.run_id, "level2_tried", [])
+        facts = symptoms(trace)
+        context = {
+            "symptoms": facts,
+            "trace": trace.to_list(),
+            "space": inner.space.to_dict(),
+            "search_config": inner.search_config.to_dict(),
+            "active": self.registry.summaries(),
+            "tried": tried,
+            "summary": parameter_summary(trace, inner.space),
+        }
+        self.run.events.message(f"Level 2 session {number}: trace shows {self._describe(facts)}")
+        transcript: list[dict[str, Any]] = []
+
+        def ask(purpose: str, messages: list[dict[str, str]], model: Any) -> Any:
+            request = LLMRequest(purpose, tuple(messages), context, "2")
+            reply = self.provider.ask(request, model)
+            self.record(reply.exchange)
+            transcript.append({"round": purpose, "messages": messages, "answer": reply.value.model_dump()})
+            self._save(folder / "rounds.json", transcript)
+            return reply.value
+
+        try:
+            messages = self._explore_messages(trace, inner, facts, tried)
+            explore = ask("explore", messages, ExploreAnswer)
+            messages += [{"role": "assistant", "content": explore.model_dump_json()},
+                         {"role": "user", "content": self._critique_prompt(facts)}]
+            critique = ask("critique", messages, CritiqueAnswer)
+            messages += [{"role": "assistant", "content": critique.model_dump_json()},
+                         {"role": "user", "content": self._specify_prompt(tried)}]
+            spec = ask("specify", messages, SpecifyAnswer)
+            if spec.name in {t["name"] for t in tried} or self.registry.get(spec.name) is not None:
+                spec_name = f"{spec.name}_{number}"
+            else:
+                spec_name = spec.name
+            messages += [{"role": "assistant", "content": spec.model_dump_json()},
+                         {"role": "user", "content": self._generate_prompt(spec.hook, spec.class_name)}]
+            answer = ask("generate", messages, GenerateAnswer)
+            admitted, source, attempts = self._admit_with_repairs(spec.hook, answer.code, messages, ask, folder)
+        except AutoresearchError as exc:
+            if exc.code in ("budget-exceeded", "replay-mismatch", "replay-exhausted", "provider-auth"):
+                raise
+            self.store.add_mechanism_event(self.run.run_id, f"session-{number}", "session-failed", None,
+                                           {"code": exc.code, "message": exc.message})
+            self.run.events.message(f"Level 2 session {number} failed: {exc}")
+            self._save(folder / "decision.json", {"decision": "session-failed", "error": str(exc)})
+            return
+        tried.append({"name": spec_name, "hook": spec.hook, "session": number,
+                      "admitted": admitted is not None})
+        self.store.set_state(self.run.run_id, "level2_tried", tried)
+        if admitted is None:
+            self.run.events.message(f"Level 2 session {number}: {spec_name} was not admitted after {attempts} attempts")
+            self._save(folder / "decision.json", {"decision": "rejected", "name": spec_name, "attempts": attempts})
+            return
+        self._activate(spec_name, spec.hook, source, number, inner, admission=admitted)
+        self._save(folder / "decision.json", {"decision": "activated", "name": spec_name, "hook": spec.hook,
+                                              "attempts": attempts})
+
+    def _describe(self, facts: dict[str, Any]) -> str:
+        flags = [k for k in ("repetition", "plateau", "fixation") if facts.get(k)]
+        return (", ".join(flags) or "no clear failure") + f" ({facts['keeps']} keeps in {facts['ran']} runs)"
+
+    # -- admission and repair ----------------------------------------------------
+    def _admit_with_repairs(self, hook: str, code: str, messages: list[dict[str, str]], ask: Callable[..., Any],
+                            folder: Path) -> tuple[Any, str, int]:
+        from engine.llm import GenerateAnswer
+        from sandbox import admit
+
+        source = _strip_fences(code)
+        for attempt in range(1, self.repairs + 2):
+            (folder / f"attempt-{attempt}.py").write_text(source)
+            admission = admit(source, hook)
+            self._save(folder / f"admission-{attempt}.json", _admission_dict(admission))
+            self.store.add_mechanism_event(self.run.run_id, f"attempt-{attempt}", "admission", None,
+                                           {"hook": hook, **_admission_dict(admission, brief=True)})
+            if admission.admitted:
+                return admission, source, attempt
+            if attempt > self.repairs:
+                break
+            feedback = _rejection_feedback(admission)
+            self.run.events.message(f"  attempt {attempt} rejected: {feedback.splitlines()[0][:140]}")
+            messages += [{"role": "assistant", "content": source},
+                         {"role": "user", "content": "The sandbox rejected this code:\n" + feedback +
+                          "\nFix every problem and return the whole corrected module."}]
+            source = _strip_fences(ask("repair", messages, GenerateAnswer).code)
+        return None, source, attempt
+
+    # -- activation, evaluation, revert ------------------------------------------
+    def _activate(self, name: str, hook: str, source: str, session: int, inner: Any, *,
+                  admission: Any = None, restoring: dict[str, Any] | None = None) -> None:
+        from sandbox import admit
+
+        if admission is None:
+            admission = admit(source, hook)
+            if not admission.admitted:
+                self.store.add_mechanism_event(self.run.run_id, name, "restore-failed", None,
+                                               _admission_dict(admission, brief=True))
+                return
+        folder = self.root / "mechanisms"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{name}.py").write_text(source)
+        loaded = self.host.load(admission, self.run.settings.seed)
+        if not loaded.ok:
+            self.store.add_mechanism_event(self.run.run_id, name, "load-failed", None,
+                                           {"code": loaded.code, "message": loaded.message})
+            self.run.events.message(f"Level 2: {name} failed to load: {loaded.code}: {loaded.message}")
+            return
+        trace = inner.trace()
+        at = len(trace.trials)
+        self.registry.activate(name, hook, loaded.handle, at)
+        iteration = int(self.store.get_state(self.run.run_id, "iteration", 0))
+        if restoring is None:
+            self.evaluations.append(_Evaluation(name, hook, session, at, iteration, trace.best_metric(), self.window))
+            self.store.add_mechanism_event(self.run.run_id, name, "admitted", at,
+                                           {"hook": hook, "session": session, "digest": admission.digest,
+                                            **_admission_dict(admission, brief=True)})
+            self.run.events.message(f"Level 2: {name} admitted and spliced into the {hook} hook")
+        else:
+            self.evaluations.append(_Evaluation(name, hook, session, restoring["activated_at"],
+                                                restoring["activated_iteration"], restoring["best_before"],
+                                                restoring["window"]))
+            self.store.add_mechanism_event(self.run.run_id, name, "restored", at, {"hook": hook})
+        self._persist_active()
+
+    def _evaluate(self, evaluation: _Evaluation, inner: Any, *, final: bool) -> None:
+        mechanism = self.registry.get(evaluation.name)
+        self.evaluations.remove(evaluation)
+        self._persist_active()
+        if mechanism is None:  # ejected earlier; the ejection is already recorded
+            return
+        trace = inner.trace()
+        since = [t for t in trace.trials if t.index >= evaluation.activated_at]
+        improved = any(t.decision.value == "keep" for t in since)
+        best_now = trace.best_metric()
+        gain = None
+        if best_now is not None and evaluation.best_before is not None:
+            gain = (evaluation.best_before - best_now) if trace.minimize else (best_now - evaluation.best_before)
+        data = {"calls": mechanism.calls, "effects": mechanism.effects, "trials_in_window": len(since),
+                "improved": improved, "gain": gain, "final": final}
+        if mechanism.calls == 0:
+            verdict, why = "revert", "never called during its window"
+        elif mechanism.effects == 0 and mechanism.hook != "observer":
+            verdict, why = "revert", "called but had no effect during its window"
+        elif not improved:
+            verdict, why = "revert", "no improvement during its window"
+        else:
+            verdict, why = "keep", "improved the incumbent during its window"
+        data["reason"] = why
+        self.store.add_mechanism_event(self.run.run_id, evaluation.name, "evaluated", len(trace.trials), data)
+        if verdict == "revert" and not final:
+            self.registry.revert(evaluation.name, why)
+            self.run.events.message(f"Level 2: {evaluation.name} reverted: {why}")
+        else:
+            self.store.add_mechanism_event(self.run.run_id, evaluation.name,
+                                           "kept" if verdict == "keep" else "ended", len(trace.trials), data)
+            self.run.events.message(f"Level 2: {evaluation.name} {verdict if verdict == 'keep' else 'ended'}: {why} "
+                                    f"({mechanism.calls} calls, {mechanism.effects} effects)")
+
+    # -- prompts ---------------------------------------------------------------
+    def _explore_messages(self, trace: TraceView, inner: Any, facts: dict[str, Any],
+                          tried: list[dict[str, Any]]) -> list[dict[str, str]]:
+        from .prompts import history_lines
+
+        system = ("You design search mechanisms for a hyperparameter search loop. A mechanism is a small "
+                  "Python class plugged into one hook of the loop. Hooks:\n" + all_hooks_summary())
+        active = ", ".join(f"{m['name']} ({m['hook']})" for m in self.registry.summaries()) or "none"
+        tried_text = ", ".join(f"{t['name']} ({t['hook']})" for t in tried) or "none"
+        user = "\n".join([
+            "Trace facts: " + json.dumps(facts),
+            "Recent trials:", *history_lines(trace.trials, inner.task.metric, limit=12),
+            f"Active mechanisms: {active}", f"Already tried in this run: {tried_text}",
+            "Explore: diagnose what is going wrong in this search, and list 2 to 5 candidate mechanisms "
+            "from other fields (combinatorial optimisation, bandits, design of experiments, Bayesian "
+            "optimisation, statistics) that could fix it.",
+        ])
+        return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+    def _critique_prompt(self, facts: dict[str, Any]) -> str:
+        return ("Critique: weigh each candidate against the failure seen in the trace (repetition, fixation, "
+                "plateaus, noise). Choose the one most likely to help and say why.")
+
+    def _specify_prompt(self, tried: list[dict[str, Any]]) -> str:
+        avoid = ", ".join(t["name"] for t in tried) or "none"
+        return ("Specify: name the chosen mechanism (snake_case), pick its hook (filter, source, advisor, "
+                f"acceptance or observer), its class name and its behaviour in a few sentences. Do not repeat: {avoid}.")
+
+    def _generate_prompt(self, hook: str, class_name: str) -> str:
+        example = ""
+        try:
+            import mechanism_library
+
+            entry = mechanism_library.example_for(hook)
+            example = f"\n\nA correct example for this hook ({entry.name}):\n```python\n{entry.source}\n```"
+        except Exception:  # no example is better than a wrong one; the contract is still complete
+            example = ""
+        return ("Generate: write the complete Python module for the mechanism.\n\n"
+                "General rules:\n" + general_contract() + "\n\nThe hook:\n" + hook_contract(hook) +
+                "\n\nArgument types:\n" + argument_types() + example +
+                f"\n\nDefine class {class_name} and a module-level build(seed). Return only the code.")
+
+
+def _strip_fences(code: str) -> str:
+    text = code.strip()
+    if text.startswith("```"):
+        lines = text.splitlines()[1:]
+        if lines and lines[-1].strip().startswith("```"):
+            lines = lines[:-1]
+        text = "\n".join(lines)
+    return text.strip() + "\n"
+
+
+def _admission_dict(admission: Any, *, brief: bool = False) -> dict[str, Any]:
+    if hasattr(admission, "to_dict") and not brief:
+        return admission.to_dict()
+    violations = [
+        {"code": v.code, "line": getattr(v, "line", None), "message": v.message}
+        for v in getattr(admission, "violations", ())
+    ]
+    return {
+        "admitted": bool(admission.admitted),
+        "digest": getattr(admission, "digest", None),
+        "violations": violations[:20],
+        "counterexample": getattr(admission, "counterexample", None),
+        "stages": [getattr(s, "stage", getattr(s, "name", "?")) + (":ok" if getattr(s, "ok", False) else ":failed")
+                   for s in getattr(admission, "stages", ())],
+    }
+
+
+def _rejection_feedback(admission: Any) -> str:
+    lines = [f"line {getattr(v, 'line', '?')}: [{v.code}] {v.message}" for v in admission.violations][:15]
+    if getattr(admission, "counterexample", None):
+        lines.append("A property test failed. Counterexample:\n" + str(admission.counterexample)[:1500])
+    return "\n".join(lines) or "admission failed without a reason"
+
+
+def source_digest(source: str) -> str:
+    return hashlib.sha256(source.encode()).hexdigest()

@@ -1,0 +1,137 @@
+"""Command line: ``python -m engine.run gpt`` and ``python -m engine.run script PATH``.
+
+Each command starts a new run (or resumes one with ``--resume``), shows live
+progress, and ends by printing where the report is.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.console import Console
+
+from interfaces import AutoresearchError
+
+from .runner import Run, resolve_run_dir
+from .settings import RunSettings
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Bilevel autoresearch: an LLM searches a training configuration, and writes sandboxed "
+                       "search mechanisms for itself.")
+console = Console(stderr=False)
+
+ProviderOpt = typer.Option(None, "--provider", help="LLM provider: local (a real model on this machine), "
+                           "openai (any OpenAI-compatible endpoint), heuristic (rule-based stand-in), replay.")
+ModelOpt = typer.Option(None, "--model", help="Model name (openai: the endpoint's model; local: qwen-1.5b or qwen-0.5b).")
+BaseUrlOpt = typer.Option(None, "--base-url", help="Endpoint for --provider openai, e.g. http://127.0.0.1:8000/v1. The key is read from OPENAI_API_KEY.")
+IterOpt = typer.Option(30, "--iterations", "-n", help="Inner-loop iterations (training trials after the baseline).")
+BudgetOpt = typer.Option(None, "--budget", help="Training budget per trial in seconds (default: the task's preset).")
+LevelsOpt = typer.Option("1,1.5,2", "--levels", help="Comma-separated levels to run: 1, 1.5, 2.")
+SeedOpt = typer.Option(0, "--seed", help="Seed for the provider and the mechanisms.")
+WorkersOpt = typer.Option(1, "--workers", help="Trials run at once.")
+ExecutorOpt = typer.Option("local", "--executor", help="local or ray.")
+RunsOpt = typer.Option(Path("runs"), "--run-dir", help="Directory that holds run directories.")
+ResumeOpt = typer.Option(None, "--resume", help="Resume a run: its id under --run-dir, or its directory.")
+RecordOpt = typer.Option(None, "--record", help="Write every model exchange to this JSONL transcript.")
+ReplayOpt = typer.Option(None, "--replay", help="Answer from a recorded transcript (with --provider replay).")
+AcceptOpt = typer.Option("keep-if-better", "--acceptance", help="keep-if-better or noise-aware.")
+MaxTokensOpt = typer.Option(None, "--max-tokens", help="Stop cleanly once the run has used this many tokens.")
+MaxUsdOpt = typer.Option(None, "--max-usd", help="Stop cleanly once the run has cost this much.")
+OuterOpt = typer.Option(5, "--outer-every", help="Level 1.5 runs every this many iterations.")
+ResearchOpt = typer.Option(2, "--research-every", help="Level 2 runs every this many Level 1.5 cycles.")
+
+
+def _levels(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def _execute(settings: RunSettings | None, runs_root: Path, resume: Optional[str]) -> None:
+    from .progress import Progress
+
+    try:
+        if resume:
+            run = Run.reopen(resolve_run_dir(resume, runs_root))
+            settings = run.settings
+            console.print(f"resuming run [bold]{run.run_id}[/bold] in {run.run_dir}")
+        else:
+            assert settings is not None
+            run = Run.create(settings, runs_root)
+            console.print(f"run [bold]{run.run_id}[/bold] in {run.run_dir}")
+        console.print(f"task {settings.task}, provider {settings.provider}"
+                      + (f" ({settings.model})" if settings.model else "")
+                      + f", levels {', '.join(settings.levels)}, {settings.iterations} iterations, seed {settings.seed}")
+        with Progress(console, iterations=settings.iterations, metric="metric", minimize=True) as progress:
+            run.events = progress.events()
+            result = run.execute()
+    except KeyboardInterrupt:
+        console.print(f"\n[yellow]interrupted.[/yellow] Resume with: python -m engine.run {settings.task if settings else ''} "
+                      f"--resume {run.run_id} --run-dir {runs_root}")
+        raise typer.Exit(130)
+    except AutoresearchError as exc:
+        console.print(f"[red]error[/red] {exc}")
+        raise typer.Exit(2)
+    _summary(result)
+
+
+def _summary(result: Any) -> None:
+    console.print(f"\nrun {result.run_id}: {result.status}, {result.trials} trials")
+    if result.baseline is not None and result.best is not None:
+        console.print(f"baseline {result.baseline:.4f} -> best {result.best:.4f} ({result.best - result.baseline:+.4f})")
+    if result.report is not None:
+        console.print(f"report: {result.report}")
+
+
+@app.command()
+def gpt(
+    provider: Optional[str] = ProviderOpt,
+    model: Optional[str] = ModelOpt,
+    base_url: Optional[str] = BaseUrlOpt,
+    iterations: int = IterOpt,
+    budget: Optional[float] = BudgetOpt,
+    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Fixed-steps mode: train this many steps instead of a time budget (deterministic)."),
+    preset: str = typer.Option("cpu", "--preset", help="cpu or gpu."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Your own text file or directory instead of the built-in corpus."),
+    levels: str = LevelsOpt,
+    seed: int = SeedOpt,
+    workers: int = WorkersOpt,
+    executor: str = ExecutorOpt,
+    run_dir: Path = RunsOpt,
+    resume: Optional[str] = ResumeOpt,
+    record: Optional[Path] = RecordOpt,
+    replay: Optional[Path] = ReplayOpt,
+    acceptance: str = AcceptOpt,
+    max_tokens: Optional[int] = MaxTokensOpt,
+    max_usd: Optional[float] = MaxUsdOpt,
+    outer_every: int = OuterOpt,
+    research_every: int = ResearchOpt,
+) -> None:
+    """Search the GPT pretraining task's hyperparameters to minimise val_bpb."""
+    settings = None
+    if not resume:
+        try:
+            settings = RunSettings(
+                task="gpt",
+                task_options={"preset": preset, "budget_s": budget, "max_steps": max_steps,
+                              "data": str(data) if data else None},
+                provider=provider or "heuristic", model=model, base_url=base_url, iterations=iterations,
+                levels=_levels(levels), seed=seed, workers=workers, executor=executor, acceptance=acceptance,
+                outer_every=outer_every, research_every=research_every, max_tokens=max_tokens,
+                max_usd=max_usd, record=str(record) if record else None, replay=str(replay) if replay else None,
+            )
+        except AutoresearchError as exc:
+            console.print(f"[red]error[/red] {exc}")
+            raise typer.Exit(2)
+    _execute(settings, run_dir, resume)
+
+
+def main(argv: list[str] | None = None) -> None:
+    app(args=argv)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

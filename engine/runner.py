@@ -1,0 +1,239 @@
+"""One run, start to finish: the levels wired to a store, a provider and an executor.
+
+The store is the source of truth. Everything the loop needs to continue
+(trials, the iteration counter, the latest search config, mechanism state) is
+read back from it, so ``resume`` after a SIGKILL continues exactly where the
+last committed step left off; a trial that was in flight is proposed and run
+again under the same index, never counted twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from interfaces import ConfigError, SearchConfig, StoreError, Task
+
+from .hooks import HookRegistry
+from .levels.acceptance import BuiltinAcceptance
+from .levels.inner import InnerLoop, LoopEvents
+from .levels.outer import OuterLoop
+from .settings import RunSettings
+from .tasks import load_task
+
+__all__ = ["Run", "RunResult", "new_run_id", "resolve_run_dir"]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_id: str
+    run_dir: Path
+    status: str
+    baseline: float | None
+    best: float | None
+    trials: int
+    report: Path | None
+
+
+def new_run_id(task: str, seed: int) -> str:
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return f"{task}-{stamp}-s{seed}"
+
+
+def resolve_run_dir(resume: str, runs_root: Path) -> Path:
+    """``resume`` is a run directory or the id of a run under ``runs_root``."""
+    for candidate in (Path(resume), runs_root / resume):
+        if (candidate / "run.sqlite").exists():
+            return candidate
+    raise ConfigError(f"no run to resume at {resume!r} (looked for run.sqlite there and under {runs_root})")
+
+
+def initial_search_config(task: Task) -> SearchConfig:
+    space = task.space()
+    active = space.searchable()
+    return SearchConfig(active=active, min_active=min(3, len(active)) or 1)
+
+
+class Run:
+    def __init__(self, settings: RunSettings, run_dir: Path, run_id: str, *, events: LoopEvents | None = None,
+                 resume: bool = False) -> None:
+        self.settings = settings
+        self.run_dir = run_dir
+        self.run_id = run_id
+        self.events = events or LoopEvents()
+        self.resume = resume
+
+    @classmethod
+    def create(cls, settings: RunSettings, runs_root: Path, *, run_id: str | None = None,
+               events: LoopEvents | None = None) -> "Run":
+        run_id = run_id or new_run_id(settings.task, settings.seed)
+        run_dir = runs_root / run_id
+        if (run_dir / "run.sqlite").exists():
+            raise ConfigError(f"run directory {run_dir} already holds a run; use --resume {run_id}")
+        run_dir.mkdir(parents=True, exist_ok=True)
+        return cls(settings, run_dir, run_id, events=events)
+
+    @classmethod
+    def reopen(cls, run_dir: Path, *, events: LoopEvents | None = None) -> "Run":
+        from engine.store import RunStore
+
+        store = RunStore.open(run_dir / "run.sqlite")
+        try:
+            runs = store.runs()
+            if len(runs) != 1:
+                raise StoreError(f"{run_dir} holds {len(runs)} runs; expected exactly one")
+            info = runs[0]
+        finally:
+            store.close()
+        return cls(RunSettings.from_dict(info.settings), run_dir, info.run_id, events=events, resume=True)
+
+    # -- wiring -----------------------------------------------------------------
+    def _task(self) -> Task:
+        return load_task(self.settings.task, **self.settings.task_options)
+
+    def _executor(self) -> Any:
+        from engine import executors
+
+        root = self.run_dir / "trials"
+        if self.settings.executor == "ray":
+            return executors.RayExecutor(workers=self.settings.workers, root=root)
+        return executors.LocalExecutor(workers=self.settings.workers, root=root)
+
+    @contextlib.contextmanager
+    def _provider(self, ledger: Any) -> Iterator[Any]:
+        from engine.llm import make_provider
+
+        s = self.settings
+        catalog = None
+        if "2" in s.levels or s.provider == "heuristic":
+            import mechanism_library
+
+            catalog = mechanism_library.catalog
+        record = Path(s.record) if s.record else None
+        with make_provider(s.provider, model=s.model, base_url=s.base_url, seed=s.seed, record=record,
+                           replay=Path(s.replay) if s.replay else None, ledger=ledger, catalog=catalog,
+                           run_dir=self.run_dir) as provider:
+            yield provider
+
+    # -- the run ----------------------------------------------------------------
+    def execute(self) -> RunResult:
+        from engine.llm import Budget, Ledger
+        from engine.report import write_report
+        from engine.store import RunStore
+
+        s = self.settings
+        task = self._task()
+        store = RunStore.open(self.run_dir / "run.sqlite")
+        ledger = Ledger(Budget(max_tokens=s.max_tokens, max_usd=s.max_usd))
+        status = "failed"
+        try:
+            with contextlib.ExitStack() as stack:
+                provider = stack.enter_context(self._provider(ledger))
+                if not self.resume:
+                    store.create_run(self.run_id, task=s.task, settings=s.to_dict(), provider=provider.name,
+                                     model=provider.model)
+                else:
+                    lost = store.in_flight(self.run_id)
+                    if lost:
+                        self.events.message(f"re-running {len(lost)} trial(s) that were in flight: {lost}")
+                    store.clear_in_flight(self.run_id)
+                    for past in store.llm_calls(self.run_id):
+                        ledger.restore(past) if hasattr(ledger, "restore") else None
+                    store.set_status(self.run_id, "running")
+                self.events.message(f"provider: {provider.describe()}")
+                executor = self._executor()
+                stack.callback(executor.close)
+                status = self._loop(task, store, provider, executor)
+        except KeyboardInterrupt:
+            status = "interrupted"
+            store.set_status(self.run_id, status, note="stopped by Ctrl-C")
+            raise
+        except BaseException as exc:
+            store.set_status(self.run_id, "failed", note=str(exc)[:2000])
+            raise
+        finally:
+            report = None
+            with contextlib.suppress(Exception):
+                report = write_report(store, self.run_id, self.run_dir)
+            trace = store.trace(self.run_id, minimize=task.minimize)
+            baseline = trace.baseline()
+            result = RunResult(self.run_id, self.run_dir, status, baseline.metric if baseline else None,
+                               trace.best_metric(), len(trace), report)
+            store.close()
+        return result
+
+    def _record_exchange(self, store: Any) -> Any:
+        def record(exchange: Any) -> None:
+            data = exchange.to_dict() if hasattr(exchange, "to_dict") else dict(exchange)
+            store.add_llm_call(self.run_id, data)
+
+        return record
+
+    def _loop(self, task: Task, store: Any, provider: Any, executor: Any) -> str:
+        s = self.settings
+        record = self._record_exchange(store)
+        snapshots = store.config_snapshots(self.run_id)
+        config = snapshots[-1][2] if snapshots else initial_search_config(task)
+        if not snapshots:
+            store.add_config_snapshot(self.run_id, 0, 0, config, "initial: every unlocked parameter active")
+        acceptance = BuiltinAcceptance(s.acceptance, task.noise_floor())
+        research = None
+        host = None
+        if "2" in s.levels:
+            from .levels.research import Research
+
+            research = Research.for_run(self, store=store, provider=provider, task=task, record=record)
+            host = research.host
+        registry = research.registry if research is not None else HookRegistry(None)
+        inner = InnerLoop(task=task, executor=executor, provider=provider, store=store, run_id=self.run_id,
+                          registry=registry, acceptance=acceptance, search_config=config,
+                          max_rejections=s.max_rejections, events=self.events, record_exchange=record)
+        outer = OuterLoop(provider=provider, space=inner.space, metric=task.metric, every=s.outer_every,
+                          record_exchange=record) if "1.5" in s.levels else None
+        try:
+            if research is not None:
+                research.restore(inner)
+            inner.ensure_baseline()
+            iteration = int(store.get_state(self.run_id, "iteration", 0))
+            cycle = int(store.get_state(self.run_id, "outer_cycle", 0))
+            while iteration < s.iterations:
+                inner.iterate()
+                iteration += 1
+                store.set_state(self.run_id, "iteration", iteration)
+                if iteration % s.outer_every == 0 and iteration < s.iterations:
+                    cycle += 1
+                    store.set_state(self.run_id, "outer_cycle", cycle)
+                    trace = inner.trace()
+                    if outer is not None:
+                        update = outer.update(trace, inner.search_config)
+                        inner.search_config = update.config
+                        note = update.reason + ("" if not update.notes else " | " + "; ".join(update.notes))
+                        store.add_config_snapshot(self.run_id, cycle, len(trace), update.config, note)
+                        self.events.message(f"Level 1.5 cycle {cycle}: {note[:160]}")
+                    if research is not None:
+                        research.after_cycle(cycle, inner)
+            if research is not None:
+                research.finish(inner)
+            self._save_best(task, inner)
+            store.set_status(self.run_id, "finished")
+            return "finished"
+        finally:
+            if host is not None:
+                host.close()
+
+    def _save_best(self, task: Task, inner: InnerLoop) -> None:
+        incumbent = inner.trace().incumbent()
+        if incumbent is None:
+            return
+        request = task.build_trial(incumbent.index, incumbent.config)
+        for name, text in request.files.items():
+            if name.endswith(".py"):
+                (self.run_dir / f"best_{Path(name).name}").write_text(text)
+
+
+def remove_run(run_dir: Path) -> None:
+    shutil.rmtree(run_dir, ignore_errors=True)

@@ -1,0 +1,56 @@
+"""Run settings: one frozen record, stored with the run so a resume is exact."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Mapping
+
+from interfaces import ConfigError
+
+__all__ = ["RunSettings", "LEVELS"]
+
+LEVELS = ("1", "1.5", "2")
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    task: str = "gpt"
+    task_options: Mapping[str, Any] = field(default_factory=dict)
+    provider: str = "heuristic"
+    model: str | None = None
+    base_url: str | None = None
+    iterations: int = 30
+    levels: tuple[str, ...] = LEVELS
+    seed: int = 0
+    workers: int = 1
+    executor: str = "local"
+    acceptance: str = "keep-if-better"
+    outer_every: int = 5
+    research_every: int = 2
+    max_rejections: int = 3
+    max_tokens: int | None = None
+    max_usd: float | None = None
+    record: str | None = None
+    replay: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "levels", tuple(str(level) for level in self.levels))
+        object.__setattr__(self, "task_options", dict(self.task_options))
+        unknown = [level for level in self.levels if level not in LEVELS]
+        if unknown or "1" not in self.levels:
+            raise ConfigError(f"levels must include 1 and be among {', '.join(LEVELS)}; got {', '.join(self.levels)}")
+        for name in ("iterations", "workers", "outer_every", "research_every"):
+            if int(getattr(self, name)) < (0 if name == "iterations" else 1):
+                raise ConfigError(f"{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
+        if self.executor not in ("local", "ray"):
+            raise ConfigError(f"executor must be local or ray, got {self.executor!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["levels"] = list(self.levels)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "RunSettings":
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: (tuple(v) if k == "levels" else v) for k, v in data.items() if k in names})
