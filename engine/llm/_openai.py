@@ -256,6 +256,8 @@ class OpenAIProvider:
             exchange = self._exchange(request, response_model, log, started, None, {"code": code, "message": message})
             self.ledger.add(request.level, exchange.usage)
             raise provider_error(code, message, exchange) from None
+        # instructor answers with a subclass carrying the raw response; hand back the model itself.
+        value = response_model.model_validate(value.model_dump())
         exchange = self._exchange(request, response_model, log, started, value.model_dump(mode="json"), None)
         self.ledger.add(request.level, exchange.usage)
         return LLMReply(value=value, exchange=exchange)

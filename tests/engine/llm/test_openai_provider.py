@@ -43,6 +43,7 @@ def assert_no_key(*texts):
 def test_realistic_answer_validates_in_each_mode(chat_server, mode):
     chat_server.push(Answer.json(GOOD, prompt_tokens=120, completion_tokens=30))
     reply = provider(chat_server, mode=mode).ask(request(), ProposalAnswer)
+    assert type(reply.value) is ProposalAnswer
     assert reply.value.as_changes() == {"MATRIX_LR": 0.02}
     assert reply.exchange.to_dict()["parsed"] == GOOD
     assert reply.exchange.usage.total_tokens == 150
