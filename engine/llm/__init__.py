@@ -1,0 +1,69 @@
+"""The LLM layer: ask a model for a structured answer, and keep the record.
+
+One interface (:class:`Provider`): an :class:`LLMRequest` and a pydantic
+response model in, an :class:`LLMReply` (the validated answer and its
+:class:`Exchange`) out. Providers: ``openai`` (any OpenAI-compatible
+endpoint, via the openai SDK and instructor), ``heuristic`` (a deterministic
+stand-in, no network), ``replay`` (answers from a recorded transcript), and
+:class:`RecordingProvider` to write such a transcript. A shared
+:class:`Ledger` accounts tokens and cost per level and enforces a
+:class:`Budget`.
+"""
+
+from ._answers import (
+    ANSWER_MODELS,
+    Assessment,
+    Candidate,
+    CritiqueAnswer,
+    ExploreAnswer,
+    GenerateAnswer,
+    OuterAnswer,
+    ParamChange,
+    ProposalAnswer,
+    SpecifyAnswer,
+)
+from ._endpoints import ENDPOINTS, MODES
+from ._errors import ExchangeError
+from ._factory import PROVIDERS, make_provider
+from ._heuristic import SYMPTOMS, CatalogEntry, HeuristicProvider, OuterRules
+from ._ledger import Budget, Ledger, Price
+from ._openai import OpenAIProvider, OpenAISettings
+from ._protocol import Provider
+from ._records import LEVELS, PURPOSES, Exchange, LLMReply, LLMRequest, Usage
+from ._replay import RecordingProvider, ReplayProvider
+
+__all__ = [
+    "ANSWER_MODELS",
+    "Assessment",
+    "Budget",
+    "Candidate",
+    "CatalogEntry",
+    "CritiqueAnswer",
+    "ENDPOINTS",
+    "Exchange",
+    "ExchangeError",
+    "ExploreAnswer",
+    "GenerateAnswer",
+    "HeuristicProvider",
+    "LEVELS",
+    "LLMReply",
+    "LLMRequest",
+    "Ledger",
+    "MODES",
+    "OpenAIProvider",
+    "OpenAISettings",
+    "OuterAnswer",
+    "OuterRules",
+    "PROVIDERS",
+    "PURPOSES",
+    "ParamChange",
+    "Price",
+    "ProposalAnswer",
+    "Provider",
+    "RecordingProvider",
+    "ReplayProvider",
+    "SYMPTOMS",
+    "SpecifyAnswer",
+    "Usage",
+    "make_provider",
+]

@@ -1,0 +1,149 @@
+"""The structured answers a model gives, one pydantic model per question.
+
+Schemas are kept small and strict (no extra keys) so that a 1.5B local model
+can follow them; the field descriptions are sent as part of the prompt, so
+they are written for the model.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = [
+    "ParamChange",
+    "ProposalAnswer",
+    "OuterAnswer",
+    "Candidate",
+    "ExploreAnswer",
+    "Assessment",
+    "CritiqueAnswer",
+    "SpecifyAnswer",
+    "GenerateAnswer",
+    "ANSWER_MODELS",
+]
+
+_STRICT = ConfigDict(extra="forbid")
+_FENCE = re.compile(r"^\s*```[a-zA-Z0-9_+-]*\s*\n(?P<body>.*?)\n\s*```\s*$", re.DOTALL)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+class ParamChange(BaseModel):
+    model_config = _STRICT
+
+    name: str = Field(description="Exact parameter name from the search space, e.g. MATRIX_LR.")
+    value: float | int | bool | str | list[float] = Field(
+        description="New value: a number, true/false, a string choice, or a list of numbers."
+    )
+
+
+class ProposalAnswer(BaseModel):
+    model_config = _STRICT
+
+    changes: list[ParamChange] = Field(
+        min_length=1, max_length=4, description="One to four parameter changes to try next."
+    )
+    rationale: str = Field(min_length=1, max_length=400, description="One line: why this change may help.")
+
+    @field_validator("rationale")
+    @classmethod
+    def _rationale_on_one_line(cls, rationale: str) -> str:
+        return _one_line(rationale)
+
+    @model_validator(mode="after")
+    def _each_parameter_once(self) -> "ProposalAnswer":
+        names = [c.name for c in self.changes]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"change each parameter at most once; repeated: {', '.join(repeated)}")
+        return self
+
+    def as_changes(self) -> dict[str, object]:
+        """The changes as a ``{name: value}`` mapping (lists stay lists)."""
+        return {c.name: c.value for c in self.changes}
+
+
+class OuterAnswer(BaseModel):
+    model_config = _STRICT
+
+    freeze: list[str] = Field(description="Parameters to pause for now (names from the active list).")
+    unfreeze: list[str] = Field(description="Frozen parameters to make searchable again.")
+    strategy: Literal["explore", "exploit", "balanced"] = Field(
+        description="explore: bolder, varied changes; exploit: small steps around the best; balanced: both."
+    )
+    guidance: str = Field(max_length=600, description="Short advice for the next proposals, or empty.")
+    reason: str = Field(min_length=1, max_length=600, description="One or two sentences: why.")
+
+
+class Candidate(BaseModel):
+    model_config = _STRICT
+
+    name: str = Field(min_length=1, description="Short name of the mechanism idea, snake_case.")
+    field: str = Field(min_length=1, description="Field the idea comes from, e.g. operations research.")
+    idea: str = Field(min_length=1, description="One or two sentences: what it does and why it helps here.")
+
+
+class ExploreAnswer(BaseModel):
+    model_config = _STRICT
+
+    diagnosis: str = Field(min_length=1, description="What the trace shows is going wrong with the search.")
+    candidates: list[Candidate] = Field(min_length=2, max_length=5, description="Two to five mechanism ideas.")
+
+
+class Assessment(BaseModel):
+    model_config = _STRICT
+
+    name: str = Field(min_length=1, description="Name of a candidate from the previous round.")
+    strength: str = Field(min_length=1, description="Its main strength here.")
+    weakness: str = Field(min_length=1, description="Its main weakness or risk.")
+
+
+class CritiqueAnswer(BaseModel):
+    model_config = _STRICT
+
+    assessments: list[Assessment] = Field(min_length=1, max_length=5, description="One per candidate.")
+    choice: str = Field(min_length=1, description="The name of the candidate to build (one of the assessed).")
+    reason: str = Field(min_length=1, description="Why this one.")
+
+    @model_validator(mode="after")
+    def _choice_was_assessed(self) -> "CritiqueAnswer":
+        names = [a.name for a in self.assessments]
+        if self.choice not in names:
+            raise ValueError(f"choice {self.choice!r} must be one of the assessed names: {', '.join(names)}")
+        return self
+
+
+class SpecifyAnswer(BaseModel):
+    model_config = _STRICT
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,47}$", description="Mechanism name in snake_case.")
+    hook: Literal["filter", "source", "advisor", "acceptance", "observer"] = Field(
+        description="The one hook the mechanism implements."
+    )
+    class_name: str = Field(pattern=r"^[A-Z][A-Za-z0-9]{0,47}$", description="Class name in CamelCase.")
+    behaviour: str = Field(min_length=1, description="What the hook method does, step by step.")
+
+
+class GenerateAnswer(BaseModel):
+    model_config = _STRICT
+
+    code: str = Field(min_length=1, description="The full Python module source, nothing else.")
+
+    @field_validator("code")
+    @classmethod
+    def _without_markdown_fence(cls, code: str) -> str:
+        # Models often wrap code in a ```python fence even when told not to.
+        match = _FENCE.match(code)
+        return match.group("body") if match else code
+
+
+#: Response models by class name, for replay transcripts.
+ANSWER_MODELS: dict[str, type[BaseModel]] = {
+    m.__name__: m
+    for m in (ProposalAnswer, OuterAnswer, ExploreAnswer, CritiqueAnswer, SpecifyAnswer, GenerateAnswer)
+}

@@ -1,0 +1,288 @@
+"""A provider for any OpenAI-compatible endpoint: the openai SDK with instructor.
+
+Two loops, each for its own kind of failure:
+
+* instructor's loop repairs answers that do not validate: it sends the
+  validation error back to the model (``repair_rounds`` times at most), then
+  gives up with ``invalid-answer``;
+* our loop around it (tenacity) retries transport failures that may pass:
+  timeouts, connection errors, 408/409/429 and 5xx, with exponential backoff
+  and jitter. 400, 401, 403, 404 and 422 are not retried: asking again gets
+  the same answer.
+
+The SDK's own retries are off so that only this policy applies. The API key
+is read from an environment variable, held only by the HTTP client, and
+scrubbed from every error text we produce.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import instructor
+import openai
+from instructor.core.exceptions import InstructorError, InstructorRetryException
+from instructor.core.hooks import Hooks
+from pydantic import BaseModel, ValidationError
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+
+from interfaces import ConfigError
+
+from ._endpoints import ENDPOINTS, Endpoint, default_price, instructor_mode
+from ._errors import provider_error
+from ._ledger import Ledger, Price
+from ._records import Exchange, LLMReply, LLMRequest, Usage
+from ._redact import register_secret
+
+__all__ = ["OpenAISettings", "OpenAIProvider"]
+
+T = TypeVar("T", bound=BaseModel)
+_log = logging.getLogger(__name__)
+_NO_KEY = "no-key-needed"  # the SDK insists on some key; local servers ignore it
+_RETRYABLE_STATUS = frozenset({408, 409, 429})
+
+
+@dataclass(frozen=True)
+class OpenAISettings:
+    """Timeouts, retries and repair rounds. Backoff grows from ``backoff_s`` to ``backoff_max_s``."""
+
+    timeout_s: float = 60.0
+    max_attempts: int = 4
+    backoff_s: float = 1.0
+    backoff_max_s: float = 30.0
+    repair_rounds: int = 1
+    temperature: float | None = None
+    max_output_tokens: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.timeout_s <= 0:
+            raise ConfigError("timeout_s must be positive", code="bad-timeout")
+        if self.max_attempts < 1:
+            raise ConfigError("max_attempts must be at least 1", code="bad-retries")
+        if self.repair_rounds < 0:
+            raise ConfigError("repair_rounds cannot be negative", code="bad-retries")
+        if self.backoff_s < 0 or self.backoff_max_s < 0:
+            raise ConfigError("backoff cannot be negative", code="bad-retries")
+
+
+def _failure_code(exc: BaseException) -> tuple[str, bool]:
+    """The stable code for a failure, and whether trying again may help."""
+    if isinstance(exc, openai.APITimeoutError):
+        return "provider-timeout", True
+    if isinstance(exc, openai.APIConnectionError):
+        return "provider-unavailable", True
+    if isinstance(exc, openai.APIStatusError):
+        status = exc.status_code
+        if status in (401, 403):
+            return "provider-auth", False
+        if status == 429:
+            return "provider-rate-limited", True
+        if status in _RETRYABLE_STATUS or status >= 500:
+            return "provider-unavailable", True
+        return "provider-rejected", False
+    if isinstance(exc, (ValidationError, json.JSONDecodeError, InstructorError)):
+        return "invalid-answer", False
+    return "provider-failed", False
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    # instructor wraps whatever ended its loop; the cause says what really happened.
+    while isinstance(exc, InstructorRetryException) and exc.__cause__ is not None:
+        exc = exc.__cause__
+    return exc
+
+
+def _worth_retrying(exc: BaseException) -> bool:
+    return _failure_code(_root_cause(exc))[1]
+
+
+def _answer_text(response: Any) -> str:
+    """What the model said: tool-call arguments if it called a tool, else the message text."""
+    try:
+        message = response.choices[0].message
+    except (AttributeError, IndexError, TypeError):
+        return ""
+    calls = getattr(message, "tool_calls", None) or []
+    if calls:
+        return "".join(call.function.arguments or "" for call in calls)
+    return message.content or ""
+
+
+class _CallLog:
+    """Per-call instructor hooks: counts requests, keeps answer texts and usage."""
+
+    def __init__(self, price: Price | None) -> None:
+        self.price = price
+        self.requests = 0
+        self.texts: list[str] = []
+        self.prompt_tokens = 0
+        self.completion_tokens = 0
+        self.hooks = Hooks()
+        self.hooks.on("completion:kwargs", self._on_request)
+        self.hooks.on("completion:response", self._on_response)
+
+    def _on_request(self, *args: Any, **kwargs: Any) -> None:
+        self.requests += 1
+
+    def _on_response(self, response: Any) -> None:
+        self.texts.append(_answer_text(response))
+        usage = getattr(response, "usage", None)
+        if usage is not None:
+            self.prompt_tokens += int(getattr(usage, "prompt_tokens", 0) or 0)
+            self.completion_tokens += int(getattr(usage, "completion_tokens", 0) or 0)
+
+    def usage(self) -> Usage:
+        cost = None if self.price is None else self.price.cost(self.prompt_tokens, self.completion_tokens)
+        return Usage(self.prompt_tokens, self.completion_tokens, cost, calls=1)
+
+
+class OpenAIProvider:
+    """Structured answers from an OpenAI-compatible chat-completions endpoint."""
+
+    name = "openai"
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        endpoint: str = "openai",
+        base_url: str | None = None,
+        api_key_env: str | None = None,
+        mode: str | None = None,
+        price: Price | None = None,
+        ledger: Ledger | None = None,
+        settings: OpenAISettings | None = None,
+    ) -> None:
+        if endpoint not in ENDPOINTS:
+            raise ConfigError(
+                f"unknown endpoint {endpoint!r}; known: {', '.join(ENDPOINTS)}", code="unknown-endpoint"
+            )
+        if not model:
+            raise ConfigError("a model name is required", code="missing-model")
+        preset: Endpoint = ENDPOINTS[endpoint]
+        self.endpoint = preset.name
+        self.model = model
+        self.base_url = base_url or preset.base_url
+        if not self.base_url:
+            raise ConfigError(f"endpoint {endpoint!r} needs a base_url", code="missing-base-url")
+        self.mode_name = (mode or preset.mode).lower()
+        self.settings = settings or OpenAISettings()
+        self.ledger = ledger if ledger is not None else Ledger()
+        self.price = price if price is not None else default_price(preset, model)
+        key_env = api_key_env or preset.api_key_env
+        self._api_key = self._read_key(key_env)
+        if self._api_key != _NO_KEY:
+            register_secret(self._api_key)
+        client = openai.OpenAI(
+            api_key=self._api_key,
+            base_url=self.base_url,
+            timeout=self.settings.timeout_s,
+            max_retries=0,
+        )
+        self._client = instructor.from_openai(client, mode=instructor_mode(self.mode_name))
+
+    @staticmethod
+    def _read_key(env_name: str | None) -> str:
+        if env_name is None:
+            return _NO_KEY
+        key = os.environ.get(env_name, "")
+        if not key:
+            raise ConfigError(
+                f"set the API key in the environment variable {env_name}", code="missing-api-key"
+            )
+        return key
+
+    def describe(self) -> str:
+        price = "unknown price" if self.price is None else (
+            f"${self.price.prompt_per_mtok}/${self.price.completion_per_mtok} per Mtok"
+        )
+        return (
+            f"openai-compatible endpoint {self.endpoint} at {self.base_url}, model {self.model}, "
+            f"instructor mode {self.mode_name}, {price}"
+        )
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._api_key, "[redacted]") if self._api_key != _NO_KEY else text
+
+    def _create_kwargs(self) -> dict[str, Any]:
+        extra: dict[str, Any] = {}
+        if self.settings.temperature is not None:
+            extra["temperature"] = self.settings.temperature
+        if self.settings.max_output_tokens is not None:
+            extra["max_tokens"] = self.settings.max_output_tokens
+        return extra
+
+    def ask(self, request: LLMRequest, response_model: type[T]) -> LLMReply[T]:
+        self.ledger.check(request.purpose)
+        log = _CallLog(self.price)
+        started = time.monotonic()
+        retrying = Retrying(
+            stop=stop_after_attempt(self.settings.max_attempts),
+            wait=wait_exponential_jitter(
+                multiplier=self.settings.backoff_s, max=self.settings.backoff_max_s, jitter=self.settings.backoff_s
+            ),
+            retry=retry_if_exception(_worth_retrying),
+            before_sleep=lambda state: _log.info(
+                "retrying %s call after %s", request.purpose, _failure_code(_root_cause(state.outcome.exception()))[0]
+            ),
+            reraise=True,
+        )
+        try:
+            value = retrying(
+                self._client.create,
+                response_model=response_model,
+                messages=request.chat_messages(),
+                model=self.model,
+                max_retries=self.settings.repair_rounds,
+                hooks=log.hooks,
+                **self._create_kwargs(),
+            )
+        except Exception as exc:
+            cause = _root_cause(exc)
+            code, _ = _failure_code(cause)
+            message = self._scrub(f"{type(cause).__name__}: {cause}")
+            if code == "invalid-answer":
+                message = (
+                    f"the answer did not validate as {response_model.__name__} after "
+                    f"{self.settings.repair_rounds} repair round(s): {message}"
+                )
+            else:
+                message = f"{request.purpose} call failed after {log.requests} request(s): {message}"
+            exchange = self._exchange(request, response_model, log, started, None, {"code": code, "message": message})
+            self.ledger.add(request.level, exchange.usage)
+            raise provider_error(code, message, exchange) from None
+        # instructor answers with a subclass carrying the raw response; hand back the model itself.
+        value = response_model.model_validate(value.model_dump())
+        exchange = self._exchange(request, response_model, log, started, value.model_dump(mode="json"), None)
+        self.ledger.add(request.level, exchange.usage)
+        return LLMReply(value=value, exchange=exchange)
+
+    def _exchange(
+        self,
+        request: LLMRequest,
+        response_model: type[BaseModel],
+        log: _CallLog,
+        started: float,
+        parsed: Any,
+        error: dict[str, str] | None,
+    ) -> Exchange:
+        return Exchange(
+            purpose=request.purpose,
+            level=request.level,
+            provider=self.name,
+            model=self.model,
+            response_model=response_model.__name__,
+            messages=request.messages,
+            raw_text=tuple(self._scrub(t) for t in log.texts),
+            parsed=parsed,
+            usage=log.usage(),
+            duration_s=time.monotonic() - started,
+            attempts=log.requests,
+            error=error,
+        )
+

@@ -1,0 +1,195 @@
+"""The records of one exchange with a model: request, usage, exchange, reply.
+
+Everything here is frozen and converts to plain JSON data, because an exchange
+is written to the run store and to replay transcripts.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Generic, Mapping, TypeVar
+
+from pydantic import BaseModel
+
+from interfaces import FrozenDict, freeze, thaw
+
+__all__ = ["LEVELS", "PURPOSES", "LLMRequest", "Usage", "Exchange", "LLMReply"]
+
+#: Which loop asks: Level 1 (inner), Level 1.5 (outer), Level 2 (research).
+LEVELS = ("1", "1.5", "2")
+#: What is asked. ``repair`` is a Level 2 round that fixes code the sandbox rejected.
+PURPOSES = ("propose", "outer", "explore", "critique", "specify", "generate", "repair")
+
+T = TypeVar("T", bound=BaseModel)
+
+
+def _jsonable(value: Any) -> Any:
+    """Plain JSON data; objects with ``to_dict`` become their dict."""
+    if hasattr(value, "to_dict"):
+        return _jsonable(value.to_dict())
+    thawed = thaw(value)
+    return json.loads(json.dumps(thawed, default=str))
+
+
+@dataclass(frozen=True)
+class LLMRequest:
+    """One question to a model.
+
+    ``messages`` are chat messages (``{"role": ..., "content": ...}``) that a
+    real model reads. ``context`` carries the same facts as JSON data for the
+    heuristic stand-in (see ``docs/providers.md`` for the keys it reads); real
+    providers ignore it.
+    """
+
+    purpose: str
+    messages: tuple[Mapping[str, Any], ...]
+    context: Mapping[str, Any] = field(default_factory=FrozenDict)
+    level: str = "1"
+
+    def __post_init__(self) -> None:
+        if self.purpose not in PURPOSES:
+            raise ValueError(f"purpose must be one of {', '.join(PURPOSES)}, got {self.purpose!r}")
+        if self.level not in LEVELS:
+            raise ValueError(f"level must be one of {', '.join(LEVELS)}, got {self.level!r}")
+        object.__setattr__(self, "messages", tuple(FrozenDict(m) for m in self.messages))
+        object.__setattr__(self, "context", freeze(dict(self.context)))
+
+    def chat_messages(self) -> list[dict[str, Any]]:
+        """The messages as mutable plain dicts, the form SDKs expect."""
+        return [thaw(m) for m in self.messages]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "purpose": self.purpose,
+            "level": self.level,
+            "messages": self.chat_messages(),
+            "context": _jsonable(self.context),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "LLMRequest":
+        return cls(
+            purpose=data["purpose"],
+            messages=tuple(data.get("messages", ())),
+            context=data.get("context", {}),
+            level=data.get("level", "1"),
+        )
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Tokens spent and what they cost. ``cost_usd`` is None when the price is unknown."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float | None = 0.0
+    calls: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def __add__(self, other: "Usage") -> "Usage":
+        cost = None if self.cost_usd is None or other.cost_usd is None else self.cost_usd + other.cost_usd
+        return Usage(
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+            cost_usd=cost,
+            calls=self.calls + other.calls,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.total_tokens,
+            "cost_usd": self.cost_usd,
+            "calls": self.calls,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Usage":
+        cost = data.get("cost_usd", 0.0)
+        return cls(
+            prompt_tokens=int(data.get("prompt_tokens", 0)),
+            completion_tokens=int(data.get("completion_tokens", 0)),
+            cost_usd=None if cost is None else float(cost),
+            calls=int(data.get("calls", 0)),
+        )
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """What was sent and what came back, for the record.
+
+    ``raw_text`` is every answer text the model gave (one per attempt, the
+    last one is the answer used); ``parsed`` is the validated answer as JSON
+    data (None when it never validated); ``attempts`` counts HTTP requests
+    made, repairs and retries included; ``error`` is ``{"code", "message"}``
+    when the call failed, else None.
+    """
+
+    purpose: str
+    level: str
+    provider: str
+    model: str
+    messages: tuple[Mapping[str, Any], ...]
+    raw_text: tuple[str, ...] = ()
+    parsed: Any = None
+    usage: Usage = field(default_factory=Usage)
+    duration_s: float = 0.0
+    attempts: int = 0
+    error: Mapping[str, str] | None = None
+    response_model: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "messages", tuple(FrozenDict(m) for m in self.messages))
+        object.__setattr__(self, "raw_text", tuple(self.raw_text))
+        object.__setattr__(self, "parsed", freeze(self.parsed))
+        if self.error is not None:
+            object.__setattr__(self, "error", FrozenDict(self.error))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "purpose": self.purpose,
+            "level": self.level,
+            "provider": self.provider,
+            "model": self.model,
+            "response_model": self.response_model,
+            "messages": [thaw(m) for m in self.messages],
+            "raw_text": list(self.raw_text),
+            "parsed": thaw(self.parsed),
+            "usage": self.usage.to_dict(),
+            "duration_s": self.duration_s,
+            "attempts": self.attempts,
+            "error": None if self.error is None else dict(self.error),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Exchange":
+        return cls(
+            purpose=data["purpose"],
+            level=data["level"],
+            provider=data["provider"],
+            model=data["model"],
+            response_model=data.get("response_model", ""),
+            messages=tuple(data.get("messages", ())),
+            raw_text=tuple(data.get("raw_text", ())),
+            parsed=data.get("parsed"),
+            usage=Usage.from_dict(data.get("usage", {})),
+            duration_s=float(data.get("duration_s", 0.0)),
+            attempts=int(data.get("attempts", 0)),
+            error=data.get("error"),
+        )
+
+
+@dataclass(frozen=True)
+class LLMReply(Generic[T]):
+    """A validated answer and the exchange that produced it."""
+
+    value: T
+    exchange: Exchange
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"value": self.value.model_dump(mode="json"), "exchange": self.exchange.to_dict()}
