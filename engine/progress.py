@@ -84,9 +84,8 @@ class Progress:
         if self.best is not None and self.baseline is not None:
             delta = f" ({self.best - self.baseline:+.4f} vs baseline)"
         tokens = ""
-        if self.ledger is not None and hasattr(self.ledger, "total"):
-            total = self.ledger.total()
-            tokens = f"tokens {getattr(total, 'prompt_tokens', 0) + getattr(total, 'completion_tokens', 0)}"
+        if self.ledger is not None:
+            tokens = f"tokens {self.ledger.total.total_tokens}"
         table.add_row(
             f"trials run {self.ran}",
             f"best {self.metric} {self.best:.4f}{delta}" if self.best is not None else f"best {self.metric} -",

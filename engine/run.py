@@ -129,6 +129,81 @@ def gpt(
     _execute(settings, run_dir, resume)
 
 
+@app.command()
+def script(
+    path: Optional[Path] = typer.Argument(None, help="The script to search: module-level UPPERCASE literals are its parameters."),
+    metric: Optional[str] = typer.Option(None, "--metric", help="Name of the `name: value` line (or JSON key) to optimise."),
+    maximize: bool = typer.Option(False, "--maximize", help="Higher metric is better (default: lower is better)."),
+    metric_file: Optional[str] = typer.Option(None, "--metric-file", help="Read the metric from this JSON file the script writes, relative to its working directory."),
+    space: Optional[Path] = typer.Option(None, "--space", help="TOML file overriding the discovered space (bounds, log, choices, locked, exclude)."),
+    budget: float = typer.Option(60.0, "--budget", help="Wall-clock budget per trial in seconds."),
+    noise_repeats: int = typer.Option(0, "--noise-repeats", help="Run the baseline this many times first to measure the metric's noise."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the discovered search space and the baseline command; run nothing."),
+    provider: Optional[str] = ProviderOpt,
+    model: Optional[str] = ModelOpt,
+    base_url: Optional[str] = BaseUrlOpt,
+    iterations: int = IterOpt,
+    levels: str = LevelsOpt,
+    seed: int = SeedOpt,
+    workers: int = WorkersOpt,
+    executor: str = ExecutorOpt,
+    run_dir: Path = RunsOpt,
+    resume: Optional[str] = ResumeOpt,
+    record: Optional[Path] = RecordOpt,
+    replay: Optional[Path] = ReplayOpt,
+    acceptance: str = AcceptOpt,
+    max_tokens: Optional[int] = MaxTokensOpt,
+    max_usd: Optional[float] = MaxUsdOpt,
+    outer_every: int = OuterOpt,
+    research_every: int = ResearchOpt,
+) -> None:
+    """Search any script with a hyperparameter block and a printed metric."""
+    settings = None
+    if not resume:
+        if path is None or metric is None:
+            console.print("[red]error[/red] give the script's PATH and --metric NAME (or --resume RUN)")
+            raise typer.Exit(2)
+        options = {"path": str(path.resolve()), "metric": metric, "minimize": not maximize,
+                   "metric_file": metric_file, "space_file": str(space.resolve()) if space else None,
+                   "budget_s": budget, "noise_repeats": noise_repeats}
+        try:
+            from .tasks import load_task
+
+            task = load_task("script", **options)
+            if dry_run:
+                _print_space(task)
+                return
+            settings = RunSettings(
+                task="script", task_options=options, provider=provider or "heuristic", model=model,
+                base_url=base_url, iterations=iterations, levels=_levels(levels), seed=seed, workers=workers,
+                executor=executor, acceptance=acceptance, outer_every=outer_every, research_every=research_every,
+                max_tokens=max_tokens, max_usd=max_usd, record=str(record) if record else None,
+                replay=str(replay) if replay else None,
+            )
+        except AutoresearchError as exc:
+            console.print(f"[red]error[/red] {exc}")
+            raise typer.Exit(2)
+    _execute(settings, run_dir, resume)
+
+
+def _print_space(task: Any) -> None:
+    from rich.table import Table
+
+    from .levels.prompts import describe_param
+
+    space = task.space()
+    table = Table(title=f"search space of {task.name}")
+    for column in ("parameter", "kind", "default", "allowed", "locked"):
+        table.add_column(column)
+    for spec in space:
+        allowed = describe_param(spec, spec.default).split(": ", 1)[1]
+        table.add_row(spec.name, spec.kind.value, repr(spec.default), allowed, "yes" if spec.locked else "")
+    console.print(table)
+    request = task.build_trial(0, space.defaults())
+    console.print("baseline command: " + " ".join(request.argv))
+    console.print(f"metric: {task.metric} ({'lower' if task.minimize else 'higher'} is better)")
+
+
 def main(argv: list[str] | None = None) -> None:
     app(args=argv)
 

@@ -114,10 +114,10 @@ class Run:
 
             catalog = mechanism_library.catalog
         record = Path(s.record) if s.record else None
-        with make_provider(s.provider, model=s.model, base_url=s.base_url, seed=s.seed, record=record,
-                           replay=Path(s.replay) if s.replay else None, ledger=ledger, catalog=catalog,
-                           run_dir=self.run_dir) as provider:
-            yield provider
+        if record is not None and self.resume:
+            record = record.with_name(f"{record.stem}.resumed-{len(list(record.parent.glob(record.stem + '*')))}{record.suffix}")
+        yield make_provider(s.provider, model=s.model, base_url=s.base_url, seed=s.seed, record=record,
+                            replay=Path(s.replay) if s.replay else None, ledger=ledger, catalog=catalog)
 
     # -- the run ----------------------------------------------------------------
     def execute(self) -> RunResult:
@@ -129,6 +129,11 @@ class Run:
         task = self._task()
         store = RunStore.open(self.run_dir / "run.sqlite")
         ledger = Ledger(Budget(max_tokens=s.max_tokens, max_usd=s.max_usd))
+        if self.resume:
+            saved = store.get_state(self.run_id, "ledger", None)
+            if saved:
+                ledger = Ledger.from_dict(saved)
+        self.ledger = ledger
         status = "failed"
         try:
             with contextlib.ExitStack() as stack:
@@ -141,8 +146,6 @@ class Run:
                     if lost:
                         self.events.message(f"re-running {len(lost)} trial(s) that were in flight: {lost}")
                     store.clear_in_flight(self.run_id)
-                    for past in store.llm_calls(self.run_id):
-                        ledger.restore(past) if hasattr(ledger, "restore") else None
                     store.set_status(self.run_id, "running")
                 self.events.message(f"provider: {provider.describe()}")
                 executor = self._executor()
@@ -170,6 +173,7 @@ class Run:
         def record(exchange: Any) -> None:
             data = exchange.to_dict() if hasattr(exchange, "to_dict") else dict(exchange)
             store.add_llm_call(self.run_id, data)
+            store.set_state(self.run_id, "ledger", self.ledger.to_dict())
 
         return record
 

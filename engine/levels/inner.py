@@ -186,9 +186,10 @@ class InnerLoop:
             "metric": self.task.metric,
             "minimize": self.task.minimize,
             "space": self.space.to_dict(),
-            "incumbent": thaw(current),
+            "current": thaw(current),
             "trace": trace.to_list(),
-            "search_config": self.search_config.to_dict(),
+            "config": self.search_config.to_dict(),
+            "iteration": len(trace),
             "advice": advice,
             "feedback": list(feedback),
         }
@@ -207,7 +208,7 @@ class InnerLoop:
             return Proposal({}, "", source), ("malformed-answer", f"the model's answer was unusable: {exc.message}")
         self.record_exchange(reply.exchange)
         answer = reply.value
-        changes = {c.name: (tuple(c.value) if isinstance(c.value, list) else c.value) for c in answer.changes}
+        changes = {k: (tuple(v) if isinstance(v, list) else v) for k, v in answer.as_changes().items()}
         return Proposal(self.space.coerce(changes), answer.rationale[:300], source), None
 
     def _screen(self, proposal: Proposal, trace: TraceView, current: dict[str, Any],

@@ -107,7 +107,7 @@ class OuterLoop:
         context = {
             "space": self.space.to_dict(),
             "trace": trace.to_list(),
-            "search_config": config.to_dict(),
+            "config": config.to_dict(),
             "summary": parameter_summary(trace, self.space),
             "metric": self.metric,
             "minimize": trace.minimize,

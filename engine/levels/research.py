@@ -150,7 +150,8 @@ class Research:
             "space": inner.space.to_dict(),
             "search_config": inner.search_config.to_dict(),
             "active": self.registry.summaries(),
-            "tried": tried,
+            "tried_mechanisms": [t["name"] for t in tried],
+            "noise_floor": inner.task.noise_floor(),
             "summary": parameter_summary(trace, inner.space),
         }
         self.run.events.message(f"Level 2 session {number}: trace shows {self._describe(facts)}")
@@ -167,12 +168,15 @@ class Research:
         try:
             messages = self._explore_messages(trace, inner, facts, tried)
             explore = ask("explore", messages, ExploreAnswer)
+            context["candidates"] = [c.model_dump() for c in explore.candidates]
             messages += [{"role": "assistant", "content": explore.model_dump_json()},
                          {"role": "user", "content": self._critique_prompt(facts)}]
             critique = ask("critique", messages, CritiqueAnswer)
+            context["choice"] = critique.choice
             messages += [{"role": "assistant", "content": critique.model_dump_json()},
                          {"role": "user", "content": self._specify_prompt(tried)}]
             spec = ask("specify", messages, SpecifyAnswer)
+            context["spec"] = spec.model_dump()
             if spec.name in {t["name"] for t in tried} or self.registry.get(spec.name) is not None:
                 spec_name = f"{spec.name}_{number}"
             else:
