@@ -10,6 +10,7 @@ against the process dying.
 
 from __future__ import annotations
 
+import bisect
 import math
 import sqlite3
 import threading
@@ -71,13 +72,24 @@ class RunStore:
         self._lock = threading.RLock()
         self._depth = 0
         self._closed = False
+        # Trials are immutable and read far more often than written (a trace
+        # before every hook call), so each run's trials are kept once decoded.
+        # PRAGMA data_version moves when another connection commits, which
+        # drops the cache; our own writes update it; a rollback drops it.
+        self._trial_cache: dict[str, list[Trial]] = {}
+        self._data_version: int | None = None
 
     # -- opening and closing -------------------------------------------------
 
     @classmethod
-    def open(cls, path: str | Path) -> "RunStore":
+    def open(cls, path: str | Path, *, durable: bool = True) -> "RunStore":
         """Create or open the store at ``path`` (a directory means its
         ``run.sqlite``) and bring its schema up to date.
+
+        ``durable=True`` syncs every commit to disk (``synchronous=FULL``), so
+        committed trials survive power loss. ``durable=False`` (``NORMAL``)
+        still survives the process being killed at any point, which is all a
+        WAL commit needs for that, and is cheaper where fsync is slow.
 
         Raises StoreError ``store-version`` for a store written by a newer
         schema, ``store-corrupt`` for a file that is not a readable store.
@@ -96,7 +108,7 @@ class RunStore:
             mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             if mode.lower() != "wal":
                 raise StoreError(f"{path}: the file system refused WAL journaling (got {mode!r})", code="store-wal")
-            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
             conn.execute("PRAGMA foreign_keys=ON")
             migrate(conn, str(path))
         except sqlite3.DatabaseError as exc:
@@ -135,6 +147,7 @@ class RunStore:
                 try:
                     yield self
                 except BaseException:
+                    self._trial_cache.clear()
                     self._conn.execute(f"ROLLBACK TO {name}")
                     self._conn.execute(f"RELEASE {name}")
                     raise
@@ -148,6 +161,7 @@ class RunStore:
             try:
                 yield self
             except BaseException:
+                self._trial_cache.clear()
                 self._conn.execute("ROLLBACK")
                 raise
             else:
@@ -261,14 +275,29 @@ class RunStore:
                  trial_json, outcome_json, metrics_json, _now()),
             )
             self._conn.execute("DELETE FROM in_flight WHERE run_id = ? AND idx = ?", (run_id, trial.index))
+            cached = self._trial_cache.get(run_id)
+            if cached is not None:
+                bisect.insort(cached, trial, key=lambda t: t.index)
 
     def _trial_exists(self, run_id: str, index: int) -> bool:
         row = self._conn.execute("SELECT 1 FROM trials WHERE run_id = ? AND idx = ?", (run_id, int(index)))
         return row.fetchone() is not None
 
     def trials(self, run_id: str) -> tuple[Trial, ...]:
-        rows = self._query("SELECT trial FROM trials WHERE run_id = ? ORDER BY idx", (run_id,), run_id=run_id)
-        return tuple(Trial.from_dict(_json.loads(text)) for (text,) in rows)
+        """Every stored trial of the run, ordered by index."""
+        with self._lock:
+            self._check_open()
+            version = self._conn.execute("PRAGMA data_version").fetchone()[0]
+            if version != self._data_version:
+                self._trial_cache.clear()
+                self._data_version = version
+            cached = self._trial_cache.get(run_id)
+            if cached is None:
+                rows = self._query("SELECT trial FROM trials WHERE run_id = ? ORDER BY idx", (run_id,),
+                                   run_id=run_id)
+                cached = [Trial.from_dict(_json.loads(text)) for (text,) in rows]
+                self._trial_cache[run_id] = cached
+            return tuple(cached)
 
     def trace(self, run_id: str, minimize: bool = True) -> TraceView:
         return TraceView(self.trials(run_id), minimize=minimize)

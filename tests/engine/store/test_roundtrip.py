@@ -6,7 +6,7 @@ import itertools
 import math
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.store import RunStore
@@ -16,11 +16,15 @@ from tests.interfaces.strategies import traces
 from .strategies import json_values, llm_exchanges, outcomes, proposals, search_configs, trials
 
 _ids = itertools.count()
+# Each example is a few SQLite commits; the encodings are simple enough that
+# fewer examples find what more would.
+_fewer = settings(max_examples=40)
 
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    opened = RunStore.open(tmp_path_factory.mktemp("roundtrip") / "run.sqlite")
+    # Round trips are about encoding, not durability: skip the fsync per commit.
+    opened = RunStore.open(tmp_path_factory.mktemp("roundtrip") / "run.sqlite", durable=False)
     yield opened
     opened.close()
 
@@ -38,6 +42,7 @@ def same_metrics(a, b) -> bool:
     )
 
 
+@_fewer
 @given(settings=st.dictionaries(st.text(max_size=10), json_values, max_size=5))
 def test_run_round_trip(store, settings):
     run_id = new_run(store, **settings)
@@ -49,6 +54,7 @@ def test_run_round_trip(store, settings):
     assert run_id in [r.run_id for r in store.runs()]
 
 
+@_fewer
 @given(trial=trials(), outcome=st.one_of(st.none(), outcomes))
 def test_trial_and_outcome_round_trip(store, trial, outcome):
     run_id = new_run(store)
@@ -70,6 +76,7 @@ _space = SearchSpace((
 ))
 
 
+@_fewer
 @given(trace=traces(_space))
 def test_trace_round_trip(store, trace):
     run_id = new_run(store)
@@ -82,6 +89,7 @@ def test_trace_round_trip(store, trace):
     assert store.trace(run_id, minimize=False).minimize is False
 
 
+@_fewer
 @given(index=st.integers(0, 1000), proposal=proposals, config=st.dictionaries(st.text(max_size=5), json_values))
 def test_in_flight_round_trip(store, index, proposal, config):
     run_id = new_run(store)
@@ -91,6 +99,7 @@ def test_in_flight_round_trip(store, index, proposal, config):
     assert (flying.index, flying.proposal, thaw(flying.config)) == (index, proposal, config)
 
 
+@_fewer
 @given(exchanges=st.lists(llm_exchanges, min_size=1, max_size=4))
 def test_llm_call_round_trip_and_usage(store, exchanges):
     run_id = new_run(store)
@@ -121,6 +130,7 @@ def test_usage_of_run_without_calls_is_zero(store):
     assert usage["total"]["calls"] == 0 and usage["total"]["cost_usd"] == 0.0
 
 
+@_fewer
 @given(configs=st.lists(search_configs(), min_size=1, max_size=4), reasons=st.lists(st.text(max_size=30), min_size=4))
 def test_config_snapshot_round_trip(store, configs, reasons):
     run_id = new_run(store)
@@ -139,6 +149,7 @@ events = st.tuples(
 )
 
 
+@_fewer
 @given(batch=st.lists(events, max_size=8))
 def test_mechanism_event_round_trip(store, batch):
     run_id = new_run(store)
@@ -151,6 +162,7 @@ def test_mechanism_event_round_trip(store, batch):
     assert [e["data"] for e in only_alpha] == [d for m, _k, _i, d in batch if m == "m_alpha"]
 
 
+@_fewer
 @given(state=st.dictionaries(st.text(min_size=1, max_size=10), json_values, max_size=6))
 def test_state_round_trip(store, state):
     run_id = new_run(store)
