@@ -30,9 +30,18 @@ from interfaces import Decision, Outcome, Proposal, Trial, TrialStatus
 def make_trial(index: int) -> tuple[Trial, Outcome]:
     config = {f"P{k}": 0.001 * (index + k) for k in range(12)}
     metric = 1.0 - index * 1e-5
-    trial = Trial(index, config, {"P1": config["P1"]}, TrialStatus.OK, metric,
-                  Decision.BASELINE if index == 0 else Decision.DISCARD, duration_s=30.0,
-                  rationale="raise P1 a little", source="llm:model", log_tail="step 100 loss 3.2\n" * 40)
+    trial = Trial(
+        index,
+        config,
+        {"P1": config["P1"]},
+        TrialStatus.OK,
+        metric,
+        Decision.BASELINE if index == 0 else Decision.DISCARD,
+        duration_s=30.0,
+        rationale="raise P1 a little",
+        source="llm:model",
+        log_tail="step 100 loss 3.2\n" * 40,
+    )
     return trial, Outcome(TrialStatus.OK, metric, {"val_bpb": metric, "loss": 3.2, "tokens": 1e6})
 
 
@@ -82,8 +91,10 @@ def bench_reference(directory: Path, trials: int, trace_reads: int) -> tuple[lis
         # The same two commits the store makes: mark in flight, then trial + unmark.
         conn.execute("INSERT INTO f VALUES (?, ?)", (index, json.dumps(dict(trial.config))))
         conn.execute("BEGIN")
-        conn.execute("INSERT INTO t VALUES (?, ?, ?)",
-                     (index, json.dumps(trial.to_dict()), json.dumps(outcome.to_dict())))
+        conn.execute(
+            "INSERT INTO t VALUES (?, ?, ?)",
+            (index, json.dumps(trial.to_dict()), json.dumps(outcome.to_dict())),
+        )
         conn.execute("DELETE FROM f WHERE idx = ?", (index,))
         conn.execute("COMMIT")
         writes.append(time.perf_counter() - start)
@@ -109,23 +120,42 @@ def main() -> None:
 
     budget = args.budget_s
     rows = [
-        ("write one trial (begin + finish)", statistics.median(writes), max(writes), statistics.median(ref_writes)),
-        (f"read trace of {args.trials} trials (warm)", statistics.median(reads), max(reads),
-         statistics.median(ref_reads)),
-        (f"read trace of {args.trials} trials (cold)", statistics.median(cold), max(cold),
-         statistics.median(ref_reads)),
+        (
+            "write one trial (begin + finish)",
+            statistics.median(writes),
+            max(writes),
+            statistics.median(ref_writes),
+        ),
+        (
+            f"read trace of {args.trials} trials (warm)",
+            statistics.median(reads),
+            max(reads),
+            statistics.median(ref_reads),
+        ),
+        (
+            f"read trace of {args.trials} trials (cold)",
+            statistics.median(cold),
+            max(cold),
+            statistics.median(ref_reads),
+        ),
     ]
     print(f"run store, {args.trials} trials, budget {budget:g} s per trial")
     print(f"{'operation':38} {'median ms':>10} {'max ms':>9} {'% budget':>9} {'vs bare sqlite':>15}")
     print("(bare sqlite: the same commits and JSON, or SELECT + json.loads, without the store's records)")
     for name, median, worst, reference in rows:
-        print(f"{name:38} {median * 1e3:10.3f} {worst * 1e3:9.3f} {median / budget * 100:8.4f}% "
-              f"{median / reference:14.3g}x")
+        print(
+            f"{name:38} {median * 1e3:10.3f} {worst * 1e3:9.3f} {median / budget * 100:8.4f}% "
+            f"{median / reference:14.3g}x"
+        )
     per_iteration = rows[0][1] + rows[1][1]
-    print(f"per iteration (one write + one warm trace read): {per_iteration * 1e3:.3f} ms = "
-          f"{per_iteration / budget * 100:.4f}% of budget (target < 1%)")
-    print(f"write_report with progress.png at {args.trials} trials: {report_s:.3f} s "
-          f"({report_s / budget * 100:.2f}% of one budget; run once per run, not per trial)")
+    print(
+        f"per iteration (one write + one warm trace read): {per_iteration * 1e3:.3f} ms = "
+        f"{per_iteration / budget * 100:.4f}% of budget (target < 1%)"
+    )
+    print(
+        f"write_report with progress.png at {args.trials} trials: {report_s:.3f} s "
+        f"({report_s / budget * 100:.2f}% of one budget; run once per run, not per trial)"
+    )
 
 
 if __name__ == "__main__":

@@ -5,9 +5,9 @@ from ._plot import plot_progress, running_best
 from ._report import PROGRESS_NAME, REPORT_NAME, write_report
 
 __all__ = [
-    "MechanismSummary",
     "PROGRESS_NAME",
     "REPORT_NAME",
+    "MechanismSummary",
     "plot_progress",
     "running_best",
     "summarise_mechanisms",

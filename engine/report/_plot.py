@@ -12,8 +12,8 @@ global backend is switched and nothing is left open between calls.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -40,7 +40,9 @@ def running_best(trials: Sequence[Trial], *, minimize: bool = True) -> list[tupl
     return steps
 
 
-def plot_progress(trials: Sequence[Trial], path: str | Path, *, minimize: bool = True, title: str = "") -> Path:
+def plot_progress(
+    trials: Sequence[Trial], path: str | Path, *, minimize: bool = True, title: str = ""
+) -> Path:
     """Draw the progress chart of ``trials`` to the PNG file ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -67,31 +69,74 @@ def plot_progress(trials: Sequence[Trial], path: str | Path, *, minimize: bool =
     axes.set_ylim(low - span * 0.12, high + span * 0.12)
 
     discarded = [t for t in ok if t.decision is Decision.DISCARD]
-    axes.scatter([t.index for t in discarded], [t.metric for t in discarded], s=18, color="#b0b0b0",
-                 label=f"discarded ({len(discarded)})", zorder=2)
+    axes.scatter(
+        [t.index for t in discarded],
+        [t.metric for t in discarded],
+        s=18,
+        color="#b0b0b0",
+        label=f"discarded ({len(discarded)})",
+        zorder=2,
+    )
     failed = [t for t in trials if not t.ok and t.decision is not Decision.REJECTED]
-    axes.scatter([t.index for t in failed], [edge] * len(failed), marker="x", s=30, color="#d62728",
-                 label=f"failed, no metric ({len(failed)})", zorder=3)
+    axes.scatter(
+        [t.index for t in failed],
+        [edge] * len(failed),
+        marker="x",
+        s=30,
+        color="#d62728",
+        label=f"failed, no metric ({len(failed)})",
+        zorder=3,
+    )
     rejected = [t for t in trials if t.decision is Decision.REJECTED]
-    axes.scatter([t.index for t in rejected], [edge] * len(rejected), marker="|", s=40, color="#7f7f7f",
-                 label=f"rejected before running ({len(rejected)})", zorder=3)
+    axes.scatter(
+        [t.index for t in rejected],
+        [edge] * len(rejected),
+        marker="|",
+        s=40,
+        color="#7f7f7f",
+        label=f"rejected before running ({len(rejected)})",
+        zorder=3,
+    )
 
     baseline = next((t for t in trials if t.decision is Decision.BASELINE and t.ok), None)
     if baseline is not None:
-        axes.axhline(baseline.metric, color="#1f77b4", linestyle="--", linewidth=1,
-                     label=f"baseline {baseline.metric:.6f}", zorder=1)
+        axes.axhline(
+            baseline.metric,
+            color="#1f77b4",
+            linestyle="--",
+            linewidth=1,
+            label=f"baseline {baseline.metric:.6f}",
+            zorder=1,
+        )
     kept = [t for t in ok if t.decision in (Decision.KEEP, Decision.BASELINE)]
-    axes.scatter([t.index for t in kept], [t.metric for t in kept], s=46, color="#2ca02c", edgecolors="black",
-                 linewidths=0.6, label=f"kept ({len(kept)})", zorder=4)
+    axes.scatter(
+        [t.index for t in kept],
+        [t.metric for t in kept],
+        s=46,
+        color="#2ca02c",
+        edgecolors="black",
+        linewidths=0.6,
+        label=f"kept ({len(kept)})",
+        zorder=4,
+    )
     steps = running_best(trials, minimize=minimize)
     if steps:
         xs = [x for x, _ in steps] + [trials[-1].index]
         ys = [y for _, y in steps] + [steps[-1][1]]
         axes.step(xs, ys, where="post", color="#2ca02c", linewidth=1.6, label="running best", zorder=3)
     for trial in kept:
-        label = "baseline" if trial.decision is Decision.BASELINE else changes_text(trial.changes, _LABEL_CHARS)
-        axes.annotate(label, (trial.index, trial.metric), textcoords="offset points", xytext=(4, 6),
-                      rotation=25, fontsize=7, color="#1a5e1a")
+        label = (
+            "baseline" if trial.decision is Decision.BASELINE else changes_text(trial.changes, _LABEL_CHARS)
+        )
+        axes.annotate(
+            label,
+            (trial.index, trial.metric),
+            textcoords="offset points",
+            xytext=(4, 6),
+            rotation=25,
+            fontsize=7,
+            color="#1a5e1a",
+        )
     # Below the axes, so it never hides the failure row or the best trials.
     axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.09), ncol=6, fontsize=8, frameon=False)
     figure.tight_layout()

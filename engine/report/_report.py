@@ -14,7 +14,7 @@ from ._mechanisms import summarise_mechanisms
 from ._plot import plot_progress
 from ._text import cell, changes_text, delta_text, metric_text
 
-__all__ = ["write_report", "REPORT_NAME", "PROGRESS_NAME"]
+__all__ = ["PROGRESS_NAME", "REPORT_NAME", "write_report"]
 
 REPORT_NAME = "report.md"
 PROGRESS_NAME = "progress.png"
@@ -37,12 +37,16 @@ def _settings_section(store: RunStore, run_id: str) -> list[str]:
     lines += [f"- started: {info.created_at}", f"- finished: {info.finished_at or '—'}"]
     model = f"`{info.provider}` / `{info.model or '—'}`"
     if info.provider in STAND_IN_PROVIDERS:
-        model += (" — a stand-in: proposals came from a rule-based heuristic, not a language model,"
-                  " so this run says nothing about what an LLM would do")
+        model += (
+            " — a stand-in: proposals came from a rule-based heuristic, not a language model,"
+            " so this run says nothing about what an LLM would do"
+        )
     lines += [f"- provider / model: {model}", ""]
     if info.settings:
-        lines += _table(["setting", "value"],
-                        [[key, json.dumps(value, default=str)] for key, value in sorted(info.settings.items())])
+        lines += _table(
+            ["setting", "value"],
+            [[key, json.dumps(value, default=str)] for key, value in sorted(info.settings.items())],
+        )
         lines.append("")
     return lines
 
@@ -55,7 +59,9 @@ def _result_section(trace: TraceView, in_flight: list[int]) -> list[str]:
         if best is None or trace.is_better(trial.metric, best.metric):
             best = trial
     lines = ["## Result", ""]
-    lines.append(f"- baseline metric: {metric_text(baseline.metric) if baseline else '— (no baseline trial)'}")
+    lines.append(
+        f"- baseline metric: {metric_text(baseline.metric) if baseline else '— (no baseline trial)'}"
+    )
     if best is not None:
         lines.append(f"- best kept metric: {metric_text(best.metric)} (trial {best.index})")
         if baseline is not None and baseline.metric is not None:
@@ -80,11 +86,30 @@ def _result_section(trace: TraceView, in_flight: list[int]) -> list[str]:
 def _trials_section(trace: TraceView) -> list[str]:
     rows = []
     for t in trace.trials:
-        why = t.rationale if t.ok or not t.reason else f"{t.rationale} — {t.reason}" if t.rationale else t.reason
-        rows.append([t.index, changes_text(t.changes), t.status.value, metric_text(t.metric), t.decision.value,
-                     t.source, why])
-    return ["## Trials", "", *_table(["#", "changes", "status", "metric", "decision", "source",
-                                      "rationale / reason"], rows), ""]
+        why = (
+            t.rationale
+            if t.ok or not t.reason
+            else f"{t.rationale} — {t.reason}"
+            if t.rationale
+            else t.reason
+        )
+        rows.append(
+            [
+                t.index,
+                changes_text(t.changes),
+                t.status.value,
+                metric_text(t.metric),
+                t.decision.value,
+                t.source,
+                why,
+            ]
+        )
+    return [
+        "## Trials",
+        "",
+        *_table(["#", "changes", "status", "metric", "decision", "source", "rationale / reason"], rows),
+        "",
+    ]
 
 
 def _snapshots_section(store: RunStore, run_id: str) -> list[str]:
@@ -92,10 +117,23 @@ def _snapshots_section(store: RunStore, run_id: str) -> list[str]:
     lines = ["## Level 1.5 search configuration", ""]
     if not snapshots:
         return lines + ["No Level 1.5 changes.", ""]
-    rows = [[s.cycle, s.after_trial, s.config.strategy, ", ".join(s.config.active) or "—",
-             ", ".join(s.config.frozen) or "—", s.config.max_changes, s.reason] for s in snapshots]
-    return lines + _table(["cycle", "after trial", "strategy", "active", "frozen", "max changes", "reason"],
-                          rows) + [""]
+    rows = [
+        [
+            s.cycle,
+            s.after_trial,
+            s.config.strategy,
+            ", ".join(s.config.active) or "—",
+            ", ".join(s.config.frozen) or "—",
+            s.config.max_changes,
+            s.reason,
+        ]
+        for s in snapshots
+    ]
+    return (
+        lines
+        + _table(["cycle", "after trial", "strategy", "active", "frozen", "max changes", "reason"], rows)
+        + [""]
+    )
 
 
 def _mechanisms_section(store: RunStore, run_id: str) -> list[str]:
@@ -107,10 +145,25 @@ def _mechanisms_section(store: RunStore, run_id: str) -> list[str]:
     for s in summaries:
         calls = ", ".join(f"{hook} {n}" for hook, n in sorted(s.calls.items())) or "none"
         ejections = f"{len(s.ejections)} ({'; '.join(s.ejections)})" if s.ejections else "0"
-        rows.append([s.name, "yes" if s.admitted else "no", "—" if s.activated_at is None else s.activated_at,
-                     calls, s.effects, ejections, s.final])
-    return lines + _table(["mechanism", "admitted", "active from trial", "calls per hook", "effects",
-                           "ejections", "final"], rows) + [""]
+        rows.append(
+            [
+                s.name,
+                "yes" if s.admitted else "no",
+                "—" if s.activated_at is None else s.activated_at,
+                calls,
+                s.effects,
+                ejections,
+                s.final,
+            ]
+        )
+    return (
+        lines
+        + _table(
+            ["mechanism", "admitted", "active from trial", "calls per hook", "effects", "ejections", "final"],
+            rows,
+        )
+        + [""]
+    )
 
 
 def _usage_section(store: RunStore, run_id: str) -> list[str]:
@@ -118,13 +171,38 @@ def _usage_section(store: RunStore, run_id: str) -> list[str]:
     lines = ["## LLM usage", ""]
     if not usage["levels"]:
         return lines + ["No LLM calls.", ""]
-    rows = [[f"level {level}", u["calls"], u["failed"], u["prompt_tokens"], u["completion_tokens"],
-             u["total_tokens"], f"{u['cost_usd']:.4f}"] for level, u in usage["levels"].items()]
+    rows = [
+        [
+            f"level {level}",
+            u["calls"],
+            u["failed"],
+            u["prompt_tokens"],
+            u["completion_tokens"],
+            u["total_tokens"],
+            f"{u['cost_usd']:.4f}",
+        ]
+        for level, u in usage["levels"].items()
+    ]
     total = usage["total"]
-    rows.append(["**total**", total["calls"], total["failed"], total["prompt_tokens"], total["completion_tokens"],
-                 total["total_tokens"], f"{total['cost_usd']:.4f}"])
-    return lines + _table(["level", "calls", "failed", "prompt tokens", "completion tokens", "total tokens",
-                           "cost (USD)"], rows) + [""]
+    rows.append(
+        [
+            "**total**",
+            total["calls"],
+            total["failed"],
+            total["prompt_tokens"],
+            total["completion_tokens"],
+            total["total_tokens"],
+            f"{total['cost_usd']:.4f}",
+        ]
+    )
+    return (
+        lines
+        + _table(
+            ["level", "calls", "failed", "prompt tokens", "completion tokens", "total tokens", "cost (USD)"],
+            rows,
+        )
+        + [""]
+    )
 
 
 def write_report(store: RunStore, run_id: str, run_dir: str | Path) -> Path:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
-__all__ = ["changes_text", "cell", "metric_text", "delta_text"]
+__all__ = ["cell", "changes_text", "delta_text", "metric_text"]
 
 
 def _value(value: Any) -> str:
@@ -13,7 +14,11 @@ def _value(value: Any) -> str:
         return f"{value:g}"
     if isinstance(value, str):
         return value
-    return json.dumps(value, default=str) if not isinstance(value, tuple) else json.dumps(list(value), default=str)
+    return (
+        json.dumps(value, default=str)
+        if not isinstance(value, tuple)
+        else json.dumps(list(value), default=str)
+    )
 
 
 def changes_text(changes: Mapping[str, Any], limit: int | None = None) -> str:

@@ -13,16 +13,16 @@ from ._schema import MIGRATIONS, SCHEMA_VERSION
 from ._store import STORE_FILENAME, RunStore
 
 __all__ = [
-    "ConfigSnapshot",
-    "InFlightTrial",
     "MECHANISM_EVENT_KINDS",
     "MIGRATIONS",
     "RUN_STATUSES",
+    "SCHEMA_VERSION",
+    "STORE_FILENAME",
+    "ConfigSnapshot",
+    "InFlightTrial",
     "RunInfo",
     "RunPaths",
     "RunStore",
-    "SCHEMA_VERSION",
-    "STORE_FILENAME",
     "StoreError",
     "write_atomic",
 ]

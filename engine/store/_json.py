@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from interfaces import StoreError, thaw
 
-__all__ = ["dumps", "loads", "encode_metrics", "decode_metrics"]
+__all__ = ["decode_metrics", "dumps", "encode_metrics", "loads"]
 
 _NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 

@@ -52,7 +52,7 @@ class RunPaths:
     root: Path
 
     @classmethod
-    def for_run(cls, runs_root: str | Path, run_id: str) -> "RunPaths":
+    def for_run(cls, runs_root: str | Path, run_id: str) -> RunPaths:
         return cls(Path(runs_root) / check_run_id(run_id))
 
     @property
@@ -79,7 +79,7 @@ class RunPaths:
     def progress(self) -> Path:
         return self.root / "progress.png"
 
-    def create(self) -> "RunPaths":
+    def create(self) -> RunPaths:
         self.transcripts.mkdir(parents=True, exist_ok=True)
         return self
 
@@ -89,5 +89,7 @@ class RunPaths:
     def write_transcript(self, name: str, text: str) -> Path:
         """Write ``transcripts/<name>`` (a plain file name, no folders)."""
         if not isinstance(name, str) or not _TRANSCRIPT_NAME.fullmatch(name) or ".." in name:
-            raise StoreError(f"transcript name {name!r} must be a plain file name", code="bad-transcript-name")
+            raise StoreError(
+                f"transcript name {name!r} must be a plain file name", code="bad-transcript-name"
+            )
         return write_atomic(self.transcripts / name, text)

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from interfaces import FrozenDict, Proposal, SearchConfig, StoreError
 
 __all__ = [
-    "RUN_STATUSES",
     "MECHANISM_EVENT_KINDS",
-    "RunInfo",
-    "InFlightTrial",
+    "RUN_STATUSES",
     "ConfigSnapshot",
+    "InFlightTrial",
+    "RunInfo",
     "check_run_id",
 ]
 
@@ -23,7 +24,16 @@ RUN_STATUSES = ("running", "finished", "failed", "interrupted")
 # events carry ``{"counts": {hook: n}}`` increments; ``effect`` events say what
 # a call changed; ``ejection`` carries ``code``/``reason``; ``keep`` and
 # ``revert`` are the evaluation window's verdict.
-MECHANISM_EVENT_KINDS = ("admission", "rejection", "activation", "calls", "effect", "ejection", "revert", "keep")
+MECHANISM_EVENT_KINDS = (
+    "admission",
+    "rejection",
+    "activation",
+    "calls",
+    "effect",
+    "ejection",
+    "revert",
+    "keep",
+)
 
 # A run id names a directory, so it must be a single safe path component.
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")

@@ -14,10 +14,11 @@ import bisect
 import math
 import sqlite3
 import threading
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from interfaces import Outcome, Proposal, SearchConfig, StoreError, TraceView, Trial
 
@@ -32,20 +33,30 @@ from ._records import (
 )
 from ._schema import migrate
 
-__all__ = ["RunStore", "STORE_FILENAME"]
+__all__ = ["STORE_FILENAME", "RunStore"]
 
 STORE_FILENAME = "run.sqlite"
 _RESERVED_LLM_KEYS = ("id", "created_at")
-_USAGE_FIELDS = ("calls", "failed", "prompt_tokens", "completion_tokens", "total_tokens", "cost_usd", "duration_s")
+_USAGE_FIELDS = (
+    "calls",
+    "failed",
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "cost_usd",
+    "duration_s",
+)
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def _level_key(level: Any) -> str:
     if isinstance(level, bool) or not isinstance(level, (int, float, str)) or level == "":
-        raise StoreError(f"an LLM call's level must be a number or a name, got {level!r}", code="bad-llm-call")
+        raise StoreError(
+            f"an LLM call's level must be a number or a name, got {level!r}", code="bad-llm-call"
+        )
     if isinstance(level, float) and level.is_integer():
         level = int(level)
     return str(level)
@@ -55,8 +66,15 @@ def _count(exchange: Mapping[str, Any], key: str, kind: type) -> Any:
     value = exchange.get(key, kind(0))
     if value is None:
         return kind(0)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise StoreError(f"an LLM call's {key} must be a non-negative number, got {value!r}", code="bad-llm-call")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        raise StoreError(
+            f"an LLM call's {key} must be a non-negative number, got {value!r}", code="bad-llm-call"
+        )
     if kind is int and value != int(value):
         raise StoreError(f"an LLM call's {key} must be a whole number, got {value!r}", code="bad-llm-call")
     return kind(value)
@@ -82,7 +100,7 @@ class RunStore:
     # -- opening and closing -------------------------------------------------
 
     @classmethod
-    def open(cls, path: str | Path, *, durable: bool = True) -> "RunStore":
+    def open(cls, path: str | Path, *, durable: bool = True) -> RunStore:
         """Create or open the store at ``path`` (a directory means its
         ``run.sqlite``) and bring its schema up to date.
 
@@ -107,7 +125,9 @@ class RunStore:
         try:
             mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             if mode.lower() != "wal":
-                raise StoreError(f"{path}: the file system refused WAL journaling (got {mode!r})", code="store-wal")
+                raise StoreError(
+                    f"{path}: the file system refused WAL journaling (got {mode!r})", code="store-wal"
+                )
             conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
             conn.execute("PRAGMA foreign_keys=ON")
             migrate(conn, str(path))
@@ -125,16 +145,16 @@ class RunStore:
                 self._closed = True
                 self._conn.close()
 
-    def __enter__(self) -> "RunStore":
+    def __enter__(self) -> RunStore:
         return self
 
-    def __exit__(self, *_exc: Any) -> None:
+    def __exit__(self, *_exc: object) -> None:
         self.close()
 
     # -- transactions --------------------------------------------------------
 
     @contextmanager
-    def transaction(self) -> Iterator["RunStore"]:
+    def transaction(self) -> Iterator[RunStore]:
         """Group several writes into one atomic commit, e.g. a Level 1.5
         snapshot together with the loop state that says it was taken. Nests:
         an inner block is a savepoint, committed only with the outermost."""
@@ -173,7 +193,9 @@ class RunStore:
         if self._closed:
             raise StoreError(f"the store {self.path} is closed", code="store-closed")
 
-    def _query(self, sql: str, params: tuple[Any, ...] = (), *, run_id: str | None = None) -> list[tuple[Any, ...]]:
+    def _query(
+        self, sql: str, params: tuple[Any, ...] = (), *, run_id: str | None = None
+    ) -> list[tuple[Any, ...]]:
         """Run one read under the lock; with ``run_id``, fail clearly for an unknown run."""
         with self._lock:
             self._check_open()
@@ -222,13 +244,16 @@ class RunStore:
     @staticmethod
     def _run_info(row: tuple[Any, ...]) -> RunInfo:
         run_id, task, settings, provider, model, status, created_at, finished_at, note = row
-        return RunInfo(run_id, task, _json.loads(settings), provider, model, status, created_at, finished_at, note)
+        return RunInfo(
+            run_id, task, _json.loads(settings), provider, model, status, created_at, finished_at, note
+        )
 
     def set_status(self, run_id: str, status: str, note: str = "") -> None:
         """Mark a run running (again, on resume), finished, failed or interrupted."""
         if status not in RUN_STATUSES:
-            raise StoreError(f"run status must be one of {', '.join(RUN_STATUSES)}, got {status!r}",
-                             code="bad-status")
+            raise StoreError(
+                f"run status must be one of {', '.join(RUN_STATUSES)}, got {status!r}", code="bad-status"
+            )
         finished_at = None if status == "running" else _now()
         with self.transaction():
             self._require_run(run_id)
@@ -267,12 +292,23 @@ class RunStore:
         with self.transaction():
             self._require_run(run_id)
             if self._trial_exists(run_id, trial.index):
-                raise StoreError(f"trial {trial.index} of run {run_id!r} is already stored", code="duplicate-trial")
+                raise StoreError(
+                    f"trial {trial.index} of run {run_id!r} is already stored", code="duplicate-trial"
+                )
             self._conn.execute(
                 "INSERT INTO trials (run_id, idx, status, decision, metric, trial, outcome, metrics, finished_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (run_id, trial.index, trial.status.value, trial.decision.value, trial.metric,
-                 trial_json, outcome_json, metrics_json, _now()),
+                (
+                    run_id,
+                    trial.index,
+                    trial.status.value,
+                    trial.decision.value,
+                    trial.metric,
+                    trial_json,
+                    outcome_json,
+                    metrics_json,
+                    _now(),
+                ),
             )
             self._conn.execute("DELETE FROM in_flight WHERE run_id = ? AND idx = ?", (run_id, trial.index))
             cached = self._trial_cache.get(run_id)
@@ -293,8 +329,9 @@ class RunStore:
                 self._data_version = version
             cached = self._trial_cache.get(run_id)
             if cached is None:
-                rows = self._query("SELECT trial FROM trials WHERE run_id = ? ORDER BY idx", (run_id,),
-                                   run_id=run_id)
+                rows = self._query(
+                    "SELECT trial FROM trials WHERE run_id = ? ORDER BY idx", (run_id,), run_id=run_id
+                )
                 cached = [Trial.from_dict(_json.loads(text)) for (text,) in rows]
                 self._trial_cache[run_id] = cached
             return tuple(cached)
@@ -304,8 +341,9 @@ class RunStore:
 
     def outcome(self, run_id: str, index: int) -> Outcome | None:
         """The outcome stored with trial ``index`` (None for a trial that never ran)."""
-        rows = self._query("SELECT outcome FROM trials WHERE run_id = ? AND idx = ?", (run_id, int(index)),
-                           run_id=run_id)
+        rows = self._query(
+            "SELECT outcome FROM trials WHERE run_id = ? AND idx = ?", (run_id, int(index)), run_id=run_id
+        )
         if not rows:
             raise StoreError(f"no trial {index} in run {run_id!r}", code="unknown-trial")
         data = _json.loads(rows[0][0])
@@ -316,7 +354,9 @@ class RunStore:
 
     def in_flight(self, run_id: str) -> list[int]:
         """Indices begun and not finished: after a crash, trials to re-run."""
-        rows = self._query("SELECT idx FROM in_flight WHERE run_id = ? ORDER BY idx", (run_id,), run_id=run_id)
+        rows = self._query(
+            "SELECT idx FROM in_flight WHERE run_id = ? ORDER BY idx", (run_id,), run_id=run_id
+        )
         return [row[0] for row in rows]
 
     def in_flight_trials(self, run_id: str) -> list[InFlightTrial]:
@@ -325,8 +365,10 @@ class RunStore:
             (run_id,),
             run_id=run_id,
         )
-        return [InFlightTrial(idx, Proposal.from_dict(_json.loads(p)), _json.loads(c), started)
-                for idx, p, c, started in rows]
+        return [
+            InFlightTrial(idx, Proposal.from_dict(_json.loads(p)), _json.loads(c), started)
+            for idx, p, c, started in rows
+        ]
 
     def clear_in_flight(self, run_id: str) -> list[int]:
         """Forget every in-flight mark of the run; return the indices cleared."""
@@ -342,11 +384,14 @@ class RunStore:
         and ``level``); return its id. Token counts, ``cost_usd`` and
         ``duration_s`` are absent for providers that do not report them."""
         if not isinstance(exchange, Mapping):
-            raise StoreError(f"an LLM call must be a mapping, got {type(exchange).__name__}", code="bad-llm-call")
+            raise StoreError(
+                f"an LLM call must be a mapping, got {type(exchange).__name__}", code="bad-llm-call"
+            )
         reserved = [key for key in _RESERVED_LLM_KEYS if key in exchange]
         if reserved:
-            raise StoreError(f"an LLM call may not set {', '.join(reserved)}: the store assigns them",
-                             code="bad-llm-call")
+            raise StoreError(
+                f"an LLM call may not set {', '.join(reserved)}: the store assigns them", code="bad-llm-call"
+            )
         purpose = exchange.get("purpose")
         if not isinstance(purpose, str) or not purpose:
             raise StoreError("an LLM call needs a non-empty 'purpose'", code="bad-llm-call")
@@ -376,7 +421,9 @@ class RunStore:
     def llm_calls(self, run_id: str) -> list[dict[str, Any]]:
         """Every exchange as stored, oldest first, with ``id`` and ``created_at`` added."""
         rows = self._query(
-            "SELECT id, exchange, created_at FROM llm_calls WHERE run_id = ? ORDER BY id", (run_id,), run_id=run_id
+            "SELECT id, exchange, created_at FROM llm_calls WHERE run_id = ? ORDER BY id",
+            (run_id,),
+            run_id=run_id,
         )
         return [dict(_json.loads(text), id=call_id, created_at=created) for call_id, text, created in rows]
 
@@ -396,9 +443,15 @@ class RunStore:
     @staticmethod
     def _totals(values: tuple[Any, ...]) -> dict[str, Any]:
         calls, failed, prompt, completion, tokens, cost, duration = values
-        return {"calls": int(calls), "failed": int(failed), "prompt_tokens": int(prompt),
-                "completion_tokens": int(completion), "total_tokens": int(tokens),
-                "cost_usd": float(cost), "duration_s": float(duration)}
+        return {
+            "calls": int(calls),
+            "failed": int(failed),
+            "prompt_tokens": int(prompt),
+            "completion_tokens": int(completion),
+            "total_tokens": int(tokens),
+            "cost_usd": float(cost),
+            "duration_s": float(duration),
+        }
 
     # -- Level 1.5 snapshots -------------------------------------------------
 
@@ -412,7 +465,9 @@ class RunStore:
                 "SELECT 1 FROM config_snapshots WHERE run_id = ? AND cycle = ?", (run_id, int(cycle))
             ).fetchone()
             if exists:
-                raise StoreError(f"run {run_id!r} already has a snapshot for cycle {cycle}", code="duplicate-snapshot")
+                raise StoreError(
+                    f"run {run_id!r} already has a snapshot for cycle {cycle}", code="duplicate-snapshot"
+                )
             self._conn.execute(
                 "INSERT INTO config_snapshots (run_id, cycle, after_trial, config, reason, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
@@ -425,8 +480,10 @@ class RunStore:
             (run_id,),
             run_id=run_id,
         )
-        return [ConfigSnapshot(cycle, after, SearchConfig.from_dict(_json.loads(cfg)), reason)
-                for cycle, after, cfg, reason in rows]
+        return [
+            ConfigSnapshot(cycle, after, SearchConfig.from_dict(_json.loads(cfg)), reason)
+            for cycle, after, cfg, reason in rows
+        ]
 
     # -- mechanism events ----------------------------------------------------
 
@@ -437,33 +494,46 @@ class RunStore:
         :data:`MECHANISM_EVENT_KINDS`. A ``calls`` event carries call-count
         increments as ``{"counts": {hook: n}}``."""
         if kind not in MECHANISM_EVENT_KINDS:
-            raise StoreError(f"mechanism event kind must be one of {', '.join(MECHANISM_EVENT_KINDS)}, got {kind!r}",
-                             code="bad-event-kind")
+            raise StoreError(
+                f"mechanism event kind must be one of {', '.join(MECHANISM_EVENT_KINDS)}, got {kind!r}",
+                code="bad-event-kind",
+            )
         if not isinstance(mechanism, str) or not mechanism:
             raise StoreError("a mechanism event needs the mechanism's name", code="bad-event-data")
         if not isinstance(data, Mapping):
-            raise StoreError(f"mechanism event data must be a mapping, got {type(data).__name__}",
-                             code="bad-event-data")
+            raise StoreError(
+                f"mechanism event data must be a mapping, got {type(data).__name__}", code="bad-event-data"
+            )
         if kind == "calls":
             counts = data.get("counts")
             if not isinstance(counts, Mapping) or not all(
                 isinstance(h, str) and isinstance(n, int) and not isinstance(n, bool) and n >= 0
                 for h, n in counts.items()
             ):
-                raise StoreError("a 'calls' event needs data {'counts': {hook: non-negative int}}",
-                                 code="bad-event-data")
+                raise StoreError(
+                    "a 'calls' event needs data {'counts': {hook: non-negative int}}", code="bad-event-data"
+                )
         data_json = _json.dumps(data, what="the mechanism event data")
         with self.transaction():
             self._require_run(run_id)
             self._conn.execute(
                 "INSERT INTO mechanism_events (run_id, mechanism, kind, trial_index, data, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                (run_id, mechanism, kind, None if trial_index is None else int(trial_index), data_json, _now()),
+                (
+                    run_id,
+                    mechanism,
+                    kind,
+                    None if trial_index is None else int(trial_index),
+                    data_json,
+                    _now(),
+                ),
             )
 
     def mechanism_events(self, run_id: str, mechanism: str | None = None) -> list[dict[str, Any]]:
         """Events oldest first, each ``{id, mechanism, kind, trial_index, data, created_at}``."""
-        sql = "SELECT id, mechanism, kind, trial_index, data, created_at FROM mechanism_events WHERE run_id = ?"
+        sql = (
+            "SELECT id, mechanism, kind, trial_index, data, created_at FROM mechanism_events WHERE run_id = ?"
+        )
         params: tuple[Any, ...] = (run_id,)
         if mechanism is not None:
             sql += " AND mechanism = ?"
@@ -484,11 +554,14 @@ class RunStore:
         with self.transaction():
             self._require_run(run_id)
             self._conn.execute(
-                "INSERT OR REPLACE INTO state (run_id, key, value) VALUES (?, ?, ?)", (run_id, key, value_json)
+                "INSERT OR REPLACE INTO state (run_id, key, value) VALUES (?, ?, ?)",
+                (run_id, key, value_json),
             )
 
     def get_state(self, run_id: str, key: str, default: Any = None) -> Any:
-        rows = self._query("SELECT value FROM state WHERE run_id = ? AND key = ?", (run_id, key), run_id=run_id)
+        rows = self._query(
+            "SELECT value FROM state WHERE run_id = ? AND key = ?", (run_id, key), run_id=run_id
+        )
         return _json.loads(rows[0][0]) if rows else default
 
     # -- checks ----------------------------------------------------------------

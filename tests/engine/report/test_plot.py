@@ -11,8 +11,12 @@ from tests.interfaces.strategies import traces
 
 from .test_report import png_size
 
-_space = SearchSpace((ParamSpec("LR", ParamKind.FLOAT, 0.01, low=1e-4, high=1.0),
-                      ParamSpec("DEPTH", ParamKind.INT, 4, low=1, high=12)))
+_space = SearchSpace(
+    (
+        ParamSpec("LR", ParamKind.FLOAT, 0.01, low=1e-4, high=1.0),
+        ParamSpec("DEPTH", ParamKind.INT, 4, low=1, high=12),
+    )
+)
 
 
 @given(trace=traces(_space, max_trials=20), minimize=st.booleans())

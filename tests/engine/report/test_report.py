@@ -22,7 +22,7 @@ def png_size(path) -> tuple[int, int]:
 
 
 def section(text: str, title: str) -> str:
-    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", text, flags=re.S | re.M)
+    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", text, flags=re.DOTALL | re.MULTILINE)
     assert match, f"no section {title!r}"
     return match.group(1)
 
@@ -121,15 +121,21 @@ def test_empty_interrupted_run(tmp_path):
     assert "**interrupted**" in text and "killed" in text
     assert "no baseline trial" in text
     assert "in flight when last written (re-run on resume): 0" in text
-    assert "No Level 1.5 changes." in text and "No mechanisms were proposed." in text and "No LLM calls." in text
+    assert (
+        "No Level 1.5 changes." in text and "No mechanisms were proposed." in text and "No LLM calls." in text
+    )
     png_size(tmp_path / PROGRESS_NAME)
 
 
 def test_maximising_run_picks_the_highest(tmp_path):
     with RunStore.open(tmp_path / "run.sqlite") as store:
         store.create_run("up", task="acc", settings={"minimize": False}, provider="openai", model="m")
-        for index, metric, decision in [(0, 0.5, Decision.BASELINE), (1, 0.7, Decision.KEEP),
-                                        (2, 0.6, Decision.KEEP), (3, 0.9, Decision.DISCARD)]:
+        for index, metric, decision in [
+            (0, 0.5, Decision.BASELINE),
+            (1, 0.7, Decision.KEEP),
+            (2, 0.6, Decision.KEEP),
+            (3, 0.9, Decision.DISCARD),
+        ]:
             store.finish_trial("up", Trial(index, {}, {}, TrialStatus.OK, metric, decision), None)
         text = write_report(store, "up", tmp_path).read_text()
     result = section(text, "Result")

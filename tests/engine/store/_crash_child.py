@@ -19,8 +19,10 @@ def trial(index: int) -> tuple[Trial, Outcome]:
     metric = 2.0 - index * 1e-3
     config = {"LR": 0.01 * (index + 1), "DEPTH": 4}
     decision = Decision.BASELINE if index == 0 else Decision.KEEP
-    return (Trial(index, config, {"LR": config["LR"]}, TrialStatus.OK, metric, decision, log_tail="x" * 2000),
-            Outcome(TrialStatus.OK, metric, {"val_bpb": metric}))
+    return (
+        Trial(index, config, {"LR": config["LR"]}, TrialStatus.OK, metric, decision, log_tail="x" * 2000),
+        Outcome(TrialStatus.OK, metric, {"val_bpb": metric}),
+    )
 
 
 def say(line: str) -> None:
@@ -45,7 +47,9 @@ def main() -> None:
         say(f"flying {start + count}")
     else:
         with store.transaction():
-            store.add_config_snapshot("crash", 0, start + count - 1, SearchConfig(active=("LR",)), "half-written")
+            store.add_config_snapshot(
+                "crash", 0, start + count - 1, SearchConfig(active=("LR",)), "half-written"
+            )
             store.set_state("crash", "cycle", 1)
             say("inside")
             time.sleep(600)

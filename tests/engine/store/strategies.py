@@ -79,7 +79,8 @@ llm_exchanges = st.fixed_dictionaries(
         "attempts": st.integers(1, 5),
         "error": st.one_of(st.none(), texts),
         "raw_text": texts,
-        "messages": st.lists(st.fixed_dictionaries({"role": st.sampled_from(["system", "user"]), "content": texts}),
-                             max_size=3),
+        "messages": st.lists(
+            st.fixed_dictionaries({"role": st.sampled_from(["system", "user"]), "content": texts}), max_size=3
+        ),
     }
 )

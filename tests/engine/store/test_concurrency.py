@@ -19,9 +19,14 @@ def work(store: RunStore, worker: int, barrier: threading.Barrier) -> None:
     for step in range(PER_THREAD):
         index = worker * PER_THREAD + step
         store.begin_trial("r", index, Proposal({"LR": index}), {"LR": index})
-        store.finish_trial("r", Trial(index, {"LR": index}, {"LR": index}, TrialStatus.OK, float(index),
-                                      Decision.DISCARD), Outcome(TrialStatus.OK, float(index), {"val_bpb": index}))
-        store.add_llm_call("r", {"purpose": "propose", "level": 1, "prompt_tokens": 1, "completion_tokens": 2})
+        store.finish_trial(
+            "r",
+            Trial(index, {"LR": index}, {"LR": index}, TrialStatus.OK, float(index), Decision.DISCARD),
+            Outcome(TrialStatus.OK, float(index), {"val_bpb": index}),
+        )
+        store.add_llm_call(
+            "r", {"purpose": "propose", "level": 1, "prompt_tokens": 1, "completion_tokens": 2}
+        )
         store.add_mechanism_event("r", f"m{worker}", "calls", index, {"counts": {"propose": 1}})
 
 
@@ -37,8 +42,16 @@ def test_threads_finish_trials_concurrently(tmp_path):
         assert all(store.outcome("r", i).metrics["val_bpb"] == i for i in range(0, total, 17))
         assert store.in_flight("r") == []
         assert store.usage("r")["total"] == pytest.approx(
-            {"calls": total, "failed": 0, "prompt_tokens": total, "completion_tokens": 2 * total,
-             "total_tokens": 3 * total, "cost_usd": 0.0, "duration_s": 0.0})
+            {
+                "calls": total,
+                "failed": 0,
+                "prompt_tokens": total,
+                "completion_tokens": 2 * total,
+                "total_tokens": 3 * total,
+                "cost_usd": 0.0,
+                "duration_s": 0.0,
+            }
+        )
         assert len(store.mechanism_events("r", mechanism="m3")) == PER_THREAD
         assert store.integrity_check() == ["ok"]
 
@@ -77,13 +90,12 @@ def test_a_transaction_in_one_thread_is_not_interleaved_with_another(tmp_path):
 
         thread = threading.Thread(target=other_writer)
         thread.start()
-        with pytest.raises(RuntimeError):
-            with store.transaction():
-                store.set_state("r", "mine", 1)
-                inside.set()
-                thread.join(timeout=0.3)
-                assert thread.is_alive()  # still waiting for the lock
-                raise RuntimeError("roll back")
+        with pytest.raises(RuntimeError), store.transaction():
+            store.set_state("r", "mine", 1)
+            inside.set()
+            thread.join(timeout=0.3)
+            assert thread.is_alive()  # still waiting for the lock
+            raise RuntimeError("roll back")
         thread.join(timeout=10)
         assert store.get_state("r", "mine") is None
         assert store.get_state("r", "other") == 1

@@ -20,7 +20,11 @@ def start_child(store_path: Path, mode: str) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     return subprocess.Popen(
         [sys.executable, "-m", "tests.engine.store._crash_child", str(store_path), mode],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -85,8 +89,11 @@ def test_resume_reruns_the_in_flight_trial_exactly_once(tmp_path):
         # Resume as the loop does: forget the in-flight mark, re-run it.
         assert store.clear_in_flight("crash") == [5]
         store.begin_trial("crash", 5, flying.proposal, flying.config)
-        store.finish_trial("crash", Trial(5, flying.config, flying.proposal.changes, TrialStatus.OK, 1.5,
-                                          Decision.KEEP), Outcome(TrialStatus.OK, 1.5))
+        store.finish_trial(
+            "crash",
+            Trial(5, flying.config, flying.proposal.changes, TrialStatus.OK, 1.5, Decision.KEEP),
+            Outcome(TrialStatus.OK, 1.5),
+        )
 
     # A second crash-and-resume cycle continues from the committed state.
     child = start_child(path, "in-flight")

@@ -15,7 +15,10 @@ def test_layout_and_store_location(tmp_path):
         assert store.path == paths.store
     assert paths.store.exists()
     assert {paths.report.name, paths.progress.name, paths.best_script.name} == {
-        "report.md", "progress.png", "best_train.py"}
+        "report.md",
+        "progress.png",
+        "best_train.py",
+    }
 
 
 def test_best_script_and_transcripts_are_replaced_whole(tmp_path):
@@ -25,7 +28,10 @@ def test_best_script_and_transcripts_are_replaced_whole(tmp_path):
     assert paths.best_script.read_text() == "LR = 0.2\n"
     written = paths.write_transcript("level2-session-0.md", "# Explore\n")
     assert written.read_text() == "# Explore\n" and written.parent == paths.transcripts
-    assert sorted(p.name for p in paths.root.iterdir()) == ["best_train.py", "transcripts"]  # no temp files left
+    assert sorted(p.name for p in paths.root.iterdir()) == [
+        "best_train.py",
+        "transcripts",
+    ]  # no temp files left
 
 
 @pytest.mark.parametrize("name", ["../evil.md", "a/b.md", "", ".hidden", "/etc/passwd"])

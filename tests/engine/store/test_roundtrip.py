@@ -37,7 +37,9 @@ def new_run(store: RunStore, **settings) -> str:
 
 def same_metrics(a, b) -> bool:
     return a.keys() == b.keys() and all(
-        (math.isnan(a[k]) and math.isnan(b[k])) if isinstance(a[k], float) and math.isnan(a[k]) else a[k] == b[k]
+        (math.isnan(a[k]) and math.isnan(b[k]))
+        if isinstance(a[k], float) and math.isnan(a[k])
+        else a[k] == b[k]
         for k in a
     )
 
@@ -48,7 +50,12 @@ def test_run_round_trip(store, settings):
     run_id = new_run(store, **settings)
     info = store.run(run_id)
     assert (info.run_id, info.task, info.provider, info.model, info.status) == (
-        run_id, "surrogate", "heuristic", "rules", "running")
+        run_id,
+        "surrogate",
+        "heuristic",
+        "rules",
+        "running",
+    )
     assert thaw(info.settings) == settings
     assert info.finished_at is None
     assert run_id in [r.run_id for r in store.runs()]
@@ -65,15 +72,23 @@ def test_trial_and_outcome_round_trip(store, trial, outcome):
         assert back is None
     else:
         assert (back.status, back.metric, back.exit_code, back.duration_s, back.log_tail, back.reason) == (
-            outcome.status, outcome.metric, outcome.exit_code, outcome.duration_s, outcome.log_tail, outcome.reason)
+            outcome.status,
+            outcome.metric,
+            outcome.exit_code,
+            outcome.duration_s,
+            outcome.log_tail,
+            outcome.reason,
+        )
         assert same_metrics(dict(back.metrics), dict(outcome.metrics))
 
 
-_space = SearchSpace((
-    ParamSpec("LR", ParamKind.FLOAT, 0.01, low=1e-5, high=1.0, log=True),
-    ParamSpec("DEPTH", ParamKind.INT, 4, low=1, high=12),
-    ParamSpec("ACT", ParamKind.CHOICE, "relu", choices=("relu", "gelu")),
-))
+_space = SearchSpace(
+    (
+        ParamSpec("LR", ParamKind.FLOAT, 0.01, low=1e-5, high=1.0, log=True),
+        ParamSpec("DEPTH", ParamKind.INT, 4, low=1, high=12),
+        ParamSpec("ACT", ParamKind.CHOICE, "relu", choices=("relu", "gelu")),
+    )
+)
 
 
 @_fewer
@@ -90,7 +105,9 @@ def test_trace_round_trip(store, trace):
 
 
 @_fewer
-@given(index=st.integers(0, 1000), proposal=proposals, config=st.dictionaries(st.text(max_size=5), json_values))
+@given(
+    index=st.integers(0, 1000), proposal=proposals, config=st.dictionaries(st.text(max_size=5), json_values)
+)
 def test_in_flight_round_trip(store, index, proposal, config):
     run_id = new_run(store)
     store.begin_trial(run_id, index, proposal, config)
@@ -120,7 +137,9 @@ def test_llm_call_round_trip_and_usage(store, exchanges):
         assert got["cost_usd"] == pytest.approx(sum(e["cost_usd"] for e in mine))
         assert got["failed"] == sum(1 for e in mine if e["error"])
     assert usage["total"]["calls"] == len(exchanges)
-    assert usage["total"]["total_tokens"] == sum(e["prompt_tokens"] + e["completion_tokens"] for e in exchanges)
+    assert usage["total"]["total_tokens"] == sum(
+        e["prompt_tokens"] + e["completion_tokens"] for e in exchanges
+    )
 
 
 def test_usage_of_run_without_calls_is_zero(store):
@@ -131,14 +150,18 @@ def test_usage_of_run_without_calls_is_zero(store):
 
 
 @_fewer
-@given(configs=st.lists(search_configs(), min_size=1, max_size=4), reasons=st.lists(st.text(max_size=30), min_size=4))
+@given(
+    configs=st.lists(search_configs(), min_size=1, max_size=4),
+    reasons=st.lists(st.text(max_size=30), min_size=4),
+)
 def test_config_snapshot_round_trip(store, configs, reasons):
     run_id = new_run(store)
     for cycle, config in enumerate(configs):
         store.add_config_snapshot(run_id, cycle, cycle * 5 + 4, config, reasons[cycle])
     snapshots = store.config_snapshots(run_id)
     assert [tuple(s) for s in snapshots] == [
-        (cycle, cycle * 5 + 4, config, reasons[cycle]) for cycle, config in enumerate(configs)]
+        (cycle, cycle * 5 + 4, config, reasons[cycle]) for cycle, config in enumerate(configs)
+    ]
 
 
 events = st.tuples(
@@ -157,7 +180,8 @@ def test_mechanism_event_round_trip(store, batch):
         store.add_mechanism_event(run_id, mechanism, kind, index, data)
     stored = store.mechanism_events(run_id)
     assert [(e["mechanism"], e["kind"], e["trial_index"], e["data"]) for e in stored] == [
-        (m, k, i, d) for m, k, i, d in batch]
+        (m, k, i, d) for m, k, i, d in batch
+    ]
     only_alpha = store.mechanism_events(run_id, mechanism="m_alpha")
     assert [e["data"] for e in only_alpha] == [d for m, _k, _i, d in batch if m == "m_alpha"]
 

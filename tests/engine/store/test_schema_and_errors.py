@@ -90,7 +90,10 @@ def test_duplicates_are_refused(store):
     assert store.trials("r")[0].metric == 1.0  # the first write stands
     assert code_of(store.begin_trial, "r", 0, Proposal({"LR": 1}), {}) == "trial-finished"
     store.add_config_snapshot("r", 0, 0, SearchConfig(active=("LR",)), "first")
-    assert code_of(store.add_config_snapshot, "r", 0, 0, SearchConfig(active=("LR",)), "again") == "duplicate-snapshot"
+    assert (
+        code_of(store.add_config_snapshot, "r", 0, 0, SearchConfig(active=("LR",)), "again")
+        == "duplicate-snapshot"
+    )
 
 
 def test_begin_twice_replaces_the_mark(store):
@@ -107,36 +110,44 @@ def test_bad_values(store):
     assert code_of(store.set_state, "r", "k", float("nan")) == "not-json"
     assert code_of(store.set_state, "r", "k", object()) == "not-json"
     assert code_of(store.set_state, "r", "", 1) == "bad-state-key"
-    assert code_of(store.create_run, "s", task="t", settings={"x": {1, 2}}, provider="p", model="m") == "not-json"
+    assert (
+        code_of(store.create_run, "s", task="t", settings={"x": {1, 2}}, provider="p", model="m")
+        == "not-json"
+    )
     assert code_of(store.add_mechanism_event, "r", "m", "exploded", None, {}) == "bad-event-kind"
-    assert code_of(store.add_mechanism_event, "r", "m", "calls", None, {"counts": {"propose": -1}}) == "bad-event-data"
+    assert (
+        code_of(store.add_mechanism_event, "r", "m", "calls", None, {"counts": {"propose": -1}})
+        == "bad-event-data"
+    )
     assert code_of(store.add_mechanism_event, "r", "m", "calls", None, {"count": 3}) == "bad-event-data"
     assert code_of(store.add_mechanism_event, "r", "", "keep", None, {}) == "bad-event-data"
     assert code_of(store.outcome, "r", 99) == "unknown-trial"
 
 
-@pytest.mark.parametrize("exchange", [
-    {"level": 1},
-    {"purpose": "", "level": 1},
-    {"purpose": "propose"},
-    {"purpose": "propose", "level": True},
-    {"purpose": "propose", "level": 1, "prompt_tokens": -1},
-    {"purpose": "propose", "level": 1, "prompt_tokens": 1.5},
-    {"purpose": "propose", "level": 1, "cost_usd": float("inf")},
-    {"purpose": "propose", "level": 1, "id": 7},
-    {"purpose": "propose", "level": 1, "raw": float("nan")},
-])
+@pytest.mark.parametrize(
+    "exchange",
+    [
+        {"level": 1},
+        {"purpose": "", "level": 1},
+        {"purpose": "propose"},
+        {"purpose": "propose", "level": True},
+        {"purpose": "propose", "level": 1, "prompt_tokens": -1},
+        {"purpose": "propose", "level": 1, "prompt_tokens": 1.5},
+        {"purpose": "propose", "level": 1, "cost_usd": float("inf")},
+        {"purpose": "propose", "level": 1, "id": 7},
+        {"purpose": "propose", "level": 1, "raw": float("nan")},
+    ],
+)
 def test_bad_llm_calls(store, exchange):
     assert code_of(store.add_llm_call, "r", exchange) in ("bad-llm-call", "not-json")
     assert store.llm_calls("r") == []
 
 
 def test_nothing_is_written_when_a_write_fails(store):
-    with pytest.raises(StoreError):
-        with store.transaction():
-            store.set_state("r", "cycle", 2)
-            store.finish_trial("r", trial(0), None)
-            store.set_state("r", "bad", float("nan"))
+    with pytest.raises(StoreError), store.transaction():
+        store.set_state("r", "cycle", 2)
+        store.finish_trial("r", trial(0), None)
+        store.set_state("r", "bad", float("nan"))
     assert store.get_state("r", "cycle") is None
     assert store.trials("r") == ()
 
@@ -144,11 +155,10 @@ def test_nothing_is_written_when_a_write_fails(store):
 def test_nested_transaction_rolls_back_only_itself(store):
     with store.transaction():
         store.set_state("r", "outer", 1)
-        with pytest.raises(StoreError):
-            with store.transaction():
-                store.set_state("r", "inner", 1)
-                store.finish_trial("r", trial(0), None)
-                store.finish_trial("r", trial(0), None)
+        with pytest.raises(StoreError), store.transaction():
+            store.set_state("r", "inner", 1)
+            store.finish_trial("r", trial(0), None)
+            store.finish_trial("r", trial(0), None)
     assert store.get_state("r", "outer") == 1
     assert store.get_state("r", "inner") is None
     assert store.trials("r") == ()

@@ -40,16 +40,14 @@ def test_a_rolled_back_trial_is_not_read_back(tmp_path):
         store.create_run("r", task="t", settings={}, provider="p", model="m")
         store.finish_trial("r", trial(0), None)
         assert len(store.trials("r")) == 1  # cached now
-        with pytest.raises(RuntimeError):
-            with store.transaction():
-                store.finish_trial("r", trial(1), None)
-                assert [t.index for t in store.trials("r")] == [0, 1]  # visible inside the transaction
-                raise RuntimeError("abandon")
+        with pytest.raises(RuntimeError), store.transaction():
+            store.finish_trial("r", trial(1), None)
+            assert [t.index for t in store.trials("r")] == [0, 1]  # visible inside the transaction
+            raise RuntimeError("abandon")
         assert [t.index for t in store.trials("r")] == [0]
         with store.transaction():
-            with pytest.raises(RuntimeError):
-                with store.transaction():
-                    store.finish_trial("r", trial(1), None)
-                    raise RuntimeError("abandon the savepoint")
+            with pytest.raises(RuntimeError), store.transaction():
+                store.finish_trial("r", trial(1), None)
+                raise RuntimeError("abandon the savepoint")
             store.finish_trial("r", trial(2), None)
         assert [t.index for t in store.trials("r")] == [0, 2]
