@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from interfaces import FrozenDict, Proposal, SearchConfig, StoreError
 
@@ -80,17 +80,11 @@ class InFlightTrial:
         object.__setattr__(self, "config", FrozenDict(self.config))
 
 
-@dataclass(frozen=True)
-class ConfigSnapshot:
-    """A Level 1.5 search configuration adopted after ``after_trial``.
-
-    A named tuple in spirit: it unpacks as ``(cycle, after_trial, config, reason)``.
-    """
+class ConfigSnapshot(NamedTuple):
+    """A Level 1.5 search configuration adopted after trial ``after_trial``:
+    the tuple ``(cycle, after_trial, config, reason)`` with names."""
 
     cycle: int
     after_trial: int
     config: SearchConfig
     reason: str
-
-    def __iter__(self):  # type: ignore[no-untyped-def]
-        return iter((self.cycle, self.after_trial, self.config, self.reason))

@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from interfaces import Outcome, Proposal, SearchConfig, StoreError, TraceView, Trial
 
@@ -145,7 +145,7 @@ class RunStore:
                 self._closed = True
                 self._conn.close()
 
-    def __enter__(self) -> RunStore:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *_exc: object) -> None:

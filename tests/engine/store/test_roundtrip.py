@@ -159,7 +159,7 @@ def test_config_snapshot_round_trip(store, configs, reasons):
     for cycle, config in enumerate(configs):
         store.add_config_snapshot(run_id, cycle, cycle * 5 + 4, config, reasons[cycle])
     snapshots = store.config_snapshots(run_id)
-    assert [tuple(s) for s in snapshots] == [
+    assert snapshots == [
         (cycle, cycle * 5 + 4, config, reasons[cycle]) for cycle, config in enumerate(configs)
     ]
 

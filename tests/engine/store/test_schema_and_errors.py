@@ -169,3 +169,9 @@ def test_closed_store_says_so(store):
     store.close()  # closing twice is harmless
     assert code_of(store.trials, "r") == "store-closed"
     assert code_of(store.set_state, "r", "k", 1) == "store-closed"
+
+
+@pytest.mark.parametrize(("durable", "level"), [(True, 2), (False, 1)])  # FULL = 2, NORMAL = 1
+def test_durability_mode(tmp_path, durable, level):
+    with RunStore.open(tmp_path / "run.sqlite", durable=durable) as store:
+        assert store._conn.execute("PRAGMA synchronous").fetchone()[0] == level
