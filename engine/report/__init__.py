@@ -1,0 +1,15 @@
+"""The run report: ``report.md`` and the ``progress.png`` chart of a run."""
+
+from ._mechanisms import MechanismSummary, summarise_mechanisms
+from ._plot import plot_progress, running_best
+from ._report import PROGRESS_NAME, REPORT_NAME, write_report
+
+__all__ = [
+    "PROGRESS_NAME",
+    "REPORT_NAME",
+    "MechanismSummary",
+    "plot_progress",
+    "running_best",
+    "summarise_mechanisms",
+    "write_report",
+]

@@ -1,0 +1,226 @@
+"""report.md: everything a person needs to judge one run, on one page."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from engine.store import RunStore, write_atomic
+from interfaces import Decision, TraceView, TrialStatus
+
+from ._mechanisms import summarise_mechanisms
+from ._plot import plot_progress
+from ._text import cell, changes_text, delta_text, metric_text
+
+__all__ = ["PROGRESS_NAME", "REPORT_NAME", "write_report"]
+
+REPORT_NAME = "report.md"
+PROGRESS_NAME = "progress.png"
+# Providers that do not ask a language model; the report must say so, so that
+# nobody reads a heuristic run as evidence about an LLM.
+STAND_IN_PROVIDERS = ("heuristic",)
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(value) for value in row) + " |" for row in rows]
+    return lines
+
+
+def _settings_section(store: RunStore, run_id: str) -> list[str]:
+    info = store.run(run_id)
+    lines = ["## Run", "", f"- task: `{info.task}`", f"- status: **{info.status}**"]
+    if info.note:
+        lines.append(f"- note: {cell(info.note, 400)}")
+    lines += [f"- started: {info.created_at}", f"- finished: {info.finished_at or '—'}"]
+    model = f"`{info.provider}` / `{info.model or '—'}`"
+    if info.provider in STAND_IN_PROVIDERS:
+        model += (
+            " — a stand-in: proposals came from a rule-based heuristic, not a language model,"
+            " so this run says nothing about what an LLM would do"
+        )
+    lines += [f"- provider / model: {model}", ""]
+    if info.settings:
+        lines += _table(
+            ["setting", "value"],
+            [[key, json.dumps(value, default=str)] for key, value in sorted(info.settings.items())],
+        )
+        lines.append("")
+    return lines
+
+
+def _result_section(trace: TraceView, in_flight: list[int]) -> list[str]:
+    baseline = trace.baseline()
+    kept = [t for t in trace.trials if t.kept and t.ok]
+    best = None
+    for trial in kept:
+        if best is None or trace.is_better(trial.metric, best.metric):
+            best = trial
+    lines = ["## Result", ""]
+    lines.append(
+        f"- baseline metric: {metric_text(baseline.metric) if baseline else '— (no baseline trial)'}"
+    )
+    if best is not None:
+        lines.append(f"- best kept metric: {metric_text(best.metric)} (trial {best.index})")
+        if baseline is not None and baseline.metric is not None:
+            lines.append(f"- change from baseline: {delta_text(best.metric, baseline.metric)}")
+    observed = trace.best_metric()
+    if observed is not None and (best is None or trace.is_better(observed, best.metric)):
+        lines.append(f"- best metric observed (not kept): {metric_text(observed)}")
+    decisions = Counter(t.decision for t in trace.trials)
+    statuses = Counter(t.status for t in trace.trials)
+    failed = sum(n for s, n in statuses.items() if s not in (TrialStatus.OK, TrialStatus.REJECTED))
+    lines.append(
+        f"- trials: {len(trace)} (baseline {decisions[Decision.BASELINE]}, kept {decisions[Decision.KEEP]}, discarded {decisions[Decision.DISCARD]}, "
+        f"rejected {decisions[Decision.REJECTED]}); failed runs: {failed}"
+    )
+    if statuses:
+        lines.append("- by status: " + ", ".join(f"{s.value} {n}" for s, n in sorted(statuses.items())))
+    if in_flight:
+        lines.append(f"- in flight when last written (re-run on resume): {', '.join(map(str, in_flight))}")
+    return lines + ["", f"![progress]({PROGRESS_NAME})", ""]
+
+
+def _trials_section(trace: TraceView) -> list[str]:
+    rows = []
+    for t in trace.trials:
+        why = (
+            t.rationale
+            if t.ok or not t.reason
+            else f"{t.rationale} — {t.reason}"
+            if t.rationale
+            else t.reason
+        )
+        rows.append(
+            [
+                t.index,
+                changes_text(t.changes),
+                t.status.value,
+                metric_text(t.metric),
+                t.decision.value,
+                t.source,
+                why,
+            ]
+        )
+    return [
+        "## Trials",
+        "",
+        *_table(["#", "changes", "status", "metric", "decision", "source", "rationale / reason"], rows),
+        "",
+    ]
+
+
+def _snapshots_section(store: RunStore, run_id: str) -> list[str]:
+    snapshots = store.config_snapshots(run_id)
+    lines = ["## Level 1.5 search configuration", ""]
+    if not snapshots:
+        return lines + ["No Level 1.5 changes.", ""]
+    rows = [
+        [
+            s.cycle,
+            s.after_trial,
+            s.config.strategy,
+            ", ".join(s.config.active) or "—",
+            ", ".join(s.config.frozen) or "—",
+            s.config.max_changes,
+            s.reason,
+        ]
+        for s in snapshots
+    ]
+    return (
+        lines
+        + _table(["cycle", "after trial", "strategy", "active", "frozen", "max changes", "reason"], rows)
+        + [""]
+    )
+
+
+def _mechanisms_section(store: RunStore, run_id: str) -> list[str]:
+    summaries = summarise_mechanisms(store.mechanism_events(run_id))
+    lines = ["## Mechanisms (Level 2)", ""]
+    if not summaries:
+        return lines + ["No mechanisms were proposed.", ""]
+    rows = []
+    for s in summaries:
+        calls = ", ".join(f"{hook} {n}" for hook, n in sorted(s.calls.items())) or "none"
+        ejections = f"{len(s.ejections)} ({'; '.join(s.ejections)})" if s.ejections else "0"
+        rows.append(
+            [
+                s.name,
+                "yes" if s.admitted else "no",
+                "—" if s.activated_at is None else s.activated_at,
+                calls,
+                s.effects,
+                ejections,
+                s.final,
+            ]
+        )
+    return (
+        lines
+        + _table(
+            ["mechanism", "admitted", "active from trial", "calls per hook", "effects", "ejections", "final"],
+            rows,
+        )
+        + [""]
+    )
+
+
+def _usage_section(store: RunStore, run_id: str) -> list[str]:
+    usage = store.usage(run_id)
+    lines = ["## LLM usage", ""]
+    if not usage["levels"]:
+        return lines + ["No LLM calls.", ""]
+    rows = [
+        [
+            f"level {level}",
+            u["calls"],
+            u["failed"],
+            u["prompt_tokens"],
+            u["completion_tokens"],
+            u["total_tokens"],
+            f"{u['cost_usd']:.4f}",
+        ]
+        for level, u in usage["levels"].items()
+    ]
+    total = usage["total"]
+    rows.append(
+        [
+            "**total**",
+            total["calls"],
+            total["failed"],
+            total["prompt_tokens"],
+            total["completion_tokens"],
+            total["total_tokens"],
+            f"{total['cost_usd']:.4f}",
+        ]
+    )
+    return (
+        lines
+        + _table(
+            ["level", "calls", "failed", "prompt tokens", "completion tokens", "total tokens", "cost (USD)"],
+            rows,
+        )
+        + [""]
+    )
+
+
+def write_report(store: RunStore, run_id: str, run_dir: str | Path) -> Path:
+    """Write ``report.md`` and ``progress.png`` for ``run_id`` into ``run_dir``.
+
+    The direction of the metric comes from the run setting ``minimize``
+    (default True, lower is better).
+    """
+    run_dir = Path(run_dir)
+    info = store.run(run_id)
+    minimize = bool(info.settings.get("minimize", True))
+    trace = store.trace(run_id, minimize=minimize)
+    plot_progress(trace.trials, run_dir / PROGRESS_NAME, minimize=minimize, title=f"{run_id}: {info.task}")
+    lines = [f"# Run report: {run_id}", ""]
+    lines += _settings_section(store, run_id)
+    lines += _result_section(trace, store.in_flight(run_id))
+    lines += _trials_section(trace)
+    lines += _snapshots_section(store, run_id)
+    lines += _mechanisms_section(store, run_id)
+    lines += _usage_section(store, run_id)
+    return write_atomic(run_dir / REPORT_NAME, "\n".join(lines))

@@ -1,0 +1,28 @@
+"""The run store (SQLite, WAL) and the run directory.
+
+Everything a run produces is written the moment it exists: each finished trial
+is one committed transaction, so a run killed at any point resumes from its
+last committed state. See :class:`RunStore` for the API.
+"""
+
+from interfaces import StoreError
+
+from ._paths import RunPaths, write_atomic
+from ._records import MECHANISM_EVENT_KINDS, RUN_STATUSES, ConfigSnapshot, InFlightTrial, RunInfo
+from ._schema import MIGRATIONS, SCHEMA_VERSION
+from ._store import STORE_FILENAME, RunStore
+
+__all__ = [
+    "MECHANISM_EVENT_KINDS",
+    "MIGRATIONS",
+    "RUN_STATUSES",
+    "SCHEMA_VERSION",
+    "STORE_FILENAME",
+    "ConfigSnapshot",
+    "InFlightTrial",
+    "RunInfo",
+    "RunPaths",
+    "RunStore",
+    "StoreError",
+    "write_atomic",
+]

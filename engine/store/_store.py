@@ -1,0 +1,571 @@
+"""The run store: one SQLite file (WAL) holding everything a run produced.
+
+Every write is one transaction committed before the method returns, so a
+process killed at any instant loses nothing a method had returned from. One
+connection is shared by every thread behind a re-entrant lock: the engine
+finishes trials from worker threads, and SQLite serialises writers anyway.
+``synchronous=FULL`` makes a commit durable against power loss too, not only
+against the process dying.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Self
+
+from interfaces import Outcome, Proposal, SearchConfig, StoreError, TraceView, Trial
+
+from . import _json
+from ._records import (
+    MECHANISM_EVENT_KINDS,
+    RUN_STATUSES,
+    ConfigSnapshot,
+    InFlightTrial,
+    RunInfo,
+    check_run_id,
+)
+from ._schema import migrate
+
+__all__ = ["STORE_FILENAME", "RunStore"]
+
+STORE_FILENAME = "run.sqlite"
+_RESERVED_LLM_KEYS = ("id", "created_at")
+_USAGE_FIELDS = (
+    "calls",
+    "failed",
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "cost_usd",
+    "duration_s",
+)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def _level_key(level: Any) -> str:
+    if isinstance(level, bool) or not isinstance(level, (int, float, str)) or level == "":
+        raise StoreError(
+            f"an LLM call's level must be a number or a name, got {level!r}", code="bad-llm-call"
+        )
+    if isinstance(level, float) and level.is_integer():
+        level = int(level)
+    return str(level)
+
+
+def _count(exchange: Mapping[str, Any], key: str, kind: type) -> Any:
+    value = exchange.get(key, kind(0))
+    if value is None:
+        return kind(0)
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        raise StoreError(
+            f"an LLM call's {key} must be a non-negative number, got {value!r}", code="bad-llm-call"
+        )
+    if kind is int and value != int(value):
+        raise StoreError(f"an LLM call's {key} must be a whole number, got {value!r}", code="bad-llm-call")
+    return kind(value)
+
+
+class RunStore:
+    """Runs, trials, LLM calls, Level 1.5 snapshots, mechanism events and
+    resumable loop state of one store file. Open with :meth:`open`."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self._conn = conn
+        self.path = path
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._closed = False
+        # Trials are immutable and read far more often than written (a trace
+        # before every hook call), so each run's trials are kept once decoded.
+        # PRAGMA data_version moves when another connection commits, which
+        # drops the cache; our own writes update it; a rollback drops it.
+        self._trial_cache: dict[str, list[Trial]] = {}
+        self._data_version: int | None = None
+
+    # -- opening and closing -------------------------------------------------
+
+    @classmethod
+    def open(cls, path: str | Path, *, durable: bool = True) -> RunStore:
+        """Create or open the store at ``path`` (a directory means its
+        ``run.sqlite``) and bring its schema up to date.
+
+        ``durable=True`` syncs every commit to disk (``synchronous=FULL``), so
+        committed trials survive power loss. ``durable=False`` (``NORMAL``)
+        still survives the process being killed at any point, which is all a
+        WAL commit needs for that, and is cheaper where fsync is slow.
+
+        Raises StoreError ``store-version`` for a store written by a newer
+        schema, ``store-corrupt`` for a file that is not a readable store.
+        """
+        path = Path(path)
+        if path.is_dir():
+            path = path / STORE_FILENAME
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a
+            # transaction is exactly what the code says it is.
+            conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30.0)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open {path}: {exc}", code="store-corrupt") from exc
+        try:
+            mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if mode.lower() != "wal":
+                raise StoreError(
+                    f"{path}: the file system refused WAL journaling (got {mode!r})", code="store-wal"
+                )
+            conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+            conn.execute("PRAGMA foreign_keys=ON")
+            migrate(conn, str(path))
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise StoreError(f"{path} is not a readable run store: {exc}", code="store-corrupt") from exc
+        except BaseException:
+            conn.close()
+            raise
+        return cls(conn, path)
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # -- transactions --------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[RunStore]:
+        """Group several writes into one atomic commit, e.g. a Level 1.5
+        snapshot together with the loop state that says it was taken. Nests:
+        an inner block is a savepoint, committed only with the outermost."""
+        with self._lock:
+            self._check_open()
+            if self._depth:
+                name = f"nested_{self._depth}"
+                self._conn.execute(f"SAVEPOINT {name}")
+                self._depth += 1
+                try:
+                    yield self
+                except BaseException:
+                    self._trial_cache.clear()
+                    self._conn.execute(f"ROLLBACK TO {name}")
+                    self._conn.execute(f"RELEASE {name}")
+                    raise
+                else:
+                    self._conn.execute(f"RELEASE {name}")
+                finally:
+                    self._depth -= 1
+                return
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield self
+            except BaseException:
+                self._trial_cache.clear()
+                self._conn.execute("ROLLBACK")
+                raise
+            else:
+                self._conn.execute("COMMIT")
+            finally:
+                self._depth = 0
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreError(f"the store {self.path} is closed", code="store-closed")
+
+    def _query(
+        self, sql: str, params: tuple[Any, ...] = (), *, run_id: str | None = None
+    ) -> list[tuple[Any, ...]]:
+        """Run one read under the lock; with ``run_id``, fail clearly for an unknown run."""
+        with self._lock:
+            self._check_open()
+            if run_id is not None:
+                self._require_run(run_id)
+            return self._conn.execute(sql, params).fetchall()
+
+    def _require_run(self, run_id: str) -> None:
+        if not self._conn.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone():
+            raise StoreError(f"no run {run_id!r} in {self.path}", code="unknown-run")
+
+    # -- runs ----------------------------------------------------------------
+
+    def create_run(
+        self, run_id: str, *, task: str, settings: Mapping[str, Any], provider: str, model: str
+    ) -> RunInfo:
+        check_run_id(run_id)
+        settings_json = _json.dumps(settings, what="run settings")
+        with self.transaction():
+            if self._conn.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone():
+                raise StoreError(f"run {run_id!r} already exists in {self.path}", code="duplicate-run")
+            self._conn.execute(
+                "INSERT INTO runs (run_id, task, settings, provider, model, status, created_at)"
+                " VALUES (?, ?, ?, ?, ?, 'running', ?)",
+                (run_id, task, settings_json, provider, model, _now()),
+            )
+        return self.run(run_id)
+
+    def run(self, run_id: str) -> RunInfo:
+        rows = self._query(
+            "SELECT run_id, task, settings, provider, model, status, created_at, finished_at, note"
+            " FROM runs WHERE run_id = ?",
+            (run_id,),
+        )
+        if not rows:
+            raise StoreError(f"no run {run_id!r} in {self.path}", code="unknown-run")
+        return self._run_info(rows[0])
+
+    def runs(self) -> list[RunInfo]:
+        rows = self._query(
+            "SELECT run_id, task, settings, provider, model, status, created_at, finished_at, note"
+            " FROM runs ORDER BY created_at, run_id"
+        )
+        return [self._run_info(row) for row in rows]
+
+    @staticmethod
+    def _run_info(row: tuple[Any, ...]) -> RunInfo:
+        run_id, task, settings, provider, model, status, created_at, finished_at, note = row
+        return RunInfo(
+            run_id, task, _json.loads(settings), provider, model, status, created_at, finished_at, note
+        )
+
+    def set_status(self, run_id: str, status: str, note: str = "") -> None:
+        """Mark a run running (again, on resume), finished, failed or interrupted."""
+        if status not in RUN_STATUSES:
+            raise StoreError(
+                f"run status must be one of {', '.join(RUN_STATUSES)}, got {status!r}", code="bad-status"
+            )
+        finished_at = None if status == "running" else _now()
+        with self.transaction():
+            self._require_run(run_id)
+            self._conn.execute(
+                "UPDATE runs SET status = ?, finished_at = ?, note = ? WHERE run_id = ?",
+                (status, finished_at, note, run_id),
+            )
+
+    # -- trials --------------------------------------------------------------
+
+    def begin_trial(self, run_id: str, index: int, proposal: Proposal, config: Mapping[str, Any]) -> None:
+        """Record that trial ``index`` is running. Beginning it again (a re-run
+        after a crash) replaces the old record; a finished index is refused."""
+        proposal_json = _json.dumps(proposal.to_dict(), what="the proposal")
+        config_json = _json.dumps(config, what="the trial configuration")
+        with self.transaction():
+            self._require_run(run_id)
+            if self._trial_exists(run_id, index):
+                raise StoreError(f"trial {index} of run {run_id!r} already finished", code="trial-finished")
+            self._conn.execute(
+                "INSERT OR REPLACE INTO in_flight (run_id, idx, proposal, config, started_at) VALUES (?, ?, ?, ?, ?)",
+                (run_id, int(index), proposal_json, config_json, _now()),
+            )
+
+    def finish_trial(self, run_id: str, trial: Trial, outcome: Outcome | None) -> None:
+        """Write a finished (or rejected) trial and clear its in-flight mark,
+        atomically. A trial index is written at most once per run."""
+        trial_json = _json.dumps(trial.to_dict(), what=f"trial {trial.index}")
+        if outcome is None:
+            outcome_json, metrics_json = None, "{}"
+        else:
+            data = outcome.to_dict()
+            data["metrics"] = _json.encode_metrics(data["metrics"])
+            outcome_json = _json.dumps(data, what=f"the outcome of trial {trial.index}")
+            metrics_json = _json.dumps(data["metrics"], what=f"the metrics of trial {trial.index}")
+        with self.transaction():
+            self._require_run(run_id)
+            if self._trial_exists(run_id, trial.index):
+                raise StoreError(
+                    f"trial {trial.index} of run {run_id!r} is already stored", code="duplicate-trial"
+                )
+            self._conn.execute(
+                "INSERT INTO trials (run_id, idx, status, decision, metric, trial, outcome, metrics, finished_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    trial.index,
+                    trial.status.value,
+                    trial.decision.value,
+                    trial.metric,
+                    trial_json,
+                    outcome_json,
+                    metrics_json,
+                    _now(),
+                ),
+            )
+            self._conn.execute("DELETE FROM in_flight WHERE run_id = ? AND idx = ?", (run_id, trial.index))
+            cached = self._trial_cache.get(run_id)
+            if cached is not None:
+                bisect.insort(cached, trial, key=lambda t: t.index)
+
+    def _trial_exists(self, run_id: str, index: int) -> bool:
+        row = self._conn.execute("SELECT 1 FROM trials WHERE run_id = ? AND idx = ?", (run_id, int(index)))
+        return row.fetchone() is not None
+
+    def trials(self, run_id: str) -> tuple[Trial, ...]:
+        """Every stored trial of the run, ordered by index."""
+        with self._lock:
+            self._check_open()
+            version = self._conn.execute("PRAGMA data_version").fetchone()[0]
+            if version != self._data_version:
+                self._trial_cache.clear()
+                self._data_version = version
+            cached = self._trial_cache.get(run_id)
+            if cached is None:
+                rows = self._query(
+                    "SELECT trial FROM trials WHERE run_id = ? ORDER BY idx", (run_id,), run_id=run_id
+                )
+                cached = [Trial.from_dict(_json.loads(text)) for (text,) in rows]
+                self._trial_cache[run_id] = cached
+            return tuple(cached)
+
+    def trace(self, run_id: str, minimize: bool = True) -> TraceView:
+        return TraceView(self.trials(run_id), minimize=minimize)
+
+    def outcome(self, run_id: str, index: int) -> Outcome | None:
+        """The outcome stored with trial ``index`` (None for a trial that never ran)."""
+        rows = self._query(
+            "SELECT outcome FROM trials WHERE run_id = ? AND idx = ?", (run_id, int(index)), run_id=run_id
+        )
+        if not rows:
+            raise StoreError(f"no trial {index} in run {run_id!r}", code="unknown-trial")
+        data = _json.loads(rows[0][0])
+        if data is None:
+            return None
+        data["metrics"] = _json.decode_metrics(data["metrics"])
+        return Outcome.from_dict(data)
+
+    def in_flight(self, run_id: str) -> list[int]:
+        """Indices begun and not finished: after a crash, trials to re-run."""
+        rows = self._query(
+            "SELECT idx FROM in_flight WHERE run_id = ? ORDER BY idx", (run_id,), run_id=run_id
+        )
+        return [row[0] for row in rows]
+
+    def in_flight_trials(self, run_id: str) -> list[InFlightTrial]:
+        rows = self._query(
+            "SELECT idx, proposal, config, started_at FROM in_flight WHERE run_id = ? ORDER BY idx",
+            (run_id,),
+            run_id=run_id,
+        )
+        return [
+            InFlightTrial(idx, Proposal.from_dict(_json.loads(p)), _json.loads(c), started)
+            for idx, p, c, started in rows
+        ]
+
+    def clear_in_flight(self, run_id: str) -> list[int]:
+        """Forget every in-flight mark of the run; return the indices cleared."""
+        with self.transaction():
+            cleared = self.in_flight(run_id)
+            self._conn.execute("DELETE FROM in_flight WHERE run_id = ?", (run_id,))
+        return cleared
+
+    # -- LLM calls -----------------------------------------------------------
+
+    def add_llm_call(self, run_id: str, exchange: Mapping[str, Any]) -> int:
+        """Store one LLM exchange (a JSON-able mapping with at least ``purpose``
+        and ``level``); return its id. Token counts, ``cost_usd`` and
+        ``duration_s`` are absent for providers that do not report them."""
+        if not isinstance(exchange, Mapping):
+            raise StoreError(
+                f"an LLM call must be a mapping, got {type(exchange).__name__}", code="bad-llm-call"
+            )
+        reserved = [key for key in _RESERVED_LLM_KEYS if key in exchange]
+        if reserved:
+            raise StoreError(
+                f"an LLM call may not set {', '.join(reserved)}: the store assigns them", code="bad-llm-call"
+            )
+        purpose = exchange.get("purpose")
+        if not isinstance(purpose, str) or not purpose:
+            raise StoreError("an LLM call needs a non-empty 'purpose'", code="bad-llm-call")
+        level = _level_key(exchange.get("level"))
+        values = (
+            purpose,
+            level,
+            str(exchange.get("provider") or ""),
+            str(exchange.get("model") or ""),
+            _count(exchange, "prompt_tokens", int),
+            _count(exchange, "completion_tokens", int),
+            _count(exchange, "cost_usd", float),
+            _count(exchange, "duration_s", float),
+            1 if exchange.get("error") else 0,
+            _json.dumps(exchange, what="the LLM call"),
+            _now(),
+        )
+        with self.transaction():
+            self._require_run(run_id)
+            cursor = self._conn.execute(
+                "INSERT INTO llm_calls (run_id, purpose, level, provider, model, prompt_tokens, completion_tokens,"
+                " cost_usd, duration_s, failed, exchange, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (run_id, *values),
+            )
+            return int(cursor.lastrowid)
+
+    def llm_calls(self, run_id: str) -> list[dict[str, Any]]:
+        """Every exchange as stored, oldest first, with ``id`` and ``created_at`` added."""
+        rows = self._query(
+            "SELECT id, exchange, created_at FROM llm_calls WHERE run_id = ? ORDER BY id",
+            (run_id,),
+            run_id=run_id,
+        )
+        return [dict(_json.loads(text), id=call_id, created_at=created) for call_id, text, created in rows]
+
+    def usage(self, run_id: str) -> dict[str, Any]:
+        """Token, cost and call totals: ``{"levels": {level: totals}, "total": totals}``."""
+        rows = self._query(
+            "SELECT level, COUNT(*), SUM(failed), SUM(prompt_tokens), SUM(completion_tokens),"
+            " SUM(prompt_tokens + completion_tokens), SUM(cost_usd), SUM(duration_s)"
+            " FROM llm_calls WHERE run_id = ? GROUP BY level ORDER BY level",
+            (run_id,),
+            run_id=run_id,
+        )
+        levels = {row[0]: self._totals(row[1:]) for row in rows}
+        total = {key: sum(level[key] for level in levels.values()) for key in _USAGE_FIELDS}
+        return {"levels": levels, "total": self._totals(tuple(total[key] for key in _USAGE_FIELDS))}
+
+    @staticmethod
+    def _totals(values: tuple[Any, ...]) -> dict[str, Any]:
+        calls, failed, prompt, completion, tokens, cost, duration = values
+        return {
+            "calls": int(calls),
+            "failed": int(failed),
+            "prompt_tokens": int(prompt),
+            "completion_tokens": int(completion),
+            "total_tokens": int(tokens),
+            "cost_usd": float(cost),
+            "duration_s": float(duration),
+        }
+
+    # -- Level 1.5 snapshots -------------------------------------------------
+
+    def add_config_snapshot(
+        self, run_id: str, cycle: int, after_trial: int, config: SearchConfig, reason: str
+    ) -> None:
+        config_json = _json.dumps(config.to_dict(), what="the search config")
+        with self.transaction():
+            self._require_run(run_id)
+            exists = self._conn.execute(
+                "SELECT 1 FROM config_snapshots WHERE run_id = ? AND cycle = ?", (run_id, int(cycle))
+            ).fetchone()
+            if exists:
+                raise StoreError(
+                    f"run {run_id!r} already has a snapshot for cycle {cycle}", code="duplicate-snapshot"
+                )
+            self._conn.execute(
+                "INSERT INTO config_snapshots (run_id, cycle, after_trial, config, reason, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (run_id, int(cycle), int(after_trial), config_json, reason, _now()),
+            )
+
+    def config_snapshots(self, run_id: str) -> list[ConfigSnapshot]:
+        rows = self._query(
+            "SELECT cycle, after_trial, config, reason FROM config_snapshots WHERE run_id = ? ORDER BY cycle",
+            (run_id,),
+            run_id=run_id,
+        )
+        return [
+            ConfigSnapshot(cycle, after, SearchConfig.from_dict(_json.loads(cfg)), reason)
+            for cycle, after, cfg, reason in rows
+        ]
+
+    # -- mechanism events ----------------------------------------------------
+
+    def add_mechanism_event(
+        self, run_id: str, mechanism: str, kind: str, trial_index: int | None, data: Mapping[str, Any]
+    ) -> None:
+        """Record what happened to a mechanism; ``kind`` is one of
+        :data:`MECHANISM_EVENT_KINDS`. A ``calls`` event carries call-count
+        increments as ``{"counts": {hook: n}}``."""
+        if kind not in MECHANISM_EVENT_KINDS:
+            raise StoreError(
+                f"mechanism event kind must be one of {', '.join(MECHANISM_EVENT_KINDS)}, got {kind!r}",
+                code="bad-event-kind",
+            )
+        if not isinstance(mechanism, str) or not mechanism:
+            raise StoreError("a mechanism event needs the mechanism's name", code="bad-event-data")
+        if not isinstance(data, Mapping):
+            raise StoreError(
+                f"mechanism event data must be a mapping, got {type(data).__name__}", code="bad-event-data"
+            )
+        if kind == "calls":
+            counts = data.get("counts")
+            if not isinstance(counts, Mapping) or not all(
+                isinstance(h, str) and isinstance(n, int) and not isinstance(n, bool) and n >= 0
+                for h, n in counts.items()
+            ):
+                raise StoreError(
+                    "a 'calls' event needs data {'counts': {hook: non-negative int}}", code="bad-event-data"
+                )
+        data_json = _json.dumps(data, what="the mechanism event data")
+        with self.transaction():
+            self._require_run(run_id)
+            self._conn.execute(
+                "INSERT INTO mechanism_events (run_id, mechanism, kind, trial_index, data, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    mechanism,
+                    kind,
+                    None if trial_index is None else int(trial_index),
+                    data_json,
+                    _now(),
+                ),
+            )
+
+    def mechanism_events(self, run_id: str, mechanism: str | None = None) -> list[dict[str, Any]]:
+        """Events oldest first, each ``{id, mechanism, kind, trial_index, data, created_at}``."""
+        sql = (
+            "SELECT id, mechanism, kind, trial_index, data, created_at FROM mechanism_events WHERE run_id = ?"
+        )
+        params: tuple[Any, ...] = (run_id,)
+        if mechanism is not None:
+            sql += " AND mechanism = ?"
+            params += (mechanism,)
+        rows = self._query(sql + " ORDER BY id", params, run_id=run_id)
+        return [
+            {"id": i, "mechanism": m, "kind": k, "trial_index": t, "data": _json.loads(d), "created_at": c}
+            for i, m, k, t, d, c in rows
+        ]
+
+    # -- resumable loop state ------------------------------------------------
+
+    def set_state(self, run_id: str, key: str, value: Any) -> None:
+        """Store a small JSON value under ``key`` (next index, RNG state, ...)."""
+        if not isinstance(key, str) or not key:
+            raise StoreError("a state key must be a non-empty string", code="bad-state-key")
+        value_json = _json.dumps(value, what=f"state {key!r}")
+        with self.transaction():
+            self._require_run(run_id)
+            self._conn.execute(
+                "INSERT OR REPLACE INTO state (run_id, key, value) VALUES (?, ?, ?)",
+                (run_id, key, value_json),
+            )
+
+    def get_state(self, run_id: str, key: str, default: Any = None) -> Any:
+        rows = self._query(
+            "SELECT value FROM state WHERE run_id = ? AND key = ?", (run_id, key), run_id=run_id
+        )
+        return _json.loads(rows[0][0]) if rows else default
+
+    # -- checks ----------------------------------------------------------------
+
+    def integrity_check(self) -> list[str]:
+        """SQLite's own consistency check; ``["ok"]`` for a sound file."""
+        return [row[0] for row in self._query("PRAGMA integrity_check")]
