@@ -45,6 +45,7 @@ class ActiveMechanism:
     calls: int = 0
     effects: int = 0
     failures: int = 0
+    flushed_calls: int = 0
     effect_log: list[dict[str, Any]] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
@@ -71,7 +72,7 @@ class HookRegistry:
             raise KeyError(f"unknown hook {hook!r}")
         mechanism = ActiveMechanism(name, hook, handle, at_trial)
         self.active.append(mechanism)
-        self.on_event(name, "activated", at_trial, {"hook": hook})
+        self.on_event(name, "activation", at_trial, {"hook": hook})
         return mechanism
 
     def get(self, name: str) -> ActiveMechanism | None:
@@ -82,6 +83,7 @@ class HookRegistry:
         mechanism = self.get(name)
         if mechanism is None:
             return None
+        self.flush_calls(mechanism)
         self.active.remove(mechanism)
         if self.caller is not None:
             try:
@@ -92,12 +94,20 @@ class HookRegistry:
         return mechanism
 
     def revert(self, name: str, reason: str) -> ActiveMechanism | None:
-        return self.remove(name, "reverted", {"reason": reason})
+        return self.remove(name, "revert", {"reason": reason})
 
     def eject(self, mechanism: ActiveMechanism, code: str, message: str) -> None:
         self.ejected.append({"name": mechanism.name, "code": code, "message": message,
                              "trial": self.trial_index})
-        self.remove(mechanism.name, "ejected", {"code": code, "message": message})
+        self.remove(mechanism.name, "ejection", {"code": code, "reason": message})
+
+    def flush_calls(self, mechanism: ActiveMechanism | None = None) -> None:
+        """Store call counts made since the last flush (as increments)."""
+        for m in [mechanism] if mechanism is not None else list(self.active):
+            delta = m.calls - m.flushed_calls
+            if delta > 0:
+                m.flushed_calls = m.calls
+                self.on_event(m.name, "calls", self.trial_index, {"counts": {m.hook: delta}})
 
     def of(self, hook: str) -> list[ActiveMechanism]:
         return [m for m in self.active if m.hook == hook]

@@ -206,6 +206,7 @@ class Run:
             cycle = int(store.get_state(self.run_id, "outer_cycle", 0))
             while iteration < s.iterations:
                 inner.iterate()
+                registry.flush_calls()
                 iteration += 1
                 store.set_state(self.run_id, "iteration", iteration)
                 if iteration % s.outer_every == 0 and iteration < s.iterations:

@@ -184,11 +184,11 @@ class Research:
             messages += [{"role": "assistant", "content": spec.model_dump_json()},
                          {"role": "user", "content": self._generate_prompt(spec.hook, spec.class_name)}]
             answer = ask("generate", messages, GenerateAnswer)
-            admitted, source, attempts = self._admit_with_repairs(spec.hook, answer.code, messages, ask, folder)
+            admitted, source, attempts = self._admit_with_repairs(spec_name, spec.hook, answer.code, messages, ask, folder)
         except AutoresearchError as exc:
             if exc.code in ("budget-exceeded", "replay-mismatch", "replay-exhausted", "provider-auth"):
                 raise
-            self.store.add_mechanism_event(self.run.run_id, f"session-{number}", "session-failed", None,
+            self.store.add_mechanism_event(self.run.run_id, f"session-{number}", "failure", None,
                                            {"code": exc.code, "message": exc.message})
             self.run.events.message(f"Level 2 session {number} failed: {exc}")
             self._save(folder / "decision.json", {"decision": "session-failed", "error": str(exc)})
@@ -209,7 +209,7 @@ class Research:
         return (", ".join(flags) or "no clear failure") + f" ({facts['keeps']} keeps in {facts['ran']} runs)"
 
     # -- admission and repair ----------------------------------------------------
-    def _admit_with_repairs(self, hook: str, code: str, messages: list[dict[str, str]], ask: Callable[..., Any],
+    def _admit_with_repairs(self, name: str, hook: str, code: str, messages: list[dict[str, str]], ask: Callable[..., Any],
                             folder: Path) -> tuple[Any, str, int]:
         from engine.llm import GenerateAnswer
         from sandbox import admit
@@ -219,8 +219,10 @@ class Research:
             (folder / f"attempt-{attempt}.py").write_text(source)
             admission = admit(source, hook)
             self._save(folder / f"admission-{attempt}.json", _admission_dict(admission))
-            self.store.add_mechanism_event(self.run.run_id, f"attempt-{attempt}", "admission", None,
-                                           {"hook": hook, **_admission_dict(admission, brief=True)})
+            if not admission.admitted:
+                self.store.add_mechanism_event(self.run.run_id, name, "rejection", None,
+                                               {"hook": hook, "attempt": attempt,
+                                                **_admission_dict(admission, brief=True)})
             if admission.admitted:
                 return admission, source, attempt
             if attempt > self.repairs:
@@ -241,7 +243,7 @@ class Research:
         if admission is None:
             admission = admit(source, hook)
             if not admission.admitted:
-                self.store.add_mechanism_event(self.run.run_id, name, "restore-failed", None,
+                self.store.add_mechanism_event(self.run.run_id, name, "failure", None,
                                                _admission_dict(admission, brief=True))
                 return
         folder = self.root / "mechanisms"
@@ -249,7 +251,7 @@ class Research:
         (folder / f"{name}.py").write_text(source)
         loaded = self.host.load(admission, self.run.settings.seed)
         if not loaded.ok:
-            self.store.add_mechanism_event(self.run.run_id, name, "load-failed", None,
+            self.store.add_mechanism_event(self.run.run_id, name, "failure", None,
                                            {"code": loaded.code, "message": loaded.message})
             self.run.events.message(f"Level 2: {name} failed to load: {loaded.code}: {loaded.message}")
             return
@@ -259,7 +261,7 @@ class Research:
         iteration = int(self.store.get_state(self.run.run_id, "iteration", 0))
         if restoring is None:
             self.evaluations.append(_Evaluation(name, hook, session, at, iteration, trace.best_metric(), self.window))
-            self.store.add_mechanism_event(self.run.run_id, name, "admitted", at,
+            self.store.add_mechanism_event(self.run.run_id, name, "admission", at,
                                            {"hook": hook, "session": session, "digest": admission.digest,
                                             **_admission_dict(admission, brief=True)})
             self.run.events.message(f"Level 2: {name} admitted and spliced into the {hook} hook")
@@ -267,7 +269,7 @@ class Research:
             self.evaluations.append(_Evaluation(name, hook, session, restoring["activated_at"],
                                                 restoring["activated_iteration"], restoring["best_before"],
                                                 restoring["window"]))
-            self.store.add_mechanism_event(self.run.run_id, name, "restored", at, {"hook": hook})
+            self.store.add_mechanism_event(self.run.run_id, name, "restore", at, {"hook": hook})
         self._persist_active()
 
     def _evaluate(self, evaluation: _Evaluation, inner: Any, *, final: bool) -> None:
@@ -294,14 +296,15 @@ class Research:
         else:
             verdict, why = "keep", "improved the incumbent during its window"
         data["reason"] = why
-        self.store.add_mechanism_event(self.run.run_id, evaluation.name, "evaluated", len(trace.trials), data)
-        if verdict == "revert" and not final:
+        self.registry.flush_calls(mechanism)
+        self.store.add_mechanism_event(self.run.run_id, evaluation.name, "evaluation", len(trace.trials), data)
+        if verdict == "revert":
             self.registry.revert(evaluation.name, why)
-            self.run.events.message(f"Level 2: {evaluation.name} reverted: {why}")
+            self.run.events.message(f"Level 2: {evaluation.name} reverted: {why} "
+                                    f"({mechanism.calls} calls, {mechanism.effects} effects)")
         else:
-            self.store.add_mechanism_event(self.run.run_id, evaluation.name,
-                                           "kept" if verdict == "keep" else "ended", len(trace.trials), data)
-            self.run.events.message(f"Level 2: {evaluation.name} {verdict if verdict == 'keep' else 'ended'}: {why} "
+            self.store.add_mechanism_event(self.run.run_id, evaluation.name, "keep", len(trace.trials), data)
+            self.run.events.message(f"Level 2: {evaluation.name} kept: {why} "
                                     f"({mechanism.calls} calls, {mechanism.effects} effects)")
 
     # -- prompts ---------------------------------------------------------------

@@ -33,6 +33,9 @@ MECHANISM_EVENT_KINDS = (
     "ejection",
     "revert",
     "keep",
+    "evaluation",  # the evaluation window's measurements, before the verdict
+    "restore",  # reloaded into the host after a resume (its own state restarts)
+    "failure",  # a session or a load that failed; data carries code and message
 )
 
 # A run id names a directory, so it must be a single safe path component.
