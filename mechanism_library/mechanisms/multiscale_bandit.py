@@ -11,9 +11,8 @@ included, so crash-prone moves lose credit).
 
 Step scales are measured in normalised coordinates (log coordinates for
 log-scale parameters, fraction of range otherwise). Choice and bool parameters
-have one arm, "switch". Arms never pulled get a one-pull optimistic prior
-instead of UCB1's infinite score, so the advice does not cycle through every
-arm before the evidence can count.
+have one arm, "switch". As in UCB1, an arm never pulled is advised first (ties
+broken by the seeded generator).
 """
 
 from __future__ import annotations
@@ -23,7 +22,9 @@ import random
 
 # Upper edges of the step-scale bins (normalised) and the step each bin suggests.
 SCALES = (("small", 0.1, 0.04), ("medium", 0.3, 0.18), ("large", 1.01, 0.45))
-EXPLORATION = 1.0  # UCB1's constant: sqrt(2 ln N / n) scaled by this
+# UCB1's bonus sqrt(2 ln N / n) assumes cheap pulls; a pull here is a training
+# run, so the bonus is halved to act on credit sooner.
+EXPLORATION = 0.5
 
 
 def is_number(value):
@@ -103,14 +104,16 @@ class MultiscaleBandit:
         if not arms:
             return ""
         pulls, wins = self.credits(trace, space)
-        total = sum(pulls.get(arm, 0) for arm in arms) + 1
+        total = sum(pulls.get(arm, 0) for arm in arms)
         scored = []
         for arm in arms:
-            # One optimistic virtual pull (reward 1) stands in for "never tried".
-            count = pulls.get(arm, 0) + 1
-            mean = (wins.get(arm, 0) + 1) / (count + 1)
-            bonus = EXPLORATION * math.sqrt(2.0 * math.log(total + 1) / count)
-            scored.append((mean + bonus, self.rng.random(), arm))
+            count = pulls.get(arm, 0)
+            if count == 0:
+                score = math.inf  # UCB1 pulls every arm once before comparing
+            else:
+                mean = wins.get(arm, 0) / count
+                score = mean + EXPLORATION * math.sqrt(2.0 * math.log(total) / count)
+            scored.append((score, self.rng.random(), arm))
         scored.sort(reverse=True)
         name, label = scored[0][2]
         tried = pulls.get((name, label), 0)

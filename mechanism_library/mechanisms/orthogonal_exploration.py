@@ -52,8 +52,10 @@ class OrthogonalExploration:
         touched = {}
         ups = {}
         downs = {}
+        seen = {}  # values a parameter held lately, before or after a change
         for name, before, after in moves:
             touched[name] = touched.get(name, 0) + 1
+            seen[name] = seen.get(name, []) + [before, after]
             if is_number(before) and is_number(after):
                 if after > before:
                     ups[name] = ups.get(name, 0) + 1
@@ -78,7 +80,7 @@ class OrthogonalExploration:
                     suggestions.append(f"increase {name} (it was only decreased lately)")
             else:
                 options = list(spec.choices) if spec.kind == "choice" else [True, False]
-                tried = trace.values_tried(name)
+                tried = list(trace.values_tried(name)) + seen.get(name, [])
                 fresh = [v for v in options if v not in tried]
                 if fresh:
                     suggestions.append(f"set {name} to {fresh[0]!r} (never tried)")
