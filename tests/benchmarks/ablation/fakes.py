@@ -25,7 +25,7 @@ SPACE = SearchSpace((
 def smooth(config: Mapping[str, Any]) -> float:
     """Minimum 0 near X=0.3, Y=-0.2, LR=0.01, STEPS=60, MODE=b."""
     return ((config["X"] - 0.3) ** 2 + (config["Y"] + 0.2) ** 2 + 0.3 * (math.log10(config["LR"]) + 2) ** 2
-            + ((config["STEPS"] - 60) / 100) ** 2 + (0.0 if config["MODE"] == "b" else 0.2)
+            + ((config["STEPS"] - 60) / 100) ** 2 + (0.0 if config["MODE"] == "b" else 0.03)
             + (0.05 if config["FLAG"] else 0.0))
 
 
