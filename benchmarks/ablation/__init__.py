@@ -1,0 +1,41 @@
+"""The ablation harness: groups A-D of levels against random search and TPE,
+paired seeds, small-sample statistics, anytime curves and a Markdown report.
+
+Run it with ``python -m benchmarks.ablation --help``; see docs/ablation.md.
+"""
+
+from ._data import RunData, TrialRow
+from .baselines import BASELINES, RandomSearcher, TpeSearcher, run_baseline, run_baselines
+from .curves import AnytimeBand, anytime_band, anytime_matrix
+from .groups import GROUPS, group_settings, parse_groups, run_groups
+from .report import Analysis, analyse, read_runs, write_csv, write_report
+from .stats import Comparison, GroupSummary, bootstrap_ci, compare_all, compare_paired, holm, summarise
+
+__all__ = [
+    "Analysis",
+    "AnytimeBand",
+    "BASELINES",
+    "Comparison",
+    "GROUPS",
+    "GroupSummary",
+    "RandomSearcher",
+    "RunData",
+    "TpeSearcher",
+    "TrialRow",
+    "analyse",
+    "anytime_band",
+    "anytime_matrix",
+    "bootstrap_ci",
+    "compare_all",
+    "compare_paired",
+    "group_settings",
+    "holm",
+    "parse_groups",
+    "read_runs",
+    "run_baseline",
+    "run_baselines",
+    "run_groups",
+    "summarise",
+    "write_csv",
+    "write_report",
+]

@@ -1,0 +1,89 @@
+"""``python -m benchmarks.ablation``: run groups and baselines, write the report."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from interfaces import AutoresearchError
+
+from .baselines import BASELINES
+from .groups import parse_groups, run_groups
+from .report import read_runs, write_report
+
+app = typer.Typer(add_completion=False, help=__doc__)
+
+
+def _task_options(task: str, surrogate_model: Optional[Path], seed: int) -> dict:
+    if task == "surrogate":
+        if surrogate_model is None:
+            raise AutoresearchError("--task surrogate needs --surrogate-model PATH (a fitted model.json)",
+                                    code="missing-surrogate-model")
+        return {"model": str(surrogate_model.resolve()), "noise_seed": seed}
+    return {}
+
+
+@app.command()
+def main(
+    task: str = typer.Option("surrogate", help="surrogate | gpt | script"),
+    provider: str = typer.Option("heuristic", help="LLM provider for groups A-D"),
+    model: Optional[str] = typer.Option(None, help="provider model name"),
+    seeds: int = typer.Option(10, min=1, help="number of paired seeds"),
+    first_seed: int = typer.Option(0, help="the seeds are first_seed .. first_seed+seeds-1"),
+    iterations: int = typer.Option(30, min=1, help="trials after the baseline, per repeat"),
+    groups: str = typer.Option("A,B,C,D", help="comma-separated groups; empty for none"),
+    baselines: str = typer.Option("random,tpe", help="comma-separated baselines; empty for none"),
+    out: Path = typer.Option(Path("benchmarks/results/ablation"), help="report folder"),
+    parallel: int = typer.Option(1, min=1, help="independent repeats run at once"),
+    workers: int = typer.Option(1, min=1, help="trials run at once within a repeat"),
+    surrogate_model: Optional[Path] = typer.Option(None, help="model.json for --task surrogate"),
+    alpha: float = typer.Option(0.05, help="significance level of the verdicts"),
+    title: str = typer.Option("Ablation", help="report title"),
+    reanalyse: Optional[Path] = typer.Option(None, help="only redo the analysis from DIR's CSV files"),
+) -> None:
+    command = "python -m benchmarks.ablation " + shlex.join(sys.argv[1:])
+    try:
+        if reanalyse is not None:
+            report = write_report(read_runs(reanalyse), reanalyse, title=title, command=command, alpha=alpha,
+                                  write_data=False)
+            typer.echo(f"report: {report}")
+            return
+        from . import _engine
+
+        group_names = parse_groups(groups) if groups.strip() else ()
+        methods = tuple(m.strip() for m in baselines.split(",") if m.strip())
+        unknown = [m for m in methods if m not in BASELINES]
+        if unknown:
+            raise AutoresearchError(f"unknown baseline(s) {', '.join(unknown)}; known: {', '.join(BASELINES)}",
+                                    code="unknown-baseline")
+        seed_list = list(range(first_seed, first_seed + seeds))
+        runs_root = out / "runs"
+        runs = []
+        if group_names:
+            from engine.settings import RunSettings
+
+            base = RunSettings(task=task, provider=provider, model=model, iterations=iterations, workers=workers,
+                               task_options=_task_options(task, surrogate_model, 0))
+            runs += run_groups(group_names, seed_list, base, runs_root, parallel=parallel)
+        if methods:
+            from .baselines import run_baselines
+
+            runs += run_baselines(
+                methods, seed_list, trials=iterations,
+                make_task=lambda s: _engine.load_task(task, _task_options(task, surrogate_model, s)),
+                make_executor=lambda m, s: _engine.local_executor(runs_root / f"{m}-s{s}" / "trials", workers),
+                parallel=parallel)
+        metric = _engine.load_task(task, _task_options(task, surrogate_model, 0)).metric
+        report = write_report(runs, out, title=title, command=command, metric=metric, alpha=alpha)
+        typer.echo(f"report: {report}")
+    except AutoresearchError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+if __name__ == "__main__":
+    app()

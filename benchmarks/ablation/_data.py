@@ -1,0 +1,114 @@
+"""What the analysis needs from one repeat: its trials, in one flat shape.
+
+A repeat is one arm (a group of levels, or a baseline searcher) under one
+seed. Everything the statistics use is derived here from the per-trial rows,
+so the analysis can be redone from the CSV alone.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from interfaces import Decision, Trial, TrialStatus, thaw
+
+__all__ = ["TrialRow", "RunData"]
+
+
+@dataclass(frozen=True)
+class TrialRow:
+    index: int
+    status: str
+    metric: float | None
+    decision: str
+    seconds: float = 0.0
+    tokens: int | None = None
+    config: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def ran(self) -> bool:
+        return self.decision != Decision.REJECTED.value
+
+    @property
+    def ok(self) -> bool:
+        return self.status == TrialStatus.OK.value and self.metric is not None and math.isfinite(self.metric)
+
+    @classmethod
+    def from_trial(cls, trial: Trial, tokens: int | None = None) -> "TrialRow":
+        return cls(trial.index, trial.status.value, trial.metric, trial.decision.value, trial.duration_s, tokens,
+                   thaw(dict(trial.config)))
+
+
+@dataclass(frozen=True)
+class RunData:
+    """One repeat. ``tokens``/``cost_usd`` are the run's LLM usage (0 for the
+    baselines, which call no model; None when unknown); ``seconds`` is its
+    wall-clock time."""
+
+    arm: str
+    seed: int
+    minimize: bool
+    rows: tuple[TrialRow, ...]
+    tokens: int | None = 0
+    cost_usd: float | None = 0.0
+    seconds: float = 0.0
+    status: str = "finished"
+    run_dir: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "rows", tuple(sorted(self.rows, key=lambda r: r.index)))
+
+    @classmethod
+    def from_trials(cls, arm: str, seed: int, minimize: bool, trials: Iterable[Trial], **usage: Any) -> "RunData":
+        return cls(arm, seed, minimize, tuple(TrialRow.from_trial(t) for t in trials), **usage)
+
+    def _better(self, a: float, b: float) -> bool:
+        return a < b if self.minimize else a > b
+
+    @property
+    def baseline(self) -> float | None:
+        for row in self.rows:
+            if row.decision == Decision.BASELINE.value:
+                return row.metric if row.ok else None
+        return None
+
+    def searched(self) -> tuple[TrialRow, ...]:
+        """Trials that ran after the baseline: the trial budget being spent."""
+        return tuple(r for r in self.rows if r.ran and r.decision != Decision.BASELINE.value)
+
+    def best_so_far(self) -> list[float | None]:
+        """Per row (in index order), the best OK metric up to and including it."""
+        best: float | None = None
+        out: list[float | None] = []
+        for row in self.rows:
+            if row.ok and (best is None or self._better(row.metric, best)):  # type: ignore[arg-type]
+                best = row.metric
+            out.append(best)
+        return out
+
+    def improvement_after(self, count: int) -> float | None:
+        """How much the best metric beat this repeat's own baseline after the
+        first ``count`` searched trials (0 when nothing beat it)."""
+        baseline = self.baseline
+        if baseline is None:
+            return None
+        best = baseline
+        for row in self.searched()[:count]:
+            if row.ok and self._better(row.metric, best):  # type: ignore[arg-type]
+                best = row.metric  # type: ignore[assignment]
+        return baseline - best if self.minimize else best - baseline
+
+    @property
+    def improvement(self) -> float | None:
+        return self.improvement_after(len(self.rows))
+
+    @property
+    def keep_rate(self) -> float | None:
+        searched = self.searched()
+        return sum(r.decision == Decision.KEEP.value for r in searched) / len(searched) if searched else None
+
+    @property
+    def crash_rate(self) -> float | None:
+        searched = self.searched()
+        return sum(not r.ok for r in searched) / len(searched) if searched else None

@@ -1,0 +1,75 @@
+"""The only module of the ablation that touches the engine.
+
+It runs one (group, seed) repeat through ``engine.runner.Run`` into its own
+run directory, reads the trials and LLM usage back from that run's store, and
+supplies the engine's local executor to the baselines. Everything else in the
+ablation works on :class:`RunData` and ``interfaces`` types only.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from interfaces import ConfigError, Executor, Task
+
+from ._data import RunData, TrialRow
+
+__all__ = ["register_surrogate_task", "run_engine_repeat", "local_executor", "load_task"]
+
+
+def register_surrogate_task() -> None:
+    """Make ``--task surrogate`` known to the engine's task table."""
+    from engine import tasks
+
+    from benchmarks.surrogate import load_surrogate_task
+
+    tasks.TASKS.setdefault("surrogate", load_surrogate_task)
+
+
+def load_task(name: str, options: dict[str, Any]) -> Task:
+    register_surrogate_task()
+    from engine.tasks import load_task as engine_load_task
+
+    return engine_load_task(name, **options)
+
+
+def local_executor(root: Path, workers: int = 1) -> Executor:
+    try:
+        from engine.executors import LocalExecutor
+    except ImportError as exc:
+        raise ConfigError(f"the engine's executors are not available: {exc}", code="engine-missing") from exc
+    return LocalExecutor(workers=workers, root=root)
+
+
+def _usage_totals(usage: dict[str, Any]) -> tuple[int | None, float | None]:
+    total = usage.get("total", usage)
+    tokens = total.get("tokens")
+    if tokens is None and ("prompt_tokens" in total or "completion_tokens" in total):
+        tokens = int(total.get("prompt_tokens", 0)) + int(total.get("completion_tokens", 0))
+    cost = total.get("cost_usd", total.get("usd"))
+    return (int(tokens) if tokens is not None else None, float(cost) if cost is not None else None)
+
+
+def run_engine_repeat(arm: str, settings_data: dict[str, Any], runs_root: str) -> RunData:
+    """Run one repeat (picklable arguments, so a process pool can call it)."""
+    register_surrogate_task()
+    from engine.runner import Run
+    from engine.settings import RunSettings
+    from engine.store import RunStore
+
+    settings = RunSettings.from_dict(settings_data)
+    run_id = f"{arm}-s{settings.seed}"
+    started = time.monotonic()
+    result = Run.create(settings, Path(runs_root), run_id=run_id).execute()
+    seconds = time.monotonic() - started
+    store = RunStore.open(result.run_dir / "run.sqlite")
+    try:
+        trials = store.trials(result.run_id)
+        tokens, cost = _usage_totals(store.usage(result.run_id))
+    finally:
+        store.close()
+    minimize = load_task(settings.task, dict(settings.task_options)).minimize
+    return RunData(arm, settings.seed, minimize, tuple(TrialRow.from_trial(t) for t in trials), tokens=tokens,
+                   cost_usd=cost, seconds=seconds, status=result.status, run_dir=str(result.run_dir))

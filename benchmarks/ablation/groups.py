@@ -1,0 +1,62 @@
+"""The ablation groups and how their repeats are run.
+
+A: Level 1 only. B: Levels 1 and 1.5. C: Levels 1, 1.5 and 2. D: Levels 1 and 2.
+Each (group, seed) is a fresh engine run in its own directory, starting from
+the pristine baseline; the same seeds are used for every group (paired).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable, Sequence
+
+from interfaces import ConfigError
+
+from ._data import RunData
+
+__all__ = ["GROUPS", "group_settings", "run_groups", "parse_groups"]
+
+GROUPS: dict[str, tuple[str, ...]] = {
+    "A": ("1",),
+    "B": ("1", "1.5"),
+    "C": ("1", "1.5", "2"),
+    "D": ("1", "2"),
+}
+
+
+def parse_groups(text: str) -> tuple[str, ...]:
+    names = tuple(name.strip().upper() for name in text.split(",") if name.strip())
+    unknown = [name for name in names if name not in GROUPS]
+    if unknown:
+        raise ConfigError(f"unknown group(s) {', '.join(unknown)}; known: {', '.join(GROUPS)}", code="unknown-group")
+    return names
+
+
+def group_settings(group: str, base: "object", seed: int) -> "object":
+    """The base RunSettings with this group's levels and this repeat's seed.
+
+    For the surrogate task the repeat's seed is also its ``noise_seed``: each
+    repeat gets fresh noise draws, and every group of one seed the same ones.
+    """
+    if group not in GROUPS:
+        raise ConfigError(f"unknown group {group!r}; known: {', '.join(GROUPS)}", code="unknown-group")
+    options = dict(base.task_options)  # type: ignore[attr-defined]
+    if base.task == "surrogate":  # type: ignore[attr-defined]
+        options["noise_seed"] = seed
+    return replace(base, levels=GROUPS[group], seed=seed, task_options=options)  # type: ignore[type-var]
+
+
+def run_groups(groups: Sequence[str], seeds: Sequence[int], base: "object", runs_root: Path, *, parallel: int = 1,
+               run_repeat: Callable[[str, dict, str], RunData] | None = None) -> list[RunData]:
+    """Every (group, seed) repeat; ``parallel`` repeats at a time, each in its
+    own process (engine runs share nothing but the file system)."""
+    if run_repeat is None:
+        from ._engine import run_engine_repeat as run_repeat
+    jobs = [(group, group_settings(group, base, seed).to_dict(), str(runs_root))  # type: ignore[attr-defined]
+            for seed in seeds for group in groups]
+    if parallel <= 1:
+        return [run_repeat(*job) for job in jobs]
+    with ProcessPoolExecutor(max_workers=parallel) as pool:
+        return list(pool.map(run_repeat, *zip(*jobs)))

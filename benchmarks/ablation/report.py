@@ -1,0 +1,244 @@
+"""The ablation report: per-trial CSV, per-run CSV, plots and Markdown.
+
+The Markdown is computed from the same rows that go into ``trials.csv`` and
+``runs.csv``; :func:`read_runs` reads them back, so the whole analysis can be
+redone from the CSV files (``python -m benchmarks.ablation --reanalyse DIR``).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from interfaces import ConfigError  # noqa: E402
+
+from ._data import RunData, TrialRow  # noqa: E402
+from .curves import AnytimeBand, anytime_band  # noqa: E402
+from .stats import Comparison, GroupSummary, compare_all, summarise  # noqa: E402
+
+__all__ = ["TRIAL_COLUMNS", "RUN_COLUMNS", "Analysis", "analyse", "write_csv", "read_runs", "write_report"]
+
+TRIAL_COLUMNS = ("group", "seed", "trial_index", "status", "metric", "decision", "best_so_far", "tokens", "seconds",
+                 "config")
+RUN_COLUMNS = ("group", "seed", "minimize", "status", "baseline", "best", "improvement", "searched_trials",
+               "tokens", "cost_usd", "seconds", "run_dir")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(float(value))
+    return str(value)
+
+
+def write_csv(runs: Sequence[RunData], out_dir: Path) -> tuple[Path, Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    trials_path, runs_path = out_dir / "trials.csv", out_dir / "runs.csv"
+    with trials_path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(TRIAL_COLUMNS)
+        for run in runs:
+            for row, best in zip(run.rows, run.best_so_far()):
+                writer.writerow([run.arm, run.seed, row.index, row.status, _cell(row.metric), row.decision,
+                                 _cell(best), _cell(row.tokens), _cell(row.seconds),
+                                 json.dumps(dict(row.config), sort_keys=True)])
+    with runs_path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(RUN_COLUMNS)
+        for run in runs:
+            best = run.best_so_far()[-1] if run.rows else None
+            writer.writerow([run.arm, run.seed, run.minimize, run.status, _cell(run.baseline), _cell(best),
+                             _cell(run.improvement), len(run.searched()), _cell(run.tokens), _cell(run.cost_usd),
+                             _cell(run.seconds), run.run_dir])
+    return trials_path, runs_path
+
+
+def _number(text: str, kind: type = float) -> Any:
+    return None if text == "" else kind(float(text)) if kind is int else kind(text)
+
+
+def read_runs(out_dir: Path) -> list[RunData]:
+    """Rebuild the repeats from ``trials.csv`` and ``runs.csv`` in ``out_dir``."""
+    trials_path, runs_path = out_dir / "trials.csv", out_dir / "runs.csv"
+    for path in (trials_path, runs_path):
+        if not path.exists():
+            raise ConfigError(f"no {path.name} in {out_dir}", code="missing-data")
+    rows: dict[tuple[str, int], list[TrialRow]] = {}
+    with trials_path.open(newline="") as handle:
+        for record in csv.DictReader(handle):
+            key = (record["group"], int(record["seed"]))
+            rows.setdefault(key, []).append(TrialRow(
+                index=int(record["trial_index"]), status=record["status"], metric=_number(record["metric"]),
+                decision=record["decision"], seconds=_number(record["seconds"]) or 0.0,
+                tokens=_number(record["tokens"], int), config=json.loads(record["config"] or "{}")))
+    runs = []
+    with runs_path.open(newline="") as handle:
+        for record in csv.DictReader(handle):
+            key = (record["group"], int(record["seed"]))
+            runs.append(RunData(key[0], key[1], record["minimize"] == "True", tuple(rows.get(key, ())),
+                                tokens=_number(record["tokens"], int), cost_usd=_number(record["cost_usd"]),
+                                seconds=_number(record["seconds"]) or 0.0, status=record["status"],
+                                run_dir=record["run_dir"]))
+    return runs
+
+
+@dataclass(frozen=True)
+class Analysis:
+    arms: tuple[str, ...]
+    budget: int
+    summaries: tuple[GroupSummary, ...]
+    comparisons: tuple[Comparison, ...]
+    curves: tuple[AnytimeBand, ...]
+    excluded: tuple[str, ...]  # repeats without a measured baseline, named "arm/seed"
+    alpha: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "arms": list(self.arms),
+            "budget": self.budget,
+            "alpha": self.alpha,
+            "summaries": [s.to_dict() for s in self.summaries],
+            "comparisons": [c.to_dict() for c in self.comparisons],
+            "curves": [{"arm": c.arm, "n": c.n, "mean": c.mean.tolist(), "low": c.low.tolist(),
+                        "high": c.high.tolist()} for c in self.curves],
+            "excluded": list(self.excluded),
+        }
+
+
+def analyse(runs: Sequence[RunData], *, alpha: float = 0.05, confidence: float = 0.95, seed: int = 0) -> Analysis:
+    if not runs:
+        raise ConfigError("no repeats to analyse", code="no-data")
+    arms = tuple(dict.fromkeys(run.arm for run in runs))
+    usable = [run for run in runs if run.baseline is not None]
+    excluded = tuple(f"{run.arm}/{run.seed}" for run in runs if run.baseline is None)
+    budget = max((len(run.searched()) for run in usable), default=0)
+    by_arm = {arm: [run for run in usable if run.arm == arm] for arm in arms}
+    arms = tuple(arm for arm in arms if by_arm[arm])
+    summaries = tuple(
+        summarise(arm, [run.improvement for run in by_arm[arm]],  # type: ignore[misc]
+                  keep_rates=[run.keep_rate for run in by_arm[arm]],
+                  crash_rates=[run.crash_rate for run in by_arm[arm]],
+                  tokens=[run.tokens for run in by_arm[arm]],
+                  seconds=[run.seconds for run in by_arm[arm]], confidence=confidence, seed=seed)
+        for arm in arms)
+    improvements = {arm: {run.seed: run.improvement for run in by_arm[arm]} for arm in arms}
+    comparisons = compare_all(improvements, alpha=alpha, confidence=confidence, seed=seed) if len(arms) > 1 else ()
+    curves = tuple(anytime_band(arm, by_arm[arm], budget, confidence=confidence, seed=seed) for arm in arms)
+    return Analysis(arms, budget, summaries, comparisons, curves, excluded, alpha)  # type: ignore[arg-type]
+
+
+def _plot_curves(analysis: Analysis, path: Path, metric: str) -> None:
+    figure, axes = plt.subplots(figsize=(7, 4.5))
+    for band in analysis.curves:
+        axes.plot(band.trials, band.mean, label=f"{band.arm} (n={band.n})")
+        axes.fill_between(band.trials, band.low, band.high, alpha=0.2)
+    axes.set_xlabel("trials after the baseline")
+    axes.set_ylabel(f"improvement in {metric} over the baseline")
+    axes.set_title("Anytime improvement: mean with 95% bootstrap band")
+    axes.grid(alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def _plot_box(runs: Sequence[RunData], analysis: Analysis, path: Path, metric: str) -> None:
+    data = [[run.improvement for run in runs if run.arm == arm and run.baseline is not None] for arm in analysis.arms]
+    figure, axes = plt.subplots(figsize=(7, 4.5))
+    axes.boxplot(data, showmeans=True)
+    axes.set_xticks(range(1, len(analysis.arms) + 1), analysis.arms)
+    for position, values in enumerate(data, start=1):
+        axes.scatter([position] * len(values), values, s=12, alpha=0.6, color="black", zorder=3)
+    axes.set_ylabel(f"final improvement in {metric}")
+    axes.set_title("Improvement per repeat (baseline minus best)")
+    axes.grid(alpha=0.3, axis="y")
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def _fmt(value: float | None, digits: int = 4) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    return f"{value:.{digits}g}"
+
+
+def _interval(ci: tuple[float, float]) -> str:
+    return "n/a" if math.isnan(ci[0]) else f"[{ci[0]:.4g}, {ci[1]:.4g}]"
+
+
+def _markdown(analysis: Analysis, runs: Sequence[RunData], *, title: str, command: str, metric: str,
+              notes: Sequence[str]) -> str:
+    seeds = sorted({run.seed for run in runs})
+    lines = [f"# {title}", ""]
+    if command:
+        lines += ["Made with:", "", "```", command, "```", ""]
+    lines += [
+        f"Arms: {', '.join(analysis.arms)}. Seeds: {len(seeds)} ({', '.join(map(str, seeds))}), the same for every "
+        f"arm (paired). Budget: up to {analysis.budget} trials after each repeat's own baseline.",
+        "",
+        f"Improvement = baseline minus best {metric} of the repeat (higher is better; 0 when nothing beat "
+        "the baseline). Intervals are 95% percentile-bootstrap intervals over repeats.",
+        "",
+    ]
+    lines += [f"> {note}" for note in notes] + ([""] if notes else [])
+    if analysis.excluded:
+        lines += [f"Left out (no measured baseline): {', '.join(analysis.excluded)}.", ""]
+    lines += ["## Per arm", "",
+              "| arm | n | mean improvement | 95% CI | median | 95% CI | keep rate | crash rate | tokens/run | "
+              "seconds/run |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
+    for s in analysis.summaries:
+        lines.append(f"| {s.arm} | {s.n} | {_fmt(s.mean)} | {_interval(s.mean_ci)} | {_fmt(s.median)} | "
+                     f"{_interval(s.median_ci)} | {_fmt(s.keep_rate, 3)} | {_fmt(s.crash_rate, 3)} | "
+                     f"{_fmt(s.tokens, 6)} | {_fmt(s.seconds, 4)} |")
+    lines += ["", "## Paired comparisons", "",
+              f"Wilcoxon signed-rank on the per-seed differences (first minus second), Holm-adjusted over "
+              f"{len(analysis.comparisons)} comparisons; a sign-flip permutation p and a paired bootstrap "
+              "interval of the mean difference for reference.", "",
+              "| first | second | n | mean diff | 95% CI | Wilcoxon p | permutation p | Holm p | verdict |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    for c in analysis.comparisons:
+        short = "cannot separate" if not c.separated else c.verdict.split(" at alpha")[0]
+        lines.append(f"| {c.first} | {c.second} | {c.n} | {_fmt(c.mean_difference)} | "
+                     f"{_interval(c.difference_ci)} | {_fmt(c.wilcoxon_p, 3)} | {_fmt(c.permutation_p, 3)} | "
+                     f"{_fmt(c.adjusted_p, 3)} | {short} |")
+    lines += ["", "## Verdicts", ""]
+    lines += [f"- {c.verdict}" for c in analysis.comparisons] or ["- only one arm: nothing to compare"]
+    separated = [c for c in analysis.comparisons if c.separated]
+    if analysis.comparisons and not separated:
+        lines += ["", f"**The data cannot separate any two arms at alpha={analysis.alpha}.**"]
+    lines += ["", "## Plots", "", "![anytime curves](anytime.png)", "", "![improvement per repeat](improvement.png)",
+              "", "## Data", "",
+              "- `trials.csv`: one row per trial (" + ", ".join(TRIAL_COLUMNS) + ")",
+              "- `runs.csv`: one row per repeat (" + ", ".join(RUN_COLUMNS) + ")",
+              "- `analysis.json`: every number above",
+              "", "Redo the analysis from the CSV files: `python -m benchmarks.ablation --reanalyse <this folder>`.",
+              ""]
+    return "\n".join(lines)
+
+
+def write_report(runs: Sequence[RunData], out_dir: Path, *, title: str = "Ablation", command: str = "",
+                 metric: str = "val_bpb", notes: Sequence[str] = (), alpha: float = 0.05, seed: int = 0,
+                 write_data: bool = True) -> Path:
+    """Write report.md, the two plots, analysis.json and (unless re-analysing) the CSVs."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if write_data:
+        write_csv(runs, out_dir)
+    analysis = analyse(runs, alpha=alpha, seed=seed)
+    _plot_curves(analysis, out_dir / "anytime.png", metric)
+    _plot_box(runs, analysis, out_dir / "improvement.png", metric)
+    (out_dir / "analysis.json").write_text(json.dumps(analysis.to_dict(), indent=1))
+    report = out_dir / "report.md"
+    report.write_text(_markdown(analysis, runs, title=title, command=command, metric=metric, notes=notes))
+    return report
