@@ -21,7 +21,13 @@ def _script(**options: Any) -> Task:
     return ScriptTask(**options)
 
 
-TASKS: dict[str, Callable[..., Task]] = {"gpt": _gpt, "script": _script}
+def _surrogate(**options: Any) -> Task:
+    from benchmarks.surrogate import load_surrogate_task
+
+    return load_surrogate_task(**options)
+
+
+TASKS: dict[str, Callable[..., Task]] = {"gpt": _gpt, "script": _script, "surrogate": _surrogate}
 
 
 def load_task(name: str, **options: Any) -> Task:
