@@ -9,6 +9,7 @@ applies, so ``ｅｖａｌ`` is ``eval``.
 
 from __future__ import annotations
 
+import re
 import time
 import unicodedata
 from typing import Optional, Sequence
@@ -60,6 +61,7 @@ _REFUSED_KINDS = {
 }
 
 _GETATTR_LIKE = {"getattr", "hasattr"}
+_DUNDER_TEXT = re.compile(r".*__[A-Za-z0-9]\w*__.*", re.DOTALL)
 
 
 def _normal(name: str) -> str:
@@ -166,6 +168,28 @@ class _Guard(cst.CSTVisitor):
             return
         allowed = ", ".join(sorted(self.policy.modules[module]))
         self.report(node, "forbidden-import", f"{module}.{member} is not available; {module} offers: {allowed}")
+
+    def visit_SimpleString(self, node: cst.SimpleString) -> None:
+        value = _literal_string(node)
+        if isinstance(value, str) and _DUNDER_TEXT.fullmatch(value):
+            self.report(node, "dunder-string", f"the string {value!r} names a dunder attribute; strings "
+                        "naming dunder attributes are not allowed (they feed attrgetter and format lookups)")
+
+    def check_write_target(self, target: cst.BaseExpression) -> None:
+        if isinstance(target, cst.Attribute):
+            owner = _dotted(target.value) or ""
+            if owner.split(".")[0] in self.module_aliases:
+                self.report(target, "module-write", f"assigning to {owner}.{target.attr.value} would change a "
+                            "shared module; keep your own state on self instead")
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                self.check_write_target(element.value)
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        self.check_write_target(node.target)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self.check_write_target(node.target)
 
     # -- imports -----------------------------------------------------------
     def visit_Import(self, node: cst.Import) -> Optional[bool]:

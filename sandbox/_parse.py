@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import io
 import time
 import tokenize
@@ -55,6 +56,20 @@ def _size_violations(source: str, policy: Policy) -> list[Violation]:
     return found
 
 
+def _syntax_violation(source: str, error: cst.ParserSyntaxError) -> Violation:
+    # CPython's own parser points at the offending token more precisely than
+    # libcst's; ask it for the position when it also refuses the text.
+    try:
+        ast.parse(source)
+    except SyntaxError as precise:
+        return Violation("syntax-error", precise.lineno or 1, max((precise.offset or 1) - 1, 0),
+                         f"invalid Python syntax: {precise.msg}; fix the syntax")
+    except (RecursionError, MemoryError, ValueError):
+        pass
+    return Violation("syntax-error", error.raw_line, error.raw_column,
+                     f"invalid Python syntax: {error.message}; fix the syntax")
+
+
 def parse_stage(source: object, policy: Policy = DEFAULT_POLICY) -> StageResult:
     """Parse ``source`` into a libcst Module (in ``value``); never raises."""
     start = time.perf_counter()
@@ -72,8 +87,7 @@ def parse_stage(source: object, policy: Policy = DEFAULT_POLICY) -> StageResult:
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as error:
-        return done(False, [Violation("syntax-error", error.raw_line, error.raw_column,
-                                      f"invalid Python syntax: {error.message}; fix the syntax")])
+        return done(False, [_syntax_violation(source, error)])
     except (RecursionError, MemoryError, ValueError) as error:
         return done(False, [Violation("too-deep", 1, 0, f"the source cannot be parsed safely ({error!r})")])
     return done(True, [], module)
