@@ -4,7 +4,6 @@ iteration and write operations into calls of the environment's guards."""
 from __future__ import annotations
 
 import ast
-import copy
 import re
 import time
 
@@ -18,32 +17,12 @@ __all__ = ["compile_stage"]
 _LINE = re.compile(r"Line (\d+)")
 
 
-def _side_effect_free(node: ast.AST) -> bool:
-    """Names, constants and attribute/item chains of those: safe to evaluate twice."""
-    if isinstance(node, (ast.Name, ast.Constant)):
-        return True
-    if isinstance(node, ast.Attribute):
-        return _side_effect_free(node.value)
-    if isinstance(node, ast.Subscript):
-        return _side_effect_free(node.value) and _side_effect_free(node.slice)
-    if isinstance(node, ast.Tuple):
-        return all(_side_effect_free(e) for e in node.elts)
-    return False
-
-
-def _as_load(node: ast.AST) -> ast.AST:
-    loaded = copy.deepcopy(node)
-    for child in ast.walk(loaded):
-        if hasattr(child, "ctx"):
-            child.ctx = ast.Load()
-    return loaded
-
-
 class _MechanismTransformer(RestrictingNodeTransformer):
     """RestrictedPython's transformer, extended with two forms ordinary
     mechanism code uses: annotated assignments (dataclass fields) and augmented
     assignment to attributes and items (``self.count += 1``). Both are
-    rewritten into forms that still pass through ``_write_``/``_getattr_``."""
+    rewritten into forms that still pass through ``_write_``; the owner and
+    key are evaluated once, as in plain Python."""
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> ast.AST | None:
         if isinstance(node.target, ast.Name):
@@ -55,20 +34,26 @@ class _MechanismTransformer(RestrictingNodeTransformer):
         return self.visit(assign)
 
     def visit_AugAssign(self, node: ast.AugAssign) -> ast.AST:
-        if not isinstance(node.target, (ast.Attribute, ast.Subscript)):
+        target = node.target
+        if not isinstance(target, (ast.Attribute, ast.Subscript)):
             return super().visit_AugAssign(node)
-        if not _side_effect_free(node.target):
-            self.error(node, "Augmented assignment needs a simple target such as self.x or d[key]; "
-                       "compute the key into a variable first")
-            return node
-        current = self.visit(_as_load(node.target))
-        target = self.visit(node.target)
-        value = self.visit(node.value)
-        call = ast.Call(func=ast.Name("_inplacevar_", ast.Load()),
-                        args=[ast.Constant(IOPERATOR_TO_STR[type(node.op)]), current, value], keywords=[])
-        assign = ast.Assign(targets=[target], value=call)
-        copy_locations(assign, node)
-        return ast.fix_missing_locations(assign)
+        operator_text = ast.Constant(IOPERATOR_TO_STR[type(node.op)])
+        if isinstance(target, ast.Attribute):
+            if target.attr.startswith("_"):
+                self.error(node, f'"{target.attr}" is an invalid attribute name because it starts with "_".')
+                return node
+            helper, place = "_augattr_", ast.Constant(target.attr)
+        else:
+            if isinstance(target.slice, ast.Slice):
+                self.error(node, "Augmented assignment to a slice is not allowed; assign the slice instead")
+                return node
+            helper, place = "_augitem_", self.visit(target.slice)
+        owner = ast.Call(func=ast.Name("_write_", ast.Load()), args=[self.visit(target.value)], keywords=[])
+        call = ast.Call(func=ast.Name(helper, ast.Load()),
+                        args=[operator_text, owner, place, self.visit(node.value)], keywords=[])
+        statement = ast.Expr(value=call)
+        copy_locations(statement, node)
+        return ast.fix_missing_locations(statement)
 
 
 def compile_stage(source: str, name: str) -> StageResult:

@@ -118,6 +118,16 @@ def _inplacevar(op: str, target: Any, value: Any) -> Any:
         raise SandboxViolation(f"operator {op} is not supported") from None
 
 
+def _augattr(op: str, owner: Any, name: str, value: Any) -> None:
+    """``owner.name op= value``; ``owner`` has already passed ``_write_``."""
+    setattr(owner, _check_attribute_name(name), _inplacevar(op, guarded_getattr(owner, name), value))
+
+
+def _augitem(op: str, owner: Any, key: Any, value: Any) -> None:
+    """``owner[key] op= value``; ``owner`` has already passed ``_write_``."""
+    owner[key] = _inplacevar(op, owner[key], value)
+
+
 def _getitem(obj: Any, key: Any) -> Any:
     return obj[key]
 
@@ -165,6 +175,8 @@ def build_globals(name: str, policy: Policy) -> dict[str, Any]:
         "_unpack_sequence_": guarded_unpack_sequence,
         "_write_": write_guard,
         "_inplacevar_": _inplacevar,
+        "_augattr_": _augattr,
+        "_augitem_": _augitem,
         "_print_": PrintCollector,
         "_apply_": _apply,
     }

@@ -137,6 +137,10 @@ ATTACKS = [
     ("stdlib-class-write", "from collections import deque\ndeque.append = None", None, "runtime"),
     ("builtin-type-write", "str.upper = None", None, "runtime"),
     ("function-write", "attack.secret = 1", None, "runtime"),
+    ("augmented-module-write", "import math\nmath.pi += 1", "module-write", "runtime"),
+    ("augmented-class-write", "import random\nrandom.Random.VERSION += 1", "module-write", "runtime"),
+    ("augmented-dunder-item", "attack.__dict__['x'] += 1", "dunder-attribute", "compile"),
+    ("augmented-private-attribute", "import random\nr = random.Random(1)\nr._x += 1", "private-attribute", "compile"),
     # -- syntax that has no place in a mechanism -----------------------------------------
     ("global-statement", "global leaked\nleaked = 1", "global-statement", None),
     ("async-def", "async def f():\n    return 1\nreturn f", "async-not-allowed", "compile"),
