@@ -19,6 +19,8 @@ from ._conformance import (
 )
 from ._environment import SandboxViolation, build_globals
 from ._guard import guard_stage
+from ._host import MechanismHost
+from ._codec import CodecError, decode_argument, encode_argument
 from ._loader import RestrictedLoader, load_stage, unload
 from ._parse import parse_stage
 from ._plain import is_plain, matches_annotation
@@ -33,6 +35,10 @@ __all__ = [
     "Ejection",
     "Limits",
     "LoadResult",
+    "MechanismHost",
+    "CodecError",
+    "decode_argument",
+    "encode_argument",
     "MODULE_EXPORTS",
     "Policy",
     "RestrictedLoader",
