@@ -223,6 +223,7 @@ class MechanismHost:
         loaded = self._loaded[handle]
         loaded.calls += 1
         loaded.failed += 1
+        self._stop()  # first: the hung or dead host cannot answer an unload
         self._eject(handle, code, message)
         self._restart()
         return CallResult(False, None, code, message, time.perf_counter() - started)
