@@ -1,0 +1,131 @@
+"""The GPT pretraining task: a ScriptTask over train.py with a curated space and presets."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Mapping
+
+from interfaces import ConfigError, ParamKind, ParamSpec, SearchSpace, TrialRequest
+
+from ..script_task import ScriptTask
+from .prepare import prepare
+
+__all__ = ["GptTask", "PRESETS", "NOISE_FLOOR", "TRAIN_SCRIPT", "curated_specs"]
+
+TRAIN_SCRIPT = Path(__file__).with_name("train.py")
+
+# Std of val_bpb for the cpu preset, measured on this project's 2-core
+# development machine; see docs/gpt-task.md for the date, the command and
+# the per-seed numbers. None until measured.
+NOISE_FLOOR: float | None = None
+
+# Values a preset sets on top of train.py's own literals.
+PRESETS: dict[str, dict[str, Any]] = {
+    "cpu": {},
+    "gpu": {
+        "DEPTH": 8, "ASPECT_RATIO": 64, "HEAD_DIM": 128, "WINDOW_PATTERN": "SSSL", "SEQ_LEN": 2048,
+        "TOTAL_BATCH_SIZE": 2**19, "DEVICE_BATCH_SIZE": 64, "TIME_BUDGET": 300.0,
+        "EVAL_TOKENS": 2**21, "DEVICE": "cuda", "COMPILE": True, "THREADS": 8,
+    },
+}
+
+F, I, C, B = ParamKind.FLOAT, ParamKind.INT, ParamKind.CHOICE, ParamKind.BOOL
+
+
+def curated_specs(values: Mapping[str, Any]) -> list[ParamSpec]:
+    """The searchable space around ``values`` (a preset's defaults); run settings are locked."""
+    v = values
+    return [
+        ParamSpec("DEPTH", I, v["DEPTH"], low=1, high=24, description="transformer blocks"),
+        ParamSpec("ASPECT_RATIO", I, v["ASPECT_RATIO"], low=4, high=256, log=True,
+                  description="model width = DEPTH * ASPECT_RATIO (a multiple of HEAD_DIM)"),
+        ParamSpec("HEAD_DIM", C, v["HEAD_DIM"], choices=(8, 16, 32, 64, 128), description="attention head width"),
+        ParamSpec("WINDOW_PATTERN", C, v["WINDOW_PATTERN"], choices=("L", "SL", "SSL", "SSSL"),
+                  description="per-layer attention window, cycled: L full, S half context"),
+        ParamSpec("SEQ_LEN", I, v["SEQ_LEN"], low=16, high=8192, locked=True, description="context length"),
+        ParamSpec("TOTAL_BATCH_SIZE", I, v["TOTAL_BATCH_SIZE"], low=v["SEQ_LEN"], high=2**21, log=True,
+                  description="tokens per optimizer step; a multiple of SEQ_LEN"),
+        ParamSpec("DEVICE_BATCH_SIZE", I, v["DEVICE_BATCH_SIZE"], low=1, high=512, log=True,
+                  description="sequences per forward/backward"),
+        ParamSpec("EMBEDDING_LR", F, v["EMBEDDING_LR"], low=1e-3, high=10.0, log=True, description="Adam"),
+        ParamSpec("UNEMBEDDING_LR", F, v["UNEMBEDDING_LR"], low=1e-4, high=1.0, log=True, description="Adam"),
+        ParamSpec("MATRIX_LR", F, v["MATRIX_LR"], low=1e-3, high=1.0, log=True, description="Muon"),
+        ParamSpec("SCALAR_LR", F, v["SCALAR_LR"], low=1e-4, high=2.0, log=True, description="Adam"),
+        ParamSpec("WEIGHT_DECAY", F, v["WEIGHT_DECAY"], low=0.0, high=0.5, description="on Muon matrices"),
+        ParamSpec("ADAM_BETAS", C, v["ADAM_BETAS"],
+                  choices=((0.8, 0.95), (0.9, 0.95), (0.9, 0.99), (0.85, 0.9), (0.95, 0.99)),
+                  description="Adam beta1, beta2"),
+        ParamSpec("WARMUP_RATIO", F, v["WARMUP_RATIO"], low=0.0, high=0.5),
+        ParamSpec("WARMDOWN_RATIO", F, v["WARMDOWN_RATIO"], low=0.0, high=1.0),
+        ParamSpec("FINAL_LR_FRAC", F, v["FINAL_LR_FRAC"], low=0.0, high=1.0),
+        ParamSpec("SEED", I, v["SEED"], low=0, high=2**31 - 1, locked=True),
+        ParamSpec("TIME_BUDGET", F, v["TIME_BUDGET"], low=0.1, high=86400.0, locked=True),
+        ParamSpec("MAX_STEPS", I, v["MAX_STEPS"], low=0, high=10**7, locked=True),
+        ParamSpec("EVAL_TOKENS", I, v["EVAL_TOKENS"], low=1, high=2**30, locked=True),
+        ParamSpec("THREADS", I, v["THREADS"], low=1, high=256, locked=True),
+        ParamSpec("DEVICE", C, v["DEVICE"], choices=("auto", "cpu", "cuda"), locked=True),
+        ParamSpec("COMPILE", B, v["COMPILE"], locked=True),
+    ]
+
+
+class GptTask(ScriptTask):
+    """Train train.py's GPT for a fixed budget; minimise val_bpb.
+
+    ``preset`` picks the scale (``"cpu"``: seconds on one thread; ``"gpu"``:
+    Karpathy's 5-minute H100 scale). ``budget_s`` sets TIME_BUDGET,
+    ``max_steps`` switches to the deterministic fixed-steps mode, ``threads``
+    sets THREADS, ``seed`` sets SEED and ``data`` is the text to prepare (the
+    default corpus when None). ``extra`` sets any other locked value (for
+    tests: a tiny model, a short evaluation).
+    """
+
+    def __init__(self, preset: str = "cpu", data: str | Path | None = None, budget_s: float | None = None,
+                 max_steps: int | None = None, *, threads: int | None = None, seed: int | None = None,
+                 extra: Mapping[str, Any] | None = None, memory_limit_mb: int | None = 8192) -> None:
+        if preset not in PRESETS:
+            raise ConfigError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}",
+                              code="unknown-preset")
+        probe = ScriptTask(TRAIN_SCRIPT)
+        values = {**probe.script_values(), **PRESETS[preset]}
+        for key, given in (("TIME_BUDGET", budget_s), ("MAX_STEPS", max_steps), ("THREADS", threads),
+                           ("SEED", seed)):
+            if given is not None:
+                values[key] = float(given) if key == "TIME_BUDGET" else int(given)
+        values.update(extra or {})
+        try:
+            specs = curated_specs(values)
+        except ValueError as exc:  # a setting outside what train.py accepts
+            raise ConfigError(str(exc), code="bad-gpt-setting") from None
+        self.preset = preset
+        self.data = data
+        self._data_dir: Path | None = None
+        fixed = values["MAX_STEPS"] > 0
+        super().__init__(
+            TRAIN_SCRIPT,
+            name="gpt",
+            metric="val_bpb",
+            minimize=True,
+            overrides=specs,
+            only=[s.name for s in specs],
+            noise_floor=NOISE_FLOOR if preset == "cpu" else None,
+            # in fixed-steps mode the budget is the wall-clock allowance, not a training budget
+            budget_s=budget_s if (fixed and budget_s is not None) else (600.0 if fixed else values["TIME_BUDGET"]),
+            grace_s=120.0,
+            memory_limit_mb=memory_limit_mb,
+        )
+
+    def space(self) -> SearchSpace:
+        return self._space
+
+    def data_dir(self) -> Path:
+        """The prepared data (prepared on first use, then cached on disk)."""
+        if self._data_dir is None:
+            self._data_dir = prepare(self.data)
+        return self._data_dir
+
+    def build_trial(self, index: int, config: Mapping[str, Any]) -> TrialRequest:
+        request = super().build_trial(index, config)
+        threads = str({**self._space.defaults(), **dict(config)}["THREADS"])
+        env = {"GPT_DATA_DIR": str(self.data_dir()), "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+        return replace(request, env=env)

@@ -1,0 +1,28 @@
+"""Trial executors: every trial in its own subprocess, with limits, classified from evidence.
+
+``run_trial`` is the one code path; ``LocalExecutor`` runs it in a thread pool
+on this machine and ``RayExecutor`` inside Ray tasks (optional extra).
+``parse_metrics`` and ``classify`` read a finished run's output.
+"""
+
+from ._classify import OOM_MARKERS, classify, log_tail, parse_metrics
+from ._environment import ALLOWED_PARENT_VARS, secret_names, trial_environment
+from ._local import LocalExecutor
+from ._ray import RayExecutor
+from ._run_trial import STDERR_FILE, STDOUT_FILE, limited_argv, run_trial
+
+__all__ = [
+    "ALLOWED_PARENT_VARS",
+    "LocalExecutor",
+    "OOM_MARKERS",
+    "RayExecutor",
+    "STDERR_FILE",
+    "STDOUT_FILE",
+    "classify",
+    "limited_argv",
+    "log_tail",
+    "parse_metrics",
+    "run_trial",
+    "secret_names",
+    "trial_environment",
+]

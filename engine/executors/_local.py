@@ -1,0 +1,57 @@
+"""Run trials as local subprocesses, up to ``workers`` at a time."""
+
+from __future__ import annotations
+
+import tempfile
+import traceback
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+from interfaces import Outcome, TrialRequest, TrialStatus
+
+from ._run_trial import run_trial
+
+__all__ = ["LocalExecutor", "new_workdir", "guarded_run"]
+
+
+def new_workdir(root: Path, index: int) -> Path:
+    """A fresh directory for trial ``index`` under ``root`` (never reused)."""
+    root.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f"trial-{index:05d}-", dir=root))
+
+
+def guarded_run(request: TrialRequest, workdir: Path) -> Outcome:
+    """:func:`run_trial`, with a failure of the executor itself as a record, not an exception."""
+    try:
+        return run_trial(request, workdir)
+    except Exception as exc:  # the executor's own fault (disk full, ...): still a record
+        return Outcome(status=TrialStatus.CRASHED, reason=f"executor-error: {exc!r}",
+                       log_tail=traceback.format_exc()[-2000:])
+
+
+class LocalExecutor:
+    """:class:`interfaces.Executor` running each trial as a subprocess of this machine.
+
+    ``root`` holds one working directory per trial (a temporary directory
+    if not given); it is kept after ``close`` so logs can be read.
+    """
+
+    def __init__(self, workers: int = 1, root: str | Path | None = None) -> None:
+        if workers < 1:
+            raise ValueError("workers must be at least 1")
+        self.workers = workers
+        self.root = Path(root) if root is not None else Path(tempfile.mkdtemp(prefix="trials-"))
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="trial")
+
+    def submit(self, request: TrialRequest) -> "Future[Outcome]":
+        workdir = new_workdir(self.root, request.index)
+        return self._pool.submit(guarded_run, request, workdir)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+    def __enter__(self) -> "LocalExecutor":
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()

@@ -1,0 +1,67 @@
+"""Start a limited child Python process: own session (process group), CPU and
+address-space rlimits, no core files, no file growth, a scrubbed environment
+and an empty temporary working directory."""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+from ._policy import Limits
+
+__all__ = ["spawn_limited", "kill_group", "PACKAGE_ROOT"]
+
+PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
+
+# Isolated mode (-I) ignores PYTHON* variables and user site-packages; the one
+# path the child needs is put on sys.path explicitly.
+_BOOTSTRAP = "import sys; sys.path.insert(0, {root!r}); from {module} import main; main()"
+
+
+def _limiter(limits: Limits, cpu_s: int) -> Callable[[], None]:
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 1))
+        resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+        try:  # the child dies with its parent, even on SIGKILL of the parent (Linux)
+            import ctypes
+
+            ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+
+    return apply
+
+
+def spawn_limited(module: str, limits: Limits, *, cpu_s: int | None = None) -> tuple[subprocess.Popen, str]:
+    """Start ``python -I -c 'from <module> import main; main()'`` under limits.
+
+    Returns the process and its working directory (the caller removes it)."""
+    workdir = tempfile.mkdtemp(prefix="sandbox-child-")
+    env = {"PATH": "/usr/bin:/bin", "PYTHONHASHSEED": "0", "LANG": "C.UTF-8"}
+    process = subprocess.Popen(
+        [sys.executable, "-I", "-c", _BOOTSTRAP.format(root=PACKAGE_ROOT, module=module)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        cwd=workdir, env=env, start_new_session=True, close_fds=True,
+        preexec_fn=_limiter(limits, cpu_s if cpu_s is not None else limits.cpu_s),
+    )
+    return process, workdir
+
+
+def kill_group(process: subprocess.Popen) -> None:
+    """SIGKILL the child's whole process group and reap it."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        pass

@@ -1,0 +1,315 @@
+"""Stage 2: a default-deny libcst guard.
+
+Every node kind must be on the allow-list (``_ALLOWED_NODES``); kinds that
+need a closer look have their own ``visit_<Kind>`` method. All violations are
+collected, each with a position and a message that says what to do instead.
+Identifiers are compared after NFKC normalisation, the same folding Python
+applies, so ``ｅｖａｌ`` is ``eval``.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import unicodedata
+from typing import Optional, Sequence
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from ._policy import DEFAULT_POLICY, FRAME_ATTRIBUTES, GLOBAL_RNG_FUNCTIONS, Policy
+from ._records import StageResult, Violation
+
+__all__ = ["guard_stage"]
+
+
+def _kinds_derived_from(*bases: type) -> set[str]:
+    return {name for name in cst.__all__
+            if isinstance(getattr(cst, name), type) and issubclass(getattr(cst, name), bases)}
+
+
+_OPERATORS = _kinds_derived_from(cst.BaseUnaryOp, cst.BaseBinaryOp, cst.BaseBooleanOp, cst.BaseCompOp,
+                                 cst.BaseAugOp)
+_PUNCTUATION = {
+    "AssignEqual", "Colon", "Comma", "Dot", "Semicolon", "LeftParen", "RightParen", "LeftSquareBracket",
+    "RightSquareBracket", "LeftCurlyBrace", "RightCurlyBrace", "ImportStar",
+}
+_LAYOUT = {"Comment", "EmptyLine", "Newline", "ParenthesizedWhitespace", "SimpleWhitespace",
+           "TrailingWhitespace", "IndentedBlock", "SimpleStatementLine", "SimpleStatementSuite"}
+_STRUCTURE = {
+    "Module", "Expr", "Assign", "AssignTarget", "AnnAssign", "AugAssign", "Annotation", "Name", "Attribute",
+    "Call", "Arg", "Integer", "Float", "Imaginary", "SimpleString", "ConcatenatedString", "FormattedString",
+    "FormattedStringText", "FormattedStringExpression", "FunctionDef", "Parameters", "Param", "ParamStar",
+    "ParamSlash", "ClassDef", "Return", "If", "Else", "For", "While", "Break", "Continue", "Pass", "Try",
+    "ExceptHandler", "Finally", "Raise", "Assert", "Del", "Import", "ImportFrom", "ImportAlias", "AsName",
+    "Comparison", "ComparisonTarget", "BinaryOperation", "BooleanOperation", "UnaryOperation", "List",
+    "Tuple", "Set", "Dict", "DictElement", "StarredDictElement", "Element", "StarredElement", "Subscript",
+    "SubscriptElement", "Index", "Slice", "ListComp", "SetComp", "DictComp", "GeneratorExp", "CompFor",
+    "CompIf", "Lambda", "IfExp", "Decorator", "Ellipsis", "With", "WithItem", "Yield", "NamedExpr",
+}
+_ALLOWED_NODES = frozenset(_OPERATORS | _PUNCTUATION | _LAYOUT | _STRUCTURE)
+
+# Explanations for kinds that are refused outright.
+_REFUSED_KINDS = {
+    "Global": ("global-statement", "do not use global or nonlocal; keep state on self"),
+    "Nonlocal": ("global-statement", "do not use global or nonlocal; keep state on self"),
+    "Await": ("async-not-allowed", "do not use async or await; write ordinary synchronous code"),
+    "Asynchronous": ("async-not-allowed", "do not use async or await; write ordinary synchronous code"),
+    "TryStar": ("forbidden-syntax", "do not use except*; use a plain try/except"),
+    "Match": ("forbidden-syntax", "do not use match statements; use if/elif"),
+    "From": ("forbidden-syntax", "do not use 'yield from' or 'raise ... from'; loop and yield, or raise plainly"),
+}
+
+_GETATTR_LIKE = {"getattr", "hasattr"}
+_DUNDER_TEXT = re.compile(r".*__[A-Za-z0-9]\w*__.*", re.DOTALL)
+
+
+def _normal(name: str) -> str:
+    return unicodedata.normalize("NFKC", name)
+
+
+def _dotted(node: cst.BaseExpression) -> Optional[str]:
+    if isinstance(node, cst.Name):
+        return _normal(node.value)
+    if isinstance(node, cst.Attribute):
+        head = _dotted(node.value)
+        return None if head is None else f"{head}.{_normal(node.attr.value)}"
+    return None
+
+
+def _literal_string(node: cst.BaseExpression) -> Optional[str]:
+    if isinstance(node, cst.SimpleString) and "f" not in node.prefix.lower():
+        value = node.evaluated_value
+        return value if isinstance(value, str) else None
+    return None
+
+
+class _Guard(cst.CSTVisitor):
+    METADATA_DEPENDENCIES = (PositionProvider,)
+
+    def __init__(self, policy: Policy, entry_point: str) -> None:
+        super().__init__()
+        self.policy = policy
+        self.entry_point = entry_point
+        self.violations: list[Violation] = []
+        self.nodes = 0
+        self.module_aliases: dict[str, str] = {}  # local name -> allowed module
+        self.entry_found = False
+        self.depth = 0
+
+    # -- bookkeeping -------------------------------------------------------
+    def report(self, node: cst.CSTNode, code: str, message: str) -> None:
+        try:
+            start = self.get_metadata(PositionProvider, node).start
+            line, col = start.line, start.column
+        except KeyError:
+            line, col = 0, 0
+        self.violations.append(Violation(code, line, col, message))
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        self.nodes += 1
+        kind = type(node).__name__
+        if kind in _REFUSED_KINDS:
+            code, message = _REFUSED_KINDS[kind]
+            self.report(node, code, message)
+            return False
+        if kind not in _ALLOWED_NODES:
+            self.report(node, "forbidden-syntax", f"the construct {kind} is not allowed; use plain "
+                        "functions, classes, loops and expressions")
+            return False
+        return super().on_visit(node)
+
+    # -- names -------------------------------------------------------------
+    def check_identifier(self, node: cst.CSTNode, raw: str, *, attribute: bool) -> None:
+        name = _normal(raw)
+        if not raw.isascii():
+            self.report(node, "non-ascii-identifier",
+                        f"identifier {raw!r} is not plain ASCII (it reads as {name!r}); use ASCII names")
+        if attribute:
+            if name.startswith("__"):
+                self.report(node, "dunder-attribute", f"attribute {name!r} is off limits; only use "
+                            "public attributes (no leading underscore)")
+            elif name.startswith("_"):
+                self.report(node, "private-attribute", f"attribute {name!r} starts with an underscore; "
+                            "name attributes without a leading underscore")
+            elif name in FRAME_ATTRIBUTES:
+                self.report(node, "frame-attribute", f"attribute {name!r} reaches interpreter internals; "
+                            "it is not available")
+            elif name in ("format", "format_map"):
+                self.report(node, "format-method", "str.format and format_map are not allowed; use an "
+                            "f-string instead")
+            return
+        if name.startswith("_") and name != "_":
+            code = "dunder-name" if name.startswith("__") else "private-name"
+            self.report(node, code, f"name {name!r} starts with an underscore; choose a name without one")
+        elif name in self.policy.forbidden_names:
+            self.report(node, "forbidden-name", f"{name!r} is not available in a mechanism; use plain "
+                        "attribute access, the allowed builtins and the allowed modules")
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.check_identifier(node, node.value, attribute=False)
+
+    def visit_Attribute(self, node: cst.Attribute) -> Optional[bool]:
+        self.check_identifier(node.attr, node.attr.value, attribute=True)
+        owner = _dotted(node.value)
+        attr = _normal(node.attr.value)
+        module = self.module_aliases.get(owner or "")
+        if module is not None and not attr.startswith("_"):
+            self.check_module_member(node, module, attr)
+        node.value.visit(self)
+        return False  # node.attr was checked as an attribute, not as a name
+
+    def check_module_member(self, node: cst.CSTNode, module: str, member: str) -> None:
+        if member in self.policy.modules[module]:
+            return
+        if module == "random" and member in GLOBAL_RNG_FUNCTIONS:
+            self.report(node, "global-rng", f"random.{member} uses the shared global generator; create "
+                        "self.rng = random.Random(seed) in __init__ and call self.rng." + member)
+            return
+        allowed = ", ".join(sorted(self.policy.modules[module]))
+        self.report(node, "forbidden-import", f"{module}.{member} is not available; {module} offers: {allowed}")
+
+    def visit_SimpleString(self, node: cst.SimpleString) -> None:
+        value = _literal_string(node)
+        if isinstance(value, str) and _DUNDER_TEXT.fullmatch(value):
+            self.report(node, "dunder-string", f"the string {value!r} names a dunder attribute; strings "
+                        "naming dunder attributes are not allowed (they feed attrgetter and format lookups)")
+
+    def check_write_target(self, target: cst.BaseExpression) -> None:
+        if isinstance(target, cst.Attribute):
+            owner = _dotted(target.value) or ""
+            if owner.split(".")[0] in self.module_aliases:
+                self.report(target, "module-write", f"assigning to {owner}.{target.attr.value} would change a "
+                            "shared module; keep your own state on self instead")
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                self.check_write_target(element.value)
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        self.check_write_target(node.target)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self.check_write_target(node.target)
+
+    # -- imports -----------------------------------------------------------
+    def visit_Import(self, node: cst.Import) -> Optional[bool]:
+        for alias in node.names:
+            module = _dotted(alias.name) or ""
+            if module not in self.policy.modules:
+                self.report(alias, "forbidden-import", f"import of {module!r} is not allowed; allowed "
+                            f"modules: {', '.join(sorted(self.policy.modules))}")
+                continue
+            local = _dotted(alias.asname.name) if alias.asname else module
+            if local:
+                self.check_identifier(alias, local, attribute=False)
+                self.module_aliases[local] = module
+        return False
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> Optional[bool]:
+        module = _dotted(node.module) if node.module is not None else None
+        if node.relative:
+            self.report(node, "forbidden-import", "relative imports are not allowed; import from the "
+                        "allowed standard-library modules only")
+            return False
+        if isinstance(node.names, cst.ImportStar):
+            self.report(node, "star-import", f"'from {module} import *' is not allowed; import the names "
+                        "you use one by one")
+            return False
+        if module == "__future__":
+            for alias in node.names:
+                if _dotted(alias.name) != "annotations":
+                    self.report(alias, "forbidden-import", "only 'from __future__ import annotations' is allowed")
+            return False
+        if module not in self.policy.modules:
+            self.report(node, "forbidden-import", f"import from {module!r} is not allowed; allowed modules: "
+                        f"{', '.join(sorted(self.policy.modules))}")
+            return False
+        for alias in node.names:
+            member = _dotted(alias.name) or ""
+            self.check_identifier(alias, member, attribute=True)
+            if alias.asname is not None:
+                self.check_identifier(alias, _dotted(alias.asname.name) or "", attribute=False)
+            if not member.startswith("_"):
+                self.check_module_member(alias, module, member)
+        return False
+
+    # -- definitions ---------------------------------------------------------
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> Optional[bool]:
+        name = _normal(node.name.value)
+        if node.asynchronous is not None:
+            self.report(node, "async-not-allowed", "do not use async def; write a plain def")
+        if self.depth == 0 and name == self.entry_point:
+            self.entry_found = True
+        if name.startswith("__") and name.endswith("__") and len(name) > 4:
+            if name not in self.policy.dunder_methods or self.depth == 0:
+                allowed = ", ".join(sorted(self.policy.dunder_methods))
+                self.report(node, "dunder-method", f"defining {name} is not allowed; a class may define "
+                            f"only {allowed}")
+        elif name in self.policy.forbidden_names or name.startswith("_"):
+            self.check_identifier(node.name, node.name.value, attribute=False)
+        self.check_decorators(node.decorators)
+        node.params.visit(self)
+        if node.returns is not None:
+            node.returns.visit(self)
+        for decorator in node.decorators:
+            decorator.decorator.visit(self)
+        self.depth += 1
+        node.body.visit(self)
+        self.depth -= 1
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> Optional[bool]:
+        self.check_identifier(node.name, node.name.value, attribute=False)
+        for keyword in node.keywords:
+            self.report(keyword, "forbidden-metaclass", "class keywords such as metaclass= are not "
+                        "allowed; define a plain class")
+        self.check_decorators(node.decorators)
+        for item in (*node.bases, *(d.decorator for d in node.decorators)):
+            item.visit(self)
+        self.depth += 1
+        node.body.visit(self)
+        self.depth -= 1
+        return False
+
+    def check_decorators(self, decorators: Sequence[cst.Decorator]) -> None:
+        for decorator in decorators:
+            target = decorator.decorator
+            if isinstance(target, cst.Call):
+                target = target.func
+            name = _dotted(target) or ""
+            if name in self.policy.decorators or (name.endswith(".setter") and name.count(".") == 1):
+                continue
+            allowed = ", ".join(sorted(self.policy.decorators))
+            self.report(decorator, "forbidden-decorator", f"decorator {name or '<expression>'} is not allowed; "
+                        f"use only {allowed}")
+
+    # -- calls ---------------------------------------------------------------
+    def visit_Call(self, node: cst.Call) -> None:
+        func = _dotted(node.func)
+        if func in _GETATTR_LIKE:
+            name = _literal_string(node.args[1].value) if len(node.args) >= 2 else None
+            if name is None:
+                self.report(node, "computed-attribute", f"{func} needs a literal attribute name as its second "
+                            "argument; better, use plain attribute access")
+            elif name.startswith("_") or name in FRAME_ATTRIBUTES or name in ("format", "format_map"):
+                self.report(node, "dunder-attribute", f"{func}(..., {name!r}) reaches a private attribute; "
+                            "use public attributes only")
+
+
+def guard_stage(module: cst.Module, policy: Policy = DEFAULT_POLICY, entry_point: str = "build") -> StageResult:
+    """Check a parsed module against ``policy``; never raises."""
+    start = time.perf_counter()
+    guard = _Guard(policy, entry_point)
+    try:
+        MetadataWrapper(module, unsafe_skip_copy=True).visit(guard)
+    except RecursionError:
+        guard.violations.append(Violation("too-deep", 1, 0, "the code nests too deeply to check; flatten it"))
+    if guard.nodes > policy.max_nodes:
+        guard.violations.append(Violation("too-large", 1, 0, f"the code has {guard.nodes} syntax nodes; keep "
+                                          f"it under {policy.max_nodes}"))
+    if not guard.entry_found:
+        guard.violations.append(Violation("missing-entry-point", 1, 0, f"define a module-level function "
+                                          f"{entry_point}(seed) that returns a new instance of your class"))
+    ordered = tuple(sorted(guard.violations, key=lambda v: (v.line, v.col, v.code)))
+    return StageResult("guard", not ordered, time.perf_counter() - start, ordered,
+                       details=f"{guard.nodes} nodes")
