@@ -65,7 +65,10 @@ def _execute(settings: RunSettings | None, runs_root: Path, resume: Optional[str
         console.print(f"task {settings.task}, provider {settings.provider}"
                       + (f" ({settings.model})" if settings.model else "")
                       + f", levels {', '.join(settings.levels)}, {settings.iterations} iterations, seed {settings.seed}")
-        with Progress(console, iterations=settings.iterations, metric="metric", minimize=True) as progress:
+        options = dict(settings.task_options)
+        metric = options.get("metric") or ("val_bpb" if settings.task in ("gpt", "surrogate") else "metric")
+        with Progress(console, iterations=settings.iterations, metric=metric,
+                      minimize=bool(options.get("minimize", True))) as progress:
             run.events = progress.events()
             result = run.execute()
     except KeyboardInterrupt:

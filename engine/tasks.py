@@ -15,10 +15,15 @@ def _gpt(**options: Any) -> Task:
     return GptTask(**options)
 
 
-def _script(**options: Any) -> Task:
-    from benchmarks.script_task import ScriptTask
+def _script(*, path: str, metric: str, minimize: bool = True, metric_file: str | None = None,
+            space_file: str | None = None, budget_s: float = 60.0, noise_repeats: int = 0, **extra: Any) -> Task:
+    """The generic task for any script; every bad input is an error before a trial runs."""
+    from benchmarks.script_task import script_task
 
-    return ScriptTask(**options)
+    if extra:
+        raise ConfigError(f"unknown script-task options: {', '.join(sorted(extra))}")
+    return script_task(path, metric=metric, minimize=minimize, metric_file=metric_file, space_file=space_file,
+                       budget_s=budget_s, noise_repeats=noise_repeats)
 
 
 def _surrogate(**options: Any) -> Task:

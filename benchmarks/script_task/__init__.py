@@ -10,6 +10,8 @@ job and lives in ``engine.executors``.
 from ._apply import ProposalRejected, apply_changes, rewrite_literals
 from ._discover import Assignment, default_spec, discover_space, find_assignments
 from ._literals import NotALiteral, literal_value, render_literal
+from ._factory import script_task
+from ._space_file import SpaceFile, load_space_file, parse_space_table
 from ._task import ScriptTask
 
 __all__ = [
@@ -17,11 +19,15 @@ __all__ = [
     "NotALiteral",
     "ProposalRejected",
     "ScriptTask",
+    "SpaceFile",
     "apply_changes",
     "default_spec",
     "discover_space",
     "find_assignments",
     "literal_value",
+    "load_space_file",
+    "parse_space_table",
     "render_literal",
     "rewrite_literals",
+    "script_task",
 ]

@@ -44,6 +44,7 @@ class ScriptTask:
         env: Mapping[str, str] | None = None,
         script_name: str | None = None,
         args: Iterable[str] = (),
+        metric_file: str | None = None,
     ) -> None:
         path = Path(script)
         self.source = path.read_text(encoding="utf-8")
@@ -56,6 +57,7 @@ class ScriptTask:
         self.memory_limit_mb = memory_limit_mb
         self.env = dict(env or {})
         self.args = tuple(args)
+        self.metric_file = metric_file
         self._noise_floor = noise_floor
         self._script_values = {a.name: a.value for a in find_assignments(self.source)}
         self._space = self._build_space(tuple(overrides), tuple(locked), only)
@@ -117,5 +119,6 @@ class ScriptTask:
             grace_s=self.grace_s,
             memory_limit_mb=self.memory_limit_mb,
             metric=self.metric,
+            metric_file=self.metric_file,
             minimize=self.minimize,
         )

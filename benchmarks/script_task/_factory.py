@@ -1,0 +1,42 @@
+"""Build a :class:`ScriptTask` from what a user types on the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from interfaces import ConfigError, SpaceError
+
+from ._discover import find_assignments
+from ._space_file import SpaceFile, load_space_file
+from ._task import ScriptTask
+
+__all__ = ["script_task"]
+
+
+def script_task(path: str | Path, *, metric: str, minimize: bool = True, metric_file: str | None = None,
+                space_file: str | Path | None = None, budget_s: float = 60.0, noise_repeats: int = 0) -> ScriptTask:
+    script = Path(path)
+    if not script.is_file():
+        raise ConfigError(f"no script at {script}", code="script-not-found")
+    if not metric or not metric.replace("_", "").replace(".", "").replace("-", "").isalnum():
+        raise ConfigError(f"--metric must be a plain name such as val_loss, got {metric!r}", code="bad-metric-name")
+    if budget_s <= 0:
+        raise ConfigError(f"--budget must be positive, got {budget_s}", code="bad-budget")
+    if noise_repeats < 0:
+        raise ConfigError(f"--noise-repeats must be 0 or more, got {noise_repeats}", code="bad-noise-repeats")
+    values = {a.name: a.value for a in find_assignments(script.read_text(encoding="utf-8"))}
+    if not values:
+        raise SpaceError(
+            f"{script} has no discoverable parameters: give it module-level UPPERCASE assignments of literals, "
+            "e.g. LEARNING_RATE = 0.01", code="no-parameters")
+    overrides = load_space_file(space_file, values) if space_file else SpaceFile((), (), ())
+    only = [name for name in values if name not in overrides.exclude]
+    if not only:
+        raise SpaceError("every parameter is excluded; nothing is left to search", code="no-parameters")
+    task = ScriptTask(script, name=script.stem, metric=metric, minimize=minimize, overrides=overrides.overrides,
+                      locked=overrides.locked, only=only, budget_s=budget_s, grace_s=max(30.0, budget_s),
+                      metric_file=metric_file)
+    if all(spec.locked for spec in task.space()):
+        raise SpaceError("every parameter is locked; nothing is left to search (give choices or bounds in --space)",
+                         code="no-parameters")
+    return task
