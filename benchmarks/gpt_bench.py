@@ -1,0 +1,101 @@
+"""Benchmark the GPT task's cpu preset: speed, utilisation, noise floor and effect sizes.
+
+    python -m benchmarks.gpt_bench [--budget 15] [--seeds 5] [--repeats 5] [--effect-runs 3]
+
+Every training runs as a real trial through GptTask and the LocalExecutor
+(one at a time, so trials do not compete for cores). Printed:
+
+* tokens/s and model FLOP utilisation: model FLOPs per token x tokens/s over
+  the fp32 matmul throughput of this machine, measured with torch in the
+  same run on the same number of threads;
+* the noise floor: std of val_bpb over seeds, and over repeats of one seed;
+* the effect of halving TOTAL_BATCH_SIZE and of doubling MATRIX_LR, each as
+  the mean change in val_bpb over paired seeds, in multiples of the noise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+
+import torch
+
+from benchmarks.gpt import GptTask
+from engine.executors import LocalExecutor
+
+__all__ = ["matmul_flops_per_second", "main"]
+
+
+def matmul_flops_per_second(threads: int, size: int = 512, seconds: float = 1.0) -> float:
+    """Sustained fp32 matmul throughput of this machine (the utilisation reference)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        a, b = torch.randn(size, size), torch.randn(size, size)
+        for _ in range(3):
+            a @ b
+        count, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            a @ b
+            count += 1
+        return 2 * size**3 * count / (time.perf_counter() - start)
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _run(executor: LocalExecutor, budget: float, seed: int, changes: dict | None = None) -> dict:
+    task = GptTask(budget_s=budget, seed=seed)
+    config = {**task.space().defaults(), **(changes or {})}
+    outcome = executor.submit(task.build_trial(seed, config)).result()
+    if not outcome.ok:
+        raise SystemExit(f"a benchmark trial failed: {outcome.status.value}: {outcome.reason}")
+    return dict(outcome.metrics)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="GPT cpu preset benchmark")
+    parser.add_argument("--budget", type=float, default=15.0, help="training seconds per run")
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=5, help="repeats of one seed")
+    parser.add_argument("--effect-runs", type=int, default=3, help="paired seeds per effect")
+    args = parser.parse_args(argv)
+
+    task = GptTask()
+    threads = task.space().defaults()["THREADS"]
+    peak = matmul_flops_per_second(threads)
+    with LocalExecutor(workers=1, root=tempfile.mkdtemp(prefix="gpt-bench-")) as executor:
+        across_seeds = [_run(executor, args.budget, seed) for seed in range(args.seeds)]
+        one_seed = [_run(executor, args.budget, 0) for _ in range(args.repeats)]
+        effects = {}
+        for label, changes in (("halve TOTAL_BATCH_SIZE", {"TOTAL_BATCH_SIZE": task.space().defaults()["TOTAL_BATCH_SIZE"] // 2}),
+                               ("double MATRIX_LR", {"MATRIX_LR": task.space().defaults()["MATRIX_LR"] * 2})):
+            changed = [_run(executor, args.budget, seed, changes)["val_bpb"] for seed in range(args.effect_runs)]
+            effects[label] = statistics.fmean(c - across_seeds[s]["val_bpb"] for s, c in enumerate(changed))
+        peak_after = matmul_flops_per_second(threads)
+
+    runs = across_seeds + one_seed
+    tokens_per_second = statistics.median(r["tokens_per_second"] for r in runs)
+    flops = runs[0]["flops_per_token"]
+    reference = (peak + peak_after) / 2
+    seed_std = statistics.stdev(r["val_bpb"] for r in across_seeds) if args.seeds > 1 else float("nan")
+    repeat_std = statistics.stdev(r["val_bpb"] for r in one_seed) if args.repeats > 1 else float("nan")
+    noise = max(seed_std, repeat_std)
+    print(f"budget_seconds: {args.budget}")
+    print(f"threads: {threads}")
+    print(f"matmul_gflops: {reference / 1e9:.1f}")
+    print(f"matmul_gflops_before_after: {peak / 1e9:.1f} {peak_after / 1e9:.1f}")
+    print(f"tokens_per_second: {tokens_per_second:.0f}")
+    print(f"model_flops_per_token: {flops:.0f}")
+    print(f"model_flop_utilisation: {flops * tokens_per_second / reference:.3f}")
+    print(f"val_bpb_mean: {statistics.fmean(r['val_bpb'] for r in across_seeds):.4f}")
+    print(f"val_bpb_std_across_{args.seeds}_seeds: {seed_std:.4f}")
+    print(f"val_bpb_std_{args.repeats}_repeats_one_seed: {repeat_std:.4f}")
+    for label, delta in effects.items():
+        print(f"effect_{label.replace(' ', '_').lower()}: {delta:+.4f} val_bpb = {delta / noise:+.1f} x noise")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
