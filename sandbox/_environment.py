@@ -16,8 +16,9 @@ import types
 from collections import Counter, OrderedDict, defaultdict, deque
 from typing import Any, Callable, Mapping
 
-from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence, safer_getattr
+from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
 from RestrictedPython.PrintCollector import PrintCollector
+from RestrictedPython.transformer import INSPECT_ATTRIBUTES
 
 from ._policy import FRAME_ATTRIBUTES, Policy
 
@@ -40,7 +41,10 @@ _BUILTIN_NAMES = (
 
 _WRITABLE_CONTAINERS = (dict, list, set, deque, Counter, OrderedDict, defaultdict, bytearray)
 
-_UNSAFE_NAMES = FRAME_ATTRIBUTES | {"format", "format_map"}
+# A superset of RestrictedPython's safer_getattr rules (underscores, its
+# inspect attributes, str.format) applied to every object, checked inline
+# because attribute access is the hottest path of restricted code.
+_UNSAFE_NAMES = FRAME_ATTRIBUTES | INSPECT_ATTRIBUTES | {"format", "format_map"}
 
 
 def _check_attribute_name(name: object) -> str:
@@ -55,16 +59,15 @@ _MISSING = object()
 
 
 def guarded_getattr(obj: Any, name: Any, default: Any = _MISSING) -> Any:
-    """safer_getattr plus our frame-attribute list; a missing default raises."""
-    _check_attribute_name(name)
-    if isinstance(obj, types.ModuleType) and name not in getattr(obj, "__all__", ()):
+    """``getattr`` that refuses private, frame and format attributes and any
+    module member outside the curated exports."""
+    if type(name) is not str or name[:1] == "_" or name in _UNSAFE_NAMES:
+        _check_attribute_name(name)
+    if type(obj) is types.ModuleType and name not in getattr(obj, "__all__", ()):
         raise SandboxViolation(f"{obj.__name__}.{name} is not available")
-    value = safer_getattr(obj, name, _MISSING)
-    if value is _MISSING:
-        if default is _MISSING:
-            raise AttributeError(f"{type(obj).__name__!s} object has no attribute {name!r}")
-        return default
-    return value
+    if default is _MISSING:
+        return getattr(obj, name)
+    return getattr(obj, name, default)
 
 
 def _guarded_hasattr(obj: Any, name: Any) -> bool:
@@ -128,10 +131,6 @@ def _augitem(op: str, owner: Any, key: Any, value: Any) -> None:
     owner[key] = _inplacevar(op, owner[key], value)
 
 
-def _getitem(obj: Any, key: Any) -> Any:
-    return obj[key]
-
-
 def _apply(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     return func(*args, **kwargs)
 
@@ -169,7 +168,7 @@ def build_globals(name: str, policy: Policy) -> dict[str, Any]:
         "__name__": name,
         "__metaclass__": type,
         "_getattr_": guarded_getattr,
-        "_getitem_": _getitem,
+        "_getitem_": operator.getitem,
         "_getiter_": iter,
         "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
         "_unpack_sequence_": guarded_unpack_sequence,

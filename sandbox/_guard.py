@@ -85,7 +85,9 @@ def _literal_string(node: cst.BaseExpression) -> Optional[str]:
 
 
 class _Guard(cst.CSTVisitor):
-    METADATA_DEPENDENCIES = (PositionProvider,)
+    """Runs first without position metadata (computing it costs more than the
+    checks); only code with violations is visited again by
+    :class:`_PositionedGuard` to attach line and column numbers."""
 
     def __init__(self, policy: Policy, entry_point: str) -> None:
         super().__init__()
@@ -102,7 +104,7 @@ class _Guard(cst.CSTVisitor):
         try:
             start = self.get_metadata(PositionProvider, node).start
             line, col = start.line, start.column
-        except KeyError:
+        except Exception:  # no metadata in the fast first pass
             line, col = 0, 0
         self.violations.append(Violation(code, line, col, message))
 
@@ -296,12 +298,19 @@ class _Guard(cst.CSTVisitor):
                             "use public attributes only")
 
 
+class _PositionedGuard(_Guard):
+    METADATA_DEPENDENCIES = (PositionProvider,)
+
+
 def guard_stage(module: cst.Module, policy: Policy = DEFAULT_POLICY, entry_point: str = "build") -> StageResult:
     """Check a parsed module against ``policy``; never raises."""
     start = time.perf_counter()
     guard = _Guard(policy, entry_point)
     try:
-        MetadataWrapper(module, unsafe_skip_copy=True).visit(guard)
+        module.visit(guard)
+        if guard.violations:
+            guard = _PositionedGuard(policy, entry_point)
+            MetadataWrapper(module, unsafe_skip_copy=True).visit(guard)
     except RecursionError:
         guard.violations.append(Violation("too-deep", 1, 0, "the code nests too deeply to check; flatten it"))
     if guard.nodes > policy.max_nodes:

@@ -164,3 +164,18 @@ def test_the_host_exits_when_its_parent_dies() -> None:
         time.sleep(0.1)
     alive = Path(f"/proc/{pid}/status").exists() and "State:\tZ" not in Path(f"/proc/{pid}/status").read_text()
     assert not alive
+
+
+@pytest.mark.parametrize("body", [
+    "deque.append = None\nreturn None",
+    "import operator\ng = (i for i in [1])\nreturn str(operator.attrgetter('gi_frame')(g))",
+    "str.upper = None\nreturn None",
+], ids=["stdlib-class-write", "attrgetter-frame", "builtin-type-write"])
+def test_attacks_past_the_guard_stop_inside_the_host_which_stays_healthy(host: MechanismHost, body: str) -> None:
+    good = host.load(admitted(source("tabu_filter")), seed=0)
+    attack = host.load(admitted(filter_source(body, "from collections import deque")), seed=0)
+    pid = host.pid
+    result = host.call(attack.handle, Proposal({"LR": 0.2}), TRACE, SPACE)
+    assert result.code == "call-raised" and "SandboxViolation" in result.message
+    assert host.pid == pid and host.restarts == 0
+    assert host.call(good.handle, Proposal({"LR": 0.2}), TRACE, SPACE).ok

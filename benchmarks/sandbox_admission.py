@@ -1,0 +1,123 @@
+"""Admission latency and call overhead of the sandbox.
+
+Run: ``python -m benchmarks.sandbox_admission [--repeats N]``
+
+Prints, for a realistic ~150-line mechanism: p50/p95 per static stage and for
+the in-process load; the full admission time including the conformance suite
+in its child; and the per-call cost of the restricted mechanism (in-process and
+through the MechanismHost round trip) as a ratio against the same code
+compiled without restrictions, measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+import types
+from pathlib import Path
+
+from interfaces import ParamSpec, SearchConfig, SearchSpace, TraceView, Trial
+from sandbox import MechanismHost, admit, compile_stage, guard_stage, load_stage, parse_stage, unload
+
+MECHANISM = (Path(__file__).resolve().parent.parent / "tests" / "sandbox" / "mechanisms" /
+             "bandit_advisor.py.txt")
+
+
+def _padded_source() -> str:
+    """The bandit advisor plus helper methods, to the size a model writes."""
+    base = MECHANISM.read_text()
+    helpers = "\n".join(
+        f"def helper_{i}(values):\n    total = 0.0\n    for index, value in enumerate(values):\n"
+        f"        if index % 2 == 0:\n            total += value * {i}\n        else:\n"
+        f"            total -= value / ({i} + 1)\n    return total\n"
+        for i in range(9)
+    )
+    return base + "\n\n" + helpers
+
+
+def _percentiles(samples: list[float]) -> str:
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+    return f"p50 {statistics.median(ordered) * 1e3:8.2f} ms   p95 {p95 * 1e3:8.2f} ms"
+
+
+def _arguments():
+    space = SearchSpace(tuple(ParamSpec(f"P{i}", "float", 0.5, low=0.0, high=1.0) for i in range(6)))
+    trials = [Trial(0, space.defaults(), {}, "ok", 2.0, "baseline")]
+    for index in range(1, 30):
+        changes = {f"P{index % 6}": (index % 10) / 10}
+        trials.append(Trial(index, dict(space.defaults(), **changes), changes, "ok", 2.0 - index / 100,
+                            "keep" if index % 3 == 0 else "discard"))
+    return TraceView(tuple(trials)), space, SearchConfig(active=space.names)
+
+
+def _time_calls(call, repeats: int) -> float:
+    call()  # warm up
+    start = time.perf_counter()
+    for _ in range(repeats):
+        call()
+    return (time.perf_counter() - start) / repeats
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=40)
+    parser.add_argument("--calls", type=int, default=300)
+    options = parser.parse_args()
+
+    source = _padded_source()
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs (timings scale with contention)")
+    print(f"mechanism: {len(source.splitlines())} lines, {len(source)} bytes")
+    stages: dict[str, list[float]] = {"parse": [], "guard": [], "compile": [], "load": [], "total": []}
+    for index in range(options.repeats):
+        start = time.perf_counter()
+        parsed = parse_stage(source)
+        guarded = guard_stage(parsed.value)
+        compiled = compile_stage(source, f"bench_{index}")
+        loaded = load_stage(compiled.value, f"bench_{index}")
+        stages["total"].append(time.perf_counter() - start)
+        assert guarded.ok and compiled.ok and loaded.ok, (guarded.violations, compiled.violations)
+        for record in (parsed, guarded, compiled, loaded):
+            stages[record.stage].append(record.duration_s)
+        unload(f"bench_{index}")
+    for name, samples in stages.items():
+        print(f"  {name:<8} {_percentiles(samples)}")
+    p50 = statistics.median(stages["total"])
+    print(f"parse+guard+compile+load p50 {p50 * 1e3:.2f} ms (target < 50 ms): {'ok' if p50 < 0.05 else 'MISSED'}")
+
+    full = []
+    for _ in range(3):
+        start = time.perf_counter()
+        admission = admit(source, "advisor")
+        full.append(time.perf_counter() - start)
+        assert admission.admitted, admission.feedback()
+    verify = [s.duration_s for s in admission.stages if s.stage == "verify"][0]
+    print(f"full admission (child + conformance suite) median {statistics.median(full):.2f} s "
+          f"(suite itself {verify:.2f} s; target < 5 s): {'ok' if statistics.median(full) < 5 else 'MISSED'}")
+
+    trace, space, config = _arguments()
+    plain = types.ModuleType("bench_plain")
+    sys.modules["bench_plain"] = plain  # dataclasses looks its module up
+    exec(compile(source, "<bench_plain>", "exec"), plain.__dict__)  # noqa: S102 - our own benchmark source
+    compiled = compile_stage(source, "bench_restricted")
+    restricted = load_stage(compiled.value, "bench_restricted").value
+    plain_instance, restricted_instance = plain.build(3), restricted.build(3)
+    plain_s = _time_calls(lambda: plain_instance.advise(trace, space, config), options.calls)
+    restricted_s = _time_calls(lambda: restricted_instance.advise(trace, space, config), options.calls)
+    unload("bench_restricted")
+    with MechanismHost() as host:
+        handle = host.load(admission, seed=3).handle
+        host_s = _time_calls(lambda: host.call(handle, trace, space, config), options.calls // 3)
+        assert host.counters(handle).calls > 0
+    print(f"per call: unrestricted {plain_s * 1e6:.1f} us, restricted in-process {restricted_s * 1e6:.1f} us, "
+          f"host round trip {host_s * 1e6:.1f} us")
+    ratio = restricted_s / plain_s
+    print(f"restricted / unrestricted: {ratio:.2f}x (target < 3x): {'ok' if ratio < 3 else 'MISSED'}")
+    print(f"host round trip / unrestricted: {host_s / plain_s:.2f}x (includes serialising a 30-trial trace)")
+
+
+if __name__ == "__main__":
+    main()
