@@ -30,6 +30,8 @@ import urllib.request
 from pathlib import Path
 from typing import IO, Sequence
 
+from interfaces.errors import ConfigError
+
 from ._errors import LocalServerError
 from .weights import check_gguf
 
@@ -89,8 +91,15 @@ class LocalServer:
         port: int = 0,
         launcher: Sequence[str] = DEFAULT_LAUNCHER,
     ) -> None:
-        if threads < 1 or n_ctx < 1 or startup_timeout_s <= 0 or max_restarts < 0:
-            raise ValueError("threads, n_ctx and startup_timeout_s must be positive, max_restarts >= 0")
+        for name, value, least in (
+            ("threads", threads, 1), ("n_ctx", n_ctx, 1), ("max_restarts", max_restarts, 0)
+        ):
+            if value < least:
+                raise ConfigError(f"{name} must be at least {least}, got {value}", code="invalid-server-setting")
+        if startup_timeout_s <= 0:
+            raise ConfigError(
+                f"startup_timeout_s must be positive, got {startup_timeout_s}", code="invalid-server-setting"
+            )
         self.model_path = check_gguf(model_path)
         self.threads = threads
         self.n_ctx = n_ctx

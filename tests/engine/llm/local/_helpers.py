@@ -1,0 +1,37 @@
+"""Helpers for the local model tests: the fake server launcher and process-group checks."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+FAKE_SERVER = Path(__file__).with_name("fake_server.py")
+FAKE_LAUNCHER = (sys.executable, str(FAKE_SERVER))
+PROJECT_ROOT = Path(__file__).resolve().parents[4]
+
+
+def live_group_members(pgid: int) -> list[int]:
+    """Pids in process group ``pgid`` that are still running (zombies have already let go of everything)."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # Fields after the parenthesised command: state ppid pgrp ...
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            members.append(int(entry.name))
+    return members
+
+
+def wait_until_group_gone(pgid: int, timeout_s: float = 15.0) -> list[int]:
+    """Poll until no live member of ``pgid`` is left; returns what is left at the deadline."""
+    deadline = time.monotonic() + timeout_s
+    while (left := live_group_members(pgid)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return left
