@@ -62,11 +62,22 @@ def _healthy(address: str) -> bool:
         return False
 
 
+_PASSED_ENV = frozenset(
+    {"PATH", "HOME", "USER", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "LD_LIBRARY_PATH", "PYTHONHOME", "VIRTUAL_ENV"}
+)
+_PASSED_ENV_PREFIXES = ("GGML_", "LLAMA_", "OMP_")
+
+
 def _child_env() -> dict[str, str]:
+    """What the server needs and nothing more: it has no use for the engine's API keys."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key in _PASSED_ENV or key.startswith(_PASSED_ENV_PREFIXES)
+    }
     # ``-m engine...`` must resolve to this copy of the project even when the
     # engine was started from another directory without installing it.
-    env = dict(os.environ)
-    paths = [str(_PROJECT_ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    paths = [str(_PROJECT_ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     env["PYTHONPATH"] = os.pathsep.join(paths)
     return env
 
@@ -140,7 +151,11 @@ class LocalServer:
         with self._lock:
             if self._process is not None:
                 raise LocalServerError("the local server is already running", code="local-server-running")
-            self._launch(self._requested_port)
+            try:
+                self._launch(self._requested_port)
+            except BaseException:
+                self.stop()
+                raise
             atexit.register(self.stop)
             return self
 

@@ -43,6 +43,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 - http.server naming
         if self.path == "/health":
             self._reply(200, {"status": "ok"})
+        elif self.path == "/debug/env":
+            self._reply(200, {"keys": sorted(os.environ)})
         elif self.path == "/v1/models":
             self._reply(200, {"object": "list", "data": [{"id": "fake", "object": "model", "owned_by": "test"}]})
         else:

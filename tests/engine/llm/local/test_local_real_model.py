@@ -65,15 +65,19 @@ def test_strict_json_schema_completion_through_the_openai_sdk(small_model: Path,
     assert pgid is not None and wait_until_group_gone(pgid) == []
 
 
-def test_unloadable_model_fails_fast_with_the_llama_error(tmp_path: Path) -> None:
-    pytest.importorskip("xllamacpp")
+@pytest.mark.parametrize("damage", ["truncated", "garbage"])
+def test_unloadable_model_fails_fast_with_the_llama_error(small_model: Path, tmp_path: Path, damage: str) -> None:
     broken = tmp_path / "broken.gguf"
-    broken.write_bytes(b"GGUF\x03\x00\x00\x00" + os.urandom(4096))
+    if damage == "truncated":  # an interrupted copy of a real model
+        with small_model.open("rb") as source:
+            broken.write_bytes(source.read(1_000_000))
+    else:
+        broken.write_bytes(b"GGUF\x03\x00\x00\x00" + b"\xff" * 4096)
     server = LocalServer(broken, log_path=tmp_path / "server.log", startup_timeout_s=300)
     with pytest.raises(LocalServerError) as caught:
         server.start()
     assert caught.value.code == "local-server-start-failed"
-    assert "local-server-start-failed: Failed to init server" in caught.value.message
+    assert "local-server-start-failed: Failed to init server" in caught.value.message, caught.value.message
 
 
 def test_sigkilled_engine_takes_the_real_server_with_it(small_model: Path, tmp_path: Path) -> None:

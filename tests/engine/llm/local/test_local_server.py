@@ -11,6 +11,7 @@ import sys
 import textwrap
 import threading
 import time
+import urllib.request
 from pathlib import Path
 from typing import Callable
 
@@ -45,6 +46,20 @@ def test_serves_an_openai_client_and_stops_the_whole_group(fake_model: ModelFact
     with pytest.raises(LocalServerError) as caught:
         server.base_url
     assert caught.value.code == "local-server-not-running"
+
+
+def test_server_gets_no_secrets_from_the_engine_environment(
+    fake_model: ModelFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-secret")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    monkeypatch.setenv("GGML_SCHED_MAX_COPIES", "1")
+    with fake_server(fake_model("ok"), tmp_path) as server:
+        address = server.base_url.removesuffix("/v1")
+        with urllib.request.urlopen(f"{address}/debug/env", timeout=10) as response:
+            keys = set(json.load(response)["keys"])
+    assert {"OPENAI_API_KEY", "AWS_SECRET_ACCESS_KEY"}.isdisjoint(keys)
+    assert {"PATH", "PYTHONPATH", "GGML_SCHED_MAX_COPIES"} <= keys
 
 
 def test_missing_or_non_gguf_model_fails_before_spawning(tmp_path: Path) -> None:
