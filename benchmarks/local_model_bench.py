@@ -6,8 +6,9 @@ For each model: the time from starting :class:`LocalServer` to ``/health``
 answering (the model load), then ``--runs`` requests read through llama.cpp's
 own ``timings`` (prompt processing and generation measured separately, prompt
 cache off, a fixed number of generated tokens), then one strict-JSON-schema
-proposal through the OpenAI SDK, timed end to end. The first model given is the
-reference: every other model is also printed as a ratio to it. The machine's
+proposal through the OpenAI SDK, timed end to end, and the server's resident
+memory. The first model given is the reference: every other model is also
+printed as a ratio to it. The machine's
 load average is printed too, because the figures move with it on a shared
 machine.
 """
@@ -29,7 +30,7 @@ import openai
 
 from engine.llm.local import MODELS, LocalServer, ensure_weights
 
-__all__ = ["ModelSpeed", "measure", "main"]
+__all__ = ["ModelSpeed", "main", "measure"]
 
 # About 300 prompt tokens: long enough that prompt speed is not dominated by per-request overhead.
 _PROMPT = (
@@ -60,6 +61,7 @@ class ModelSpeed:
     generated_tokens: int
     generation_tokens_per_s: float
     proposal_s: float
+    resident_mb: float
     load_average_1m: float
 
 
@@ -73,7 +75,9 @@ def _timings(base_url: str, generate: int) -> dict[str, float]:
         "cache_prompt": False,  # every run processes the whole prompt
     }
     request = urllib.request.Request(
-        f"{base_url}/chat/completions", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+        f"{base_url}/chat/completions",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=600) as response:
         reply = json.load(response)
@@ -103,6 +107,13 @@ def _proposal_seconds(base_url: str) -> float:
     return elapsed
 
 
+def _resident_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
 def measure(model: str, *, threads: int, runs: int, generate: int, log_dir: Path) -> ModelSpeed:
     path = ensure_weights(model)
     start = time.perf_counter()
@@ -110,6 +121,8 @@ def measure(model: str, *, threads: int, runs: int, generate: int, log_dir: Path
         load_s = time.perf_counter() - start
         timings = [_timings(server.base_url, generate) for _ in range(runs)]
         proposal_s = _proposal_seconds(server.base_url)
+        assert server.pid is not None
+        resident_mb = _resident_mb(server.pid)
     return ModelSpeed(
         model=model,
         threads=threads,
@@ -119,17 +132,22 @@ def measure(model: str, *, threads: int, runs: int, generate: int, log_dir: Path
         generated_tokens=int(timings[0]["predicted_n"]),
         generation_tokens_per_s=statistics.median(t["predicted_per_second"] for t in timings),
         proposal_s=proposal_s,
+        resident_mb=resident_mb,
         load_average_1m=os.getloadavg()[0],
     )
 
 
 def _print_table(results: list[ModelSpeed]) -> None:
     reference = results[0]
-    print(f"{'model':<11}{'load s':>8}{'prompt tok/s':>14}{'gen tok/s':>11}{'proposal s':>12}{'load avg':>10}")
+    print(
+        f"{'model':<11}{'load s':>8}{'prompt tok/s':>14}{'gen tok/s':>11}"
+        f"{'proposal s':>12}{'RSS MB':>8}{'load avg':>10}"
+    )
     for result in results:
         print(
             f"{result.model:<11}{result.load_s:>8.2f}{result.prompt_tokens_per_s:>14.1f}"
-            f"{result.generation_tokens_per_s:>11.1f}{result.proposal_s:>12.2f}{result.load_average_1m:>10.2f}"
+            f"{result.generation_tokens_per_s:>11.1f}{result.proposal_s:>12.2f}"
+            f"{result.resident_mb:>8.0f}{result.load_average_1m:>10.2f}"
         )
     for result in results[1:]:
         print(
@@ -142,7 +160,9 @@ def _print_table(results: list[ModelSpeed]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.local_model_bench", description=__doc__)
-    parser.add_argument("--model", action="append", choices=sorted(MODELS), help="repeatable; first is the reference")
+    parser.add_argument(
+        "--model", action="append", choices=sorted(MODELS), help="repeatable; first is the reference"
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--generate", type=int, default=64, help="tokens generated per timed request")
@@ -151,7 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     models = args.model or ["qwen-0.5b", "qwen-1.5b"]
     with tempfile.TemporaryDirectory(prefix="local-model-bench-") as scratch:
         results = [
-            measure(model, threads=args.threads, runs=args.runs, generate=args.generate, log_dir=Path(scratch))
+            measure(
+                model, threads=args.threads, runs=args.runs, generate=args.generate, log_dir=Path(scratch)
+            )
             for model in models
         ]
     _print_table(results)

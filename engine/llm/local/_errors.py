@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from interfaces.errors import ConfigError, ProviderError
 
-__all__ = ["ModelNotInstalledError", "ModelFileError", "LocalServerError"]
+__all__ = ["LocalServerError", "ModelFileError", "ModelNotInstalledError"]
 
 
 class ModelNotInstalledError(ConfigError):

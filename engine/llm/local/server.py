@@ -27,15 +27,16 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Sequence
+from typing import IO, Self
 
 from interfaces.errors import ConfigError
 
 from ._errors import LocalServerError
 from .weights import check_gguf
 
-__all__ = ["LocalServer", "DEFAULT_LAUNCHER"]
+__all__ = ["DEFAULT_LAUNCHER", "LocalServer"]
 
 DEFAULT_LAUNCHER: tuple[str, ...] = (sys.executable, "-m", "engine.llm.local._serve")
 _POLL_INTERVAL_S = 0.05
@@ -63,7 +64,18 @@ def _healthy(address: str) -> bool:
 
 
 _PASSED_ENV = frozenset(
-    {"PATH", "HOME", "USER", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "LD_LIBRARY_PATH", "PYTHONHOME", "VIRTUAL_ENV"}
+    {
+        "PATH",
+        "HOME",
+        "USER",
+        "LANG",
+        "LC_ALL",
+        "LC_CTYPE",
+        "TMPDIR",
+        "LD_LIBRARY_PATH",
+        "PYTHONHOME",
+        "VIRTUAL_ENV",
+    }
 )
 _PASSED_ENV_PREFIXES = ("GGML_", "LLAMA_", "OMP_")
 
@@ -103,10 +115,14 @@ class LocalServer:
         launcher: Sequence[str] = DEFAULT_LAUNCHER,
     ) -> None:
         for name, value, least in (
-            ("threads", threads, 1), ("n_ctx", n_ctx, 1), ("max_restarts", max_restarts, 0)
+            ("threads", threads, 1),
+            ("n_ctx", n_ctx, 1),
+            ("max_restarts", max_restarts, 0),
         ):
             if value < least:
-                raise ConfigError(f"{name} must be at least {least}, got {value}", code="invalid-server-setting")
+                raise ConfigError(
+                    f"{name} must be at least {least}, got {value}", code="invalid-server-setting"
+                )
         if startup_timeout_s <= 0:
             raise ConfigError(
                 f"startup_timeout_s must be positive, got {startup_timeout_s}", code="invalid-server-setting"
@@ -147,7 +163,7 @@ class LocalServer:
     def restarts(self) -> int:
         return self._restarts
 
-    def start(self) -> "LocalServer":
+    def start(self) -> Self:
         with self._lock:
             if self._process is not None:
                 raise LocalServerError("the local server is already running", code="local-server-running")
@@ -201,7 +217,7 @@ class LocalServer:
             self._address = None
             atexit.unregister(self.stop)
 
-    def __enter__(self) -> "LocalServer":
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
@@ -230,12 +246,18 @@ class LocalServer:
     def _argv(self, port: int, ready_file: Path) -> list[str]:
         argv = [
             *self.launcher,
-            "--model", str(self.model_path),
-            "--port", str(port),
-            "--threads", str(self.threads),
-            "--n-ctx", str(self.n_ctx),
-            "--parent-pid", str(os.getpid()),
-            "--ready-file", str(ready_file),
+            "--model",
+            str(self.model_path),
+            "--port",
+            str(port),
+            "--threads",
+            str(self.threads),
+            "--n-ctx",
+            str(self.n_ctx),
+            "--parent-pid",
+            str(os.getpid()),
+            "--ready-file",
+            str(ready_file),
         ]
         # PR_SET_PDEATHSIG fires when the forking *thread* exits: arm it only from the main thread.
         if threading.current_thread() is threading.main_thread():

@@ -23,22 +23,22 @@ import importlib
 import json
 import os
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Mapping
 
 from ._errors import ModelFileError, ModelNotInstalledError
 
 __all__ = [
-    "ModelSpec",
-    "MODELS",
     "DEFAULT_MODEL",
     "INSTALL_COMMAND",
-    "default_cache_dir",
-    "locate_parts",
-    "ensure_weights",
+    "MODELS",
+    "ModelSpec",
     "check_gguf",
+    "default_cache_dir",
+    "ensure_weights",
+    "locate_parts",
     "resolve_model_path",
 ]
 
@@ -80,7 +80,9 @@ def _chunked(prefix: str, count: int) -> tuple[tuple[str, ...], tuple[str, ...]]
     return packages, tuple(package.replace("-", "_") for package in packages)
 
 
-def _spec(name: str, filename: str, version: str, prefix: str, count: int, size: int, sha256: str) -> ModelSpec:
+def _spec(
+    name: str, filename: str, version: str, prefix: str, count: int, size: int, sha256: str
+) -> ModelSpec:
     packages, modules = _chunked(prefix, count)
     return ModelSpec(name, filename, version, packages, modules, size, sha256)
 
@@ -302,7 +304,8 @@ def check_gguf(path: Path | str) -> Path:
         magic = handle.read(len(_GGUF_MAGIC))
     if magic != _GGUF_MAGIC:
         raise ModelFileError(
-            f"model file {str(resolved)!r} is not a GGUF file (it starts with {magic!r}, not {_GGUF_MAGIC!r})",
+            f"model file {str(resolved)!r} is not a GGUF file "
+            f"(it starts with {magic!r}, not {_GGUF_MAGIC!r})",
             code="model-not-gguf",
         )
     return resolved

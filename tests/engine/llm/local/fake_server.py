@@ -40,17 +40,19 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server naming
+    def do_GET(self) -> None:
         if self.path == "/health":
             self._reply(200, {"status": "ok"})
         elif self.path == "/debug/env":
             self._reply(200, {"keys": sorted(os.environ)})
         elif self.path == "/v1/models":
-            self._reply(200, {"object": "list", "data": [{"id": "fake", "object": "model", "owned_by": "test"}]})
+            self._reply(
+                200, {"object": "list", "data": [{"id": "fake", "object": "model", "owned_by": "test"}]}
+            )
         else:
             self._reply(404, {"error": "not found"})
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", "0"))
         request = json.loads(self.rfile.read(length) or b"{}")
         if self.path != "/v1/chat/completions":

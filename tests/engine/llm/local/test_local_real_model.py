@@ -66,7 +66,9 @@ def test_strict_json_schema_completion_through_the_openai_sdk(small_model: Path,
 
 
 @pytest.mark.parametrize("damage", ["truncated", "garbage"])
-def test_unloadable_model_fails_fast_with_the_llama_error(small_model: Path, tmp_path: Path, damage: str) -> None:
+def test_unloadable_model_fails_fast_with_the_llama_error(
+    small_model: Path, tmp_path: Path, damage: str
+) -> None:
     broken = tmp_path / "broken.gguf"
     if damage == "truncated":  # an interrupted copy of a real model
         with small_model.open("rb") as source:
@@ -93,7 +95,9 @@ def test_sigkilled_engine_takes_the_real_server_with_it(small_model: Path, tmp_p
     env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT))
     parent = subprocess.Popen(
         [sys.executable, "-c", script, str(small_model), str(tmp_path / "server.log")],
-        stdout=subprocess.PIPE, text=True, env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     try:
         assert parent.stdout is not None

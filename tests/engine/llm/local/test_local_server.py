@@ -12,15 +12,14 @@ import textwrap
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import openai
 import pytest
 
-from interfaces.errors import ConfigError
-
 from engine.llm.local import LocalServer, LocalServerError, ModelFileError
+from interfaces.errors import ConfigError
 
 from ._helpers import FAKE_LAUNCHER, PROJECT_ROOT, live_group_members, wait_until_group_gone
 
@@ -44,7 +43,7 @@ def test_serves_an_openai_client_and_stops_the_whole_group(fake_model: ModelFact
     assert wait_until_group_gone(pgid) == []
     assert "fake server pid=" in (tmp_path / "run" / "server.log").read_text()
     with pytest.raises(LocalServerError) as caught:
-        server.base_url
+        _ = server.base_url
     assert caught.value.code == "local-server-not-running"
 
 
@@ -129,17 +128,18 @@ def test_death_mid_run_restarts_once_on_the_same_url_then_stops_the_run(
 def test_any_exception_in_the_block_stops_the_server(
     fake_model: ModelFactory, tmp_path: Path, error: BaseException
 ) -> None:
-    with pytest.raises(type(error)):
-        with fake_server(fake_model("ok"), tmp_path) as server:
-            pgid = server.pid
-            raise error
+    with pytest.raises(type(error)), fake_server(fake_model("ok"), tmp_path) as server:
+        pgid = server.pid
+        raise error
     assert pgid is not None and wait_until_group_gone(pgid) == []
 
 
 def test_ctrl_c_during_a_slow_load_leaves_nothing_behind(fake_model: ModelFactory, tmp_path: Path) -> None:
     server = fake_server(fake_model("slow"), tmp_path)
     log = server.log_path
-    timer = threading.Timer(1.0, lambda: signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT))
+    timer = threading.Timer(
+        1.0, lambda: signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+    )
     timer.start()
     try:
         with pytest.raises(KeyboardInterrupt):

