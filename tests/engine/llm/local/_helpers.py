@@ -34,3 +34,21 @@ def wait_until_group_gone(pgid: int, timeout_s: float = 15.0) -> list[int]:
     while (left := live_group_members(pgid)) and time.monotonic() < deadline:
         time.sleep(0.05)
     return left
+
+
+def wait_until_dead(pid: int, timeout_s: float = 10.0) -> bool:
+    """Poll until ``pid`` has exited (zombie or reaped).
+
+    In a threaded process the leader turns zombie while other threads may still
+    be exiting, so its files and sockets can outlive this by a moment.
+    """
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return True
+        if stat.rsplit(")", 1)[1].split()[0] == "Z":
+            return True
+        time.sleep(0.02)
+    return False

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
 import threading
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import openai
@@ -21,7 +23,7 @@ import pytest
 from engine.llm.local import LocalServer, LocalServerError, ModelFileError
 from interfaces.errors import ConfigError
 
-from ._helpers import FAKE_LAUNCHER, PROJECT_ROOT, live_group_members, wait_until_group_gone
+from ._helpers import FAKE_LAUNCHER, PROJECT_ROOT, live_group_members, wait_until_dead, wait_until_group_gone
 
 ModelFactory = Callable[[str], Path]
 
@@ -104,8 +106,7 @@ def test_death_mid_run_restarts_once_on_the_same_url_then_stops_the_run(
         url, first = server.base_url, server.pid
         assert first is not None
         os.kill(first, signal.SIGKILL)
-        wait_until_group_gone(first, timeout_s=0)  # the grandchild may linger; ensure_alive kills it
-        time.sleep(0.2)
+        assert wait_until_dead(first)  # its grandchild lives on until ensure_alive kills the group
         assert server.ensure_alive() == url
         second = server.pid
         assert second is not None and second != first and server.restarts == 1
@@ -114,7 +115,7 @@ def test_death_mid_run_restarts_once_on_the_same_url_then_stops_the_run(
         client.chat.completions.create(model="local", messages=[{"role": "user", "content": "again"}])
 
         os.kill(second, signal.SIGKILL)
-        time.sleep(0.2)
+        assert wait_until_dead(second)
         with pytest.raises(LocalServerError) as caught:
             server.ensure_alive()
         assert caught.value.code == "local-server-died"
@@ -150,6 +151,41 @@ def test_ctrl_c_during_a_slow_load_leaves_nothing_behind(fake_model: ModelFactor
     assert wait_until_group_gone(pid) == []
 
 
+@contextlib.contextmanager
+def _squat(port: int, timeout_s: float = 10.0) -> Iterator[socket.socket]:
+    """Listen on ``port``; retried briefly, as the dead server's connections may still hold it."""
+    deadline = time.monotonic() + timeout_s
+    with socket.socket() as squatter:
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        while True:
+            try:
+                squatter.bind(("127.0.0.1", port))
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        squatter.listen()
+        yield squatter
+
+
+def test_restart_moves_to_a_free_port_when_the_old_one_is_taken(
+    fake_model: ModelFactory, tmp_path: Path
+) -> None:
+    with fake_server(fake_model("ok"), tmp_path) as server:
+        old_url, first = server.base_url, server.pid
+        assert first is not None
+        port = int(old_url.rsplit(":", 1)[1].removesuffix("/v1"))
+        os.kill(first, signal.SIGKILL)
+        assert wait_until_dead(first)
+        with _squat(port):
+            new_url = server.ensure_alive()
+            assert new_url != old_url and new_url == server.base_url
+            client = openai.OpenAI(base_url=new_url, api_key="unused", max_retries=0)
+            client.chat.completions.create(model="local", messages=[{"role": "user", "content": "moved"}])
+        assert server.restarts == 1
+
+
 def test_a_restart_that_cannot_start_ends_the_run(fake_model: ModelFactory, tmp_path: Path) -> None:
     model = fake_model("ok")
     with fake_server(model, tmp_path) as server:
@@ -157,7 +193,7 @@ def test_a_restart_that_cannot_start_ends_the_run(fake_model: ModelFactory, tmp_
         assert first is not None
         model.write_bytes(b"GGUFfail")  # the next launch fails, on any port
         os.kill(first, signal.SIGKILL)
-        time.sleep(0.2)
+        assert wait_until_dead(first)
         with pytest.raises(LocalServerError) as caught:
             server.ensure_alive()
         assert caught.value.code == "local-server-died"
