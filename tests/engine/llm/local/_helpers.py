@@ -37,18 +37,20 @@ def wait_until_group_gone(pgid: int, timeout_s: float = 15.0) -> list[int]:
 
 
 def wait_until_dead(pid: int, timeout_s: float = 10.0) -> bool:
-    """Poll until ``pid`` has exited (zombie or reaped).
+    """Poll until every thread of ``pid`` has exited (zombie or reaped).
 
-    In a threaded process the leader turns zombie while other threads may still
-    be exiting, so its files and sockets can outlive this by a moment.
+    A threaded process's leader shows as a zombie while its other threads are
+    still exiting; only when they are gone can it be reaped, and only then are
+    its files and sockets closed. So wait for the thread list to shrink too.
     """
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            threads = [entry.name for entry in Path(f"/proc/{pid}/task").iterdir()]
         except OSError:
             return True
-        if stat.rsplit(")", 1)[1].split()[0] == "Z":
+        if state == "Z" and threads == [str(pid)]:
             return True
         time.sleep(0.02)
     return False
