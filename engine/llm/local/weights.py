@@ -304,6 +304,9 @@ def _reuse_or_assemble(
     *,
     verify: bool,
 ) -> Path:
+    # Under the lock no one else is assembling: any partial file is from a killed assembler.
+    for stale in target.parent.glob(f".{target.name}.*.partial"):
+        stale.unlink(missing_ok=True)
     if target.is_file() and target.stat().st_size == spec.size:
         if not verify and _stamp_matches(spec, target, parts):
             return target

@@ -144,6 +144,15 @@ def test_cache_without_stamp_is_verified_and_stamped(site: Path, cache: Path) ->
     assert stamp.is_file()
 
 
+def test_partial_file_of_a_killed_assembly_is_removed(site: Path, cache: Path) -> None:
+    spec = install_fake_parts(site, CHUNKS)
+    cache.mkdir()
+    leftover = cache / f".{spec.filename}.abc123.partial"
+    leftover.write_bytes(b"half a model")
+    assert ensure_weights(spec, cache).read_bytes() == b"".join(CHUNKS)
+    assert not leftover.exists()
+
+
 def test_missing_parts_name_the_install_command_and_alternatives(site: Path, cache: Path) -> None:
     spec = install_fake_parts(site, CHUNKS)
     spec = ModelSpec(
