@@ -8,7 +8,7 @@ it exactly as to a remote model.
 """
 
 from ._errors import LocalServerError, ModelFileError, ModelNotInstalledError
-from .server import DEFAULT_LAUNCHER, LocalServer
+from .server import DEFAULT_LAUNCHER, SERVER_LOG_NAME, LocalServer, server_for_run
 from .weights import (
     DEFAULT_MODEL,
     INSTALL_COMMAND,
@@ -26,6 +26,7 @@ __all__ = [
     "DEFAULT_MODEL",
     "INSTALL_COMMAND",
     "MODELS",
+    "SERVER_LOG_NAME",
     "LocalServer",
     "LocalServerError",
     "ModelFileError",
@@ -36,4 +37,5 @@ __all__ = [
     "ensure_weights",
     "locate_parts",
     "resolve_model_path",
+    "server_for_run",
 ]

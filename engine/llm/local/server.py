@@ -34,11 +34,12 @@ from typing import IO, Self
 from interfaces.errors import ConfigError
 
 from ._errors import LocalServerError
-from .weights import check_gguf
+from .weights import DEFAULT_MODEL, check_gguf, resolve_model_path
 
-__all__ = ["DEFAULT_LAUNCHER", "LocalServer"]
+__all__ = ["DEFAULT_LAUNCHER", "SERVER_LOG_NAME", "LocalServer", "server_for_run"]
 
 DEFAULT_LAUNCHER: tuple[str, ...] = (sys.executable, "-m", "engine.llm.local._serve")
+SERVER_LOG_NAME = "local-model.log"
 _POLL_INTERVAL_S = 0.05
 _HEALTH_TIMEOUT_S = 2.0
 _LOG_TAIL_BYTES = 2000
@@ -97,7 +98,8 @@ def _child_env() -> dict[str, str]:
 class LocalServer:
     """A model server child process; use as a context manager.
 
-    ``launcher`` is the command prefix; the server options of
+    ``log_path`` defaults to a temporary file, kept for inspection after the
+    run; pass a path in the run directory. ``launcher`` is the command prefix; the server options of
     :func:`engine.llm.local._serve.build_parser` are appended to it. Any
     program that honours them (and writes the ready file) can stand in.
     """
@@ -319,3 +321,32 @@ class LocalServer:
             pass
         process.wait()
         self._process = None
+
+
+def server_for_run(
+    model: str = DEFAULT_MODEL,
+    *,
+    run_dir: Path | str,
+    model_path: Path | str | None = None,
+    cache_dir: Path | str | None = None,
+    verify: bool = False,
+    threads: int = 2,
+    n_ctx: int = 4096,
+    startup_timeout_s: float = 120.0,
+    launcher: Sequence[str] = DEFAULT_LAUNCHER,
+) -> LocalServer:
+    """An unstarted server for one run: weights resolved, log at ``run_dir/local-model.log``.
+
+    ``model_path`` (``--model-path``) wins over ``model``; otherwise the
+    registered model's weights are assembled or reused first, so a missing
+    install fails here with ``model-not-installed``, before any process starts.
+    """
+    path = resolve_model_path(model, model_path=model_path, cache_dir=cache_dir, verify=verify)
+    return LocalServer(
+        path,
+        threads=threads,
+        n_ctx=n_ctx,
+        log_path=Path(run_dir) / SERVER_LOG_NAME,
+        startup_timeout_s=startup_timeout_s,
+        launcher=launcher,
+    )

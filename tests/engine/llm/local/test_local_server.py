@@ -20,7 +20,15 @@ from pathlib import Path
 import openai
 import pytest
 
-from engine.llm.local import LocalServer, LocalServerError, ModelFileError
+from engine.llm.local import (
+    MODELS,
+    SERVER_LOG_NAME,
+    LocalServer,
+    LocalServerError,
+    ModelFileError,
+    ModelNotInstalledError,
+    server_for_run,
+)
 from interfaces.errors import ConfigError
 
 from ._helpers import FAKE_LAUNCHER, PROJECT_ROOT, live_group_members, wait_until_dead, wait_until_group_gone
@@ -270,3 +278,22 @@ def test_invalid_settings_are_rejected(fake_model: ModelFactory, setting: dict[s
         LocalServer(fake_model("ok"), launcher=FAKE_LAUNCHER, **setting)  # type: ignore[arg-type]
     assert caught.value.code == "invalid-server-setting"
     assert next(iter(setting)) in caught.value.message
+
+
+def test_server_for_run_logs_into_the_run_directory(fake_model: ModelFactory, tmp_path: Path) -> None:
+    run_dir = tmp_path / "runs" / "r1"
+    server = server_for_run(model_path=fake_model("ok"), run_dir=run_dir, launcher=FAKE_LAUNCHER)
+    assert server.pid is None  # not started yet
+    with server:
+        assert server.ensure_alive() == server.base_url
+    assert "fake server pid=" in (run_dir / SERVER_LOG_NAME).read_text()
+
+
+def test_server_for_run_fails_before_any_process_without_weights(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for module in MODELS["qwen-1.5b"].part_modules:
+        monkeypatch.setitem(sys.modules, module, None)
+    with pytest.raises(ModelNotInstalledError):
+        server_for_run("qwen-1.5b", run_dir=tmp_path / "run", cache_dir=tmp_path / "empty-cache")
+    assert not (tmp_path / "run").exists()
