@@ -27,7 +27,8 @@ console = Console(stderr=False)
 
 ProviderOpt = typer.Option(None, "--provider", help="LLM provider: local (a real model on this machine), "
                            "openai (any OpenAI-compatible endpoint), heuristic (rule-based stand-in), replay.")
-ModelOpt = typer.Option(None, "--model", help="Model name (openai: the endpoint's model; local: qwen-1.5b or qwen-0.5b).")
+ModelOpt = typer.Option(None, "--model", help="Model name (openai: the endpoint's model; local: qwen-1.5b (default) or qwen-0.5b).")
+ModelPathOpt = typer.Option(None, "--model-path", help="With --provider local: serve this GGUF file instead of a packaged model.")
 BaseUrlOpt = typer.Option(None, "--base-url", help="Endpoint for --provider openai, e.g. http://127.0.0.1:8000/v1. The key is read from OPENAI_API_KEY.")
 IterOpt = typer.Option(30, "--iterations", "-n", help="Inner-loop iterations (training trials after the baseline).")
 BudgetOpt = typer.Option(None, "--budget", help="Training budget per trial in seconds (default: the task's preset).")
@@ -44,6 +45,32 @@ MaxTokensOpt = typer.Option(None, "--max-tokens", help="Stop cleanly once the ru
 MaxUsdOpt = typer.Option(None, "--max-usd", help="Stop cleanly once the run has cost this much.")
 OuterOpt = typer.Option(5, "--outer-every", help="Level 1.5 runs every this many iterations.")
 ResearchOpt = typer.Option(2, "--research-every", help="Level 2 runs every this many Level 1.5 cycles.")
+
+
+def default_provider(model: str | None, model_path: str | None) -> str:
+    """``local`` when the local model is installed; otherwise stop and say what to do."""
+    import importlib.util
+
+    from interfaces import ConfigError
+
+    from .llm.local import INSTALL_COMMAND, resolve_model_path
+
+    problem = ""
+    if importlib.util.find_spec("xllamacpp") is None:
+        problem = "the llama.cpp runtime (xllamacpp) is not installed"
+    else:
+        try:
+            resolve_model_path(model or "qwen-1.5b", model_path=model_path)
+        except AutoresearchError as exc:
+            problem = exc.message.splitlines()[0]
+    if problem:
+        raise ConfigError(
+            f"no provider given and the local model cannot run: {problem}.\n"
+            f"  install it:        {INSTALL_COMMAND}\n"
+            "  or use a rule-based stand-in (no model):  --provider heuristic\n"
+            "  or any OpenAI-compatible endpoint:        --provider openai --base-url URL --model NAME",
+            code="no-provider")
+    return "local"
 
 
 def _levels(text: str) -> tuple[str, ...]:
@@ -93,6 +120,7 @@ def _summary(result: Any) -> None:
 def gpt(
     provider: Optional[str] = ProviderOpt,
     model: Optional[str] = ModelOpt,
+    model_path: Optional[Path] = ModelPathOpt,
     base_url: Optional[str] = BaseUrlOpt,
     iterations: int = IterOpt,
     budget: Optional[float] = BudgetOpt,
@@ -121,7 +149,9 @@ def gpt(
                 task="gpt",
                 task_options={"preset": preset, "budget_s": budget, "max_steps": max_steps,
                               "data": str(data) if data else None},
-                provider=provider or "heuristic", model=model, base_url=base_url, iterations=iterations,
+                provider=provider or default_provider(model, str(model_path) if model_path else None),
+                model=model, model_path=str(model_path) if model_path else None, base_url=base_url,
+                iterations=iterations,
                 levels=_levels(levels), seed=seed, workers=workers, executor=executor, acceptance=acceptance,
                 outer_every=outer_every, research_every=research_every, max_tokens=max_tokens,
                 max_usd=max_usd, record=str(record) if record else None, replay=str(replay) if replay else None,
@@ -144,6 +174,7 @@ def script(
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the discovered search space and the baseline command; run nothing."),
     provider: Optional[str] = ProviderOpt,
     model: Optional[str] = ModelOpt,
+    model_path: Optional[Path] = ModelPathOpt,
     base_url: Optional[str] = BaseUrlOpt,
     iterations: int = IterOpt,
     levels: str = LevelsOpt,
@@ -177,7 +208,9 @@ def script(
                 _print_space(task)
                 return
             settings = RunSettings(
-                task="script", task_options=options, provider=provider or "heuristic", model=model,
+                task="script", task_options=options,
+                provider=provider or default_provider(model, str(model_path) if model_path else None), model=model,
+                model_path=str(model_path) if model_path else None,
                 base_url=base_url, iterations=iterations, levels=_levels(levels), seed=seed, workers=workers,
                 executor=executor, acceptance=acceptance, outer_every=outer_every, research_every=research_every,
                 max_tokens=max_tokens, max_usd=max_usd, record=str(record) if record else None,

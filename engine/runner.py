@@ -116,6 +116,13 @@ class Run:
         record = Path(s.record) if s.record else None
         if record is not None and self.resume:
             record = record.with_name(f"{record.stem}.resumed-{len(list(record.parent.glob(record.stem + '*')))}{record.suffix}")
+        if s.provider == "local":
+            from engine.llm.local import local_provider
+
+            with local_provider(s.model, run_dir=self.run_dir, model_path=s.model_path, ledger=ledger,
+                                record=record) as provider:
+                yield provider
+            return
         yield make_provider(s.provider, model=s.model, base_url=s.base_url, seed=s.seed, record=record,
                             replay=Path(s.replay) if s.replay else None, ledger=ledger, catalog=catalog)
 

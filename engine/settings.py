@@ -18,6 +18,7 @@ class RunSettings:
     task_options: Mapping[str, Any] = field(default_factory=dict)
     provider: str = "heuristic"
     model: str | None = None
+    model_path: str | None = None
     base_url: str | None = None
     iterations: int = 30
     levels: tuple[str, ...] = LEVELS

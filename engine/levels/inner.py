@@ -208,8 +208,11 @@ class InnerLoop:
             return Proposal({}, "", source), ("malformed-answer", f"the model's answer was unusable: {exc.message}")
         self.record_exchange(reply.exchange)
         answer = reply.value
-        changes = {k: (tuple(v) if isinstance(v, list) else v) for k, v in answer.as_changes().items()}
-        return Proposal(self.space.coerce(changes), answer.rationale[:300], source), None
+        changes = self.space.coerce({k: (tuple(v) if isinstance(v, list) else v) for k, v in answer.as_changes().items()})
+        # Small models often restate unchanged parameters; those entries are not changes.
+        changes = {k: v for k, v in changes.items()
+                   if not (k in current and current[k] == v and type(current[k]) is type(v))} or dict(changes)
+        return Proposal(changes, answer.rationale[:300], source), None
 
     def _screen(self, proposal: Proposal, trace: TraceView, current: dict[str, Any],
                 pending: list[_Pending]) -> tuple[str, str] | None:

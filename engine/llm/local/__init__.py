@@ -8,6 +8,7 @@ it exactly as to a remote model.
 """
 
 from ._errors import LocalServerError, ModelFileError, ModelNotInstalledError
+from .provider import LocalProvider, local_provider
 from .server import DEFAULT_LAUNCHER, SERVER_LOG_NAME, LocalServer, server_for_run
 from .weights import (
     DEFAULT_MODEL,
@@ -27,6 +28,7 @@ __all__ = [
     "INSTALL_COMMAND",
     "MODELS",
     "SERVER_LOG_NAME",
+    "LocalProvider",
     "LocalServer",
     "LocalServerError",
     "ModelFileError",
@@ -35,6 +37,7 @@ __all__ = [
     "check_gguf",
     "default_cache_dir",
     "ensure_weights",
+    "local_provider",
     "locate_parts",
     "resolve_model_path",
     "server_for_run",

@@ -1,0 +1,68 @@
+"""The ``local`` provider: a :class:`LocalServer` plus the one OpenAI-compatible client.
+
+There is no second code path for the local model: requests go through the
+same openai + instructor provider as any hosted endpoint (as ``llamacpp``,
+strict ``json_schema`` answers). This wrapper only keeps the server alive: it
+checks the server before every request and, when a request fails because the
+server went away, lets the server restart once and asks again. A second death
+stops the run cleanly with ``local-server-died``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Any, Iterator
+
+from interfaces import ProviderError
+
+from .server import server_for_run
+from .weights import DEFAULT_MODEL, MODELS
+
+__all__ = ["LocalProvider", "local_provider"]
+
+_SERVER_GONE = ("provider-unavailable", "provider-timeout")
+
+
+class LocalProvider:
+    name = "local"
+
+    def __init__(self, inner: Any, server: Any, label: str) -> None:
+        self.inner = inner
+        self.server = server
+        self.model = label
+
+    def describe(self) -> str:
+        return (f"local model {self.model} served by llama.cpp on {self.server.base_url} "
+                f"(a real language model on this machine; no key, no network)")
+
+    def ask(self, request: Any, response_model: Any) -> Any:
+        self.server.ensure_alive()
+        try:
+            return self.inner.ask(request, response_model)
+        except ProviderError as exc:
+            if exc.code not in _SERVER_GONE:
+                raise
+            restarts = self.server.restarts
+            self.server.ensure_alive()  # raises local-server-died after the one restart is spent
+            if self.server.restarts == restarts:
+                raise
+            return self.inner.ask(request, response_model)
+
+
+@contextlib.contextmanager
+def local_provider(model: str | None, *, run_dir: Path, model_path: str | None = None, ledger: Any = None,
+                   record: Path | None = None, threads: int = 2, **server_options: Any) -> Iterator[Any]:
+    """Start the server for a run, yield the provider, stop the server on every exit path."""
+    from engine.llm import RecordingProvider, make_provider
+
+    name = model or DEFAULT_MODEL
+    label = Path(model_path).name if model_path else name
+    server = server_for_run(name, run_dir=run_dir, model_path=model_path, threads=threads, **server_options)
+    with server:
+        served = MODELS[name].filename if not model_path and name in MODELS else label
+        inner = make_provider("llamacpp", model=served, base_url=server.base_url, ledger=ledger)
+        provider: Any = LocalProvider(inner, server, label)
+        if record is not None:
+            provider = RecordingProvider(provider, record)
+        yield provider
