@@ -25,8 +25,8 @@ from typing import Any, Callable
 from interfaces import AutoresearchError, TraceView
 
 from ..hooks import HookRegistry
-from .contract import all_hooks_summary, argument_types, general_contract, hook_contract
 from .outer import parameter_summary
+from .research_prompts import critique_prompt, explore_messages, generate_prompt, repair_prompt, specify_prompt
 
 __all__ = ["Research", "symptoms"]
 
@@ -166,15 +166,15 @@ class Research:
             return reply.value
 
         try:
-            messages = self._explore_messages(trace, inner, facts, tried)
+            messages = explore_messages(trace, inner.task.metric, facts, tried, self.registry.summaries())
             explore = ask("explore", messages, ExploreAnswer)
             context["candidates"] = [c.model_dump() for c in explore.candidates]
             messages += [{"role": "assistant", "content": explore.model_dump_json()},
-                         {"role": "user", "content": self._critique_prompt(facts)}]
+                         {"role": "user", "content": critique_prompt(facts)}]
             critique = ask("critique", messages, CritiqueAnswer)
             context["choice"] = critique.choice
             messages += [{"role": "assistant", "content": critique.model_dump_json()},
-                         {"role": "user", "content": self._specify_prompt(tried)}]
+                         {"role": "user", "content": specify_prompt(tried)}]
             spec = ask("specify", messages, SpecifyAnswer)
             context["spec"] = spec.model_dump()
             if spec.name in {t["name"] for t in tried} or self.registry.get(spec.name) is not None:
@@ -182,7 +182,7 @@ class Research:
             else:
                 spec_name = spec.name
             messages += [{"role": "assistant", "content": spec.model_dump_json()},
-                         {"role": "user", "content": self._generate_prompt(spec.hook, spec.class_name)}]
+                         {"role": "user", "content": generate_prompt(spec.hook, spec.class_name)}]
             answer = ask("generate", messages, GenerateAnswer)
             admitted, source, attempts = self._admit_with_repairs(spec_name, spec.hook, answer.code, messages, ask, folder)
         except AutoresearchError as exc:
@@ -230,8 +230,7 @@ class Research:
             feedback = _rejection_feedback(admission)
             self.run.events.message(f"  attempt {attempt} rejected: {feedback.splitlines()[0][:140]}")
             messages += [{"role": "assistant", "content": source},
-                         {"role": "user", "content": "The sandbox rejected this code:\n" + feedback +
-                          "\nFix every problem and return the whole corrected module."}]
+                         {"role": "user", "content": repair_prompt(feedback)}]
             source = _strip_fences(ask("repair", messages, GenerateAnswer).code)
         return None, source, attempt
 
@@ -306,49 +305,6 @@ class Research:
             self.store.add_mechanism_event(self.run.run_id, evaluation.name, "keep", len(trace.trials), data)
             self.run.events.message(f"Level 2: {evaluation.name} kept: {why} "
                                     f"({mechanism.calls} calls, {mechanism.effects} effects)")
-
-    # -- prompts ---------------------------------------------------------------
-    def _explore_messages(self, trace: TraceView, inner: Any, facts: dict[str, Any],
-                          tried: list[dict[str, Any]]) -> list[dict[str, str]]:
-        from .prompts import history_lines
-
-        system = ("You design search mechanisms for a hyperparameter search loop. A mechanism is a small "
-                  "Python class plugged into one hook of the loop. Hooks:\n" + all_hooks_summary())
-        active = ", ".join(f"{m['name']} ({m['hook']})" for m in self.registry.summaries()) or "none"
-        tried_text = ", ".join(f"{t['name']} ({t['hook']})" for t in tried) or "none"
-        user = "\n".join([
-            "Trace facts: " + json.dumps(facts),
-            "Recent trials:", *history_lines(trace.trials, inner.task.metric, limit=12),
-            f"Active mechanisms: {active}", f"Already tried in this run: {tried_text}",
-            "Explore: diagnose what is going wrong in this search, and list 2 to 5 candidate mechanisms "
-            "from other fields (combinatorial optimisation, bandits, design of experiments, Bayesian "
-            "optimisation, statistics) that could fix it.",
-        ])
-        return [{"role": "system", "content": system}, {"role": "user", "content": user}]
-
-    def _critique_prompt(self, facts: dict[str, Any]) -> str:
-        return ("Critique: weigh each candidate against the failure seen in the trace (repetition, fixation, "
-                "plateaus, noise). Choose the one most likely to help and say why.")
-
-    def _specify_prompt(self, tried: list[dict[str, Any]]) -> str:
-        avoid = ", ".join(t["name"] for t in tried) or "none"
-        return ("Specify: name the chosen mechanism (snake_case), pick its hook (filter, source, advisor, "
-                f"acceptance or observer), its class name and its behaviour in a few sentences. Do not repeat: {avoid}.")
-
-    def _generate_prompt(self, hook: str, class_name: str) -> str:
-        example = ""
-        try:
-            import mechanism_library
-
-            entry = mechanism_library.example_for(hook)
-            example = f"\n\nA correct example for this hook ({entry.name}):\n```python\n{entry.source}\n```"
-        except Exception:  # no example is better than a wrong one; the contract is still complete
-            example = ""
-        return ("Generate: write the complete Python module for the mechanism.\n\n"
-                "General rules:\n" + general_contract() + "\n\nThe hook:\n" + hook_contract(hook) +
-                "\n\nArgument types:\n" + argument_types() + example +
-                f"\n\nDefine class {class_name} and a module-level build(seed). Return only the code.")
-
 
 def _strip_fences(code: str) -> str:
     text = code.strip()

@@ -1,0 +1,66 @@
+"""The Level 2 prompts, one function per round.
+
+The contract parts come from :mod:`engine.levels.contract`, which reads the
+interface modules' docstrings; the worked example is a library mechanism of
+the same hook. Nothing here restates the contract by hand.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Sequence
+
+from interfaces import TraceView
+
+from .contract import all_hooks_summary, argument_types, general_contract, hook_contract
+from .prompts import history_lines
+
+__all__ = ["explore_messages", "critique_prompt", "specify_prompt", "generate_prompt", "repair_prompt"]
+
+
+def explore_messages(trace: TraceView, metric: str, facts: dict[str, Any], tried: Sequence[dict[str, Any]],
+                     active: Sequence[dict[str, Any]]) -> list[dict[str, str]]:
+    system = ("You design search mechanisms for a hyperparameter search loop. A mechanism is a small "
+              "Python class plugged into one hook of the loop. Hooks:\n" + all_hooks_summary())
+    active_text = ", ".join(f"{m['name']} ({m['hook']})" for m in active) or "none"
+    tried_text = ", ".join(f"{t['name']} ({t['hook']})" for t in tried) or "none"
+    user = "\n".join([
+        "Trace facts: " + json.dumps(facts),
+        "Recent trials:", *history_lines(trace.trials, metric, limit=12),
+        f"Active mechanisms: {active_text}", f"Already tried in this run: {tried_text}",
+        "Explore: diagnose what is going wrong in this search, and list 2 to 5 candidate mechanisms "
+        "from other fields (combinatorial optimisation, bandits, design of experiments, Bayesian "
+        "optimisation, statistics) that could fix it.",
+    ])
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+def critique_prompt(facts: dict[str, Any]) -> str:
+    return ("Critique: weigh each candidate against the failure seen in the trace (repetition, fixation, "
+            "plateaus, noise). Choose the one most likely to help and say why.")
+
+
+def specify_prompt(tried: Sequence[dict[str, Any]]) -> str:
+    avoid = ", ".join(t["name"] for t in tried) or "none"
+    return ("Specify: name the chosen mechanism (snake_case), pick its hook (filter, source, advisor, "
+            f"acceptance or observer), its class name and its behaviour in a few sentences. Do not repeat: {avoid}.")
+
+
+def generate_prompt(hook: str, class_name: str) -> str:
+    example = ""
+    try:
+        import mechanism_library
+
+        entry = mechanism_library.example_for(hook)
+        example = f"\n\nA correct example for this hook ({entry.name}):\n```python\n{entry.source}\n```"
+    except Exception:  # no example is better than a wrong one; the contract is still complete
+        example = ""
+    return ("Generate: write the complete Python module for the mechanism.\n\n"
+            "General rules:\n" + general_contract() + "\n\nThe hook:\n" + hook_contract(hook) +
+            "\n\nArgument types:\n" + argument_types() + example +
+            f"\n\nDefine class {class_name} and a module-level build(seed). Return only the code.")
+
+
+def repair_prompt(feedback: str) -> str:
+    return ("The sandbox rejected this code:\n" + feedback +
+            "\nFix every problem and return the whole corrected module.")
