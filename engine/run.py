@@ -73,6 +73,12 @@ def default_provider(model: str | None, model_path: str | None) -> str:
     return "local"
 
 
+def _error(exc: Exception) -> None:
+    from rich.markup import escape
+
+    console.print(f"[red]error[/red] {escape(str(exc))}", soft_wrap=True)
+
+
 def _levels(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
@@ -103,7 +109,7 @@ def _execute(settings: RunSettings | None, runs_root: Path, resume: Optional[str
                       f"--resume {run.run_id} --run-dir {runs_root}")
         raise typer.Exit(130)
     except AutoresearchError as exc:
-        console.print(f"[red]error[/red] {exc}")
+        _error(exc)
         raise typer.Exit(2)
     _summary(result)
 
@@ -157,7 +163,7 @@ def gpt(
                 max_usd=max_usd, record=str(record) if record else None, replay=str(replay) if replay else None,
             )
         except AutoresearchError as exc:
-            console.print(f"[red]error[/red] {exc}")
+            _error(exc)
             raise typer.Exit(2)
     _execute(settings, run_dir, resume)
 
@@ -217,7 +223,7 @@ def script(
                 replay=str(replay) if replay else None,
             )
         except AutoresearchError as exc:
-            console.print(f"[red]error[/red] {exc}")
+            _error(exc)
             raise typer.Exit(2)
     _execute(settings, run_dir, resume)
 

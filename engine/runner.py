@@ -152,6 +152,8 @@ class Run:
                     lost = store.in_flight(self.run_id)
                     if lost:
                         self.events.message(f"re-running {len(lost)} trial(s) that were in flight: {lost}")
+                        # The lost trial's index is proposed and run again, so indices stay contiguous.
+                        store.set_state(self.run_id, "next_index", min(lost))
                     store.clear_in_flight(self.run_id)
                     store.set_status(self.run_id, "running")
                 self.events.message(f"provider: {provider.describe()}")
@@ -191,7 +193,8 @@ class Run:
         config = snapshots[-1][2] if snapshots else initial_search_config(task)
         if not snapshots:
             store.add_config_snapshot(self.run_id, 0, 0, config, "initial: every unlocked parameter active")
-        acceptance = BuiltinAcceptance(s.acceptance, task.noise_floor())
+        noise = self._noise_floor(task, store, executor)
+        acceptance = BuiltinAcceptance(s.acceptance, noise)
         research = None
         host = None
         if "2" in s.levels:
@@ -203,6 +206,7 @@ class Run:
         inner = InnerLoop(task=task, executor=executor, provider=provider, store=store, run_id=self.run_id,
                           registry=registry, acceptance=acceptance, search_config=config,
                           max_rejections=s.max_rejections, events=self.events, record_exchange=record)
+        inner.noise_floor = noise
         outer = OuterLoop(provider=provider, space=inner.space, metric=task.metric, every=s.outer_every,
                           record_exchange=record) if "1.5" in s.levels else None
         try:
@@ -236,6 +240,35 @@ class Run:
         finally:
             if host is not None:
                 host.close()
+
+    def _noise_floor(self, task: Task, store: Any, executor: Any) -> float | None:
+        """The task's noise floor, measured first when ``noise_repeats`` asks for it.
+
+        The repeats run the baseline configuration through the same executor;
+        they are stored as run state, not as trials, so they never count as
+        search iterations. A resumed run reuses the stored measurement.
+        """
+        repeats = int(self.settings.task_options.get("noise_repeats") or 0)
+        if repeats < 2:
+            return task.noise_floor()
+        saved = store.get_state(self.run_id, "noise", None)
+        if saved is not None:
+            return saved["std"]
+        import statistics
+
+        config = task.space().defaults()
+        values = []
+        for repeat in range(repeats):
+            self.events.message(f"measuring noise: baseline repeat {repeat + 1} of {repeats}")
+            outcome = executor.submit(task.build_trial(-(repeat + 1), config)).result()
+            if not outcome.ok:
+                raise ConfigError(f"a noise repeat of the baseline failed: {outcome.status.value}: {outcome.reason}",
+                                  code="noise-measurement-failed")
+            values.append(outcome.metric)
+        std = statistics.stdev(values)
+        store.set_state(self.run_id, "noise", {"std": std, "values": values})
+        self.events.message(f"noise floor: std {std:.6g} over {repeats} baseline repeats")
+        return std
 
     def _save_best(self, task: Task, inner: InnerLoop) -> None:
         incumbent = inner.trace().incumbent()

@@ -86,6 +86,7 @@ class InnerLoop:
         self.events = events or LoopEvents()
         self.record_exchange = record_exchange or (lambda exchange: None)
         self.workers = max(1, int(getattr(executor, "workers", 1)))
+        self.noise_floor: float | None = task.noise_floor()
 
     # -- state ---------------------------------------------------------------
     def trace(self) -> TraceView:

@@ -151,7 +151,7 @@ class Research:
             "search_config": inner.search_config.to_dict(),
             "active": self.registry.summaries(),
             "tried_mechanisms": [t["name"] for t in tried],
-            "noise_floor": inner.task.noise_floor(),
+            "noise_floor": inner.noise_floor,
             "summary": parameter_summary(trace, inner.space),
         }
         self.run.events.message(f"Level 2 session {number}: trace shows {self._describe(facts)}")

@@ -1,8 +1,6 @@
 """A fast deterministic objective with a hyperparameter block, for engine tests."""
 
 import math
-import os
-import time
 
 LEARNING_RATE = 0.01
 WEIGHT_DECAY = 0.1
@@ -11,8 +9,6 @@ DEPTH = 4
 WARMUP_RATIO = 0.1
 USE_BIAS = False
 
-# Tests that need a trial in flight slow every trial down through the environment.
-time.sleep(float(os.environ.get("QUAD_SLEEP", "0")))
 loss = ((math.log10(LEARNING_RATE) + 2.5) ** 2 + (math.log2(BATCH_SIZE) - 4) ** 2 * 0.1
         + (DEPTH - 6) ** 2 * 0.05 + WEIGHT_DECAY + (0.3 if USE_BIAS else 0.0) + WARMUP_RATIO)
 print(f"loss: {loss:.6f}")

@@ -1,0 +1,139 @@
+"""`python -m engine.run script`: discovery shown by --dry-run, every bad input refused before a trial."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from engine.run import app
+from engine.store import RunStore
+
+runner = CliRunner()
+
+
+def invoke(*args):
+    return runner.invoke(app, ["script", *map(str, args)])
+
+
+def test_dry_run_prints_the_space_and_the_command_and_runs_nothing(tmp_path, quad_script):
+    result = invoke(quad_script, "--metric", "loss", "--dry-run", "--run-dir", tmp_path)
+    assert result.exit_code == 0, result.output
+    for name in ("LEARNING_RATE", "BATCH_SIZE", "USE_BIAS", "log scale", "true or false"):
+        assert name in result.output
+    assert "quad.py" in result.output and "lower is better" in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    "script, space, code",
+    [
+        ("missing.py", None, "script-not-found"),
+        ("def f():\n    X = 1\n", None, "no-parameters"),
+        ("LR = 0.1\n", "[params.NOPE]\nlow = 1\n", "unknown-parameter"),
+        ("LR = 0.1\n", "[params.LR]\nlow = 0.5\nhigh = 0.2\n", "low-above-high"),
+        ("LR = 0.1\n", "[params.LR]\nlow = 0.2\nhigh = 0.5\n", "default-out-of-bounds"),
+        ("LR = 0.1\n", "[params.LR]\nstep = 2\n", "space-file-invalid"),
+        ("LR = 0.1\nLR = 0.2\n", None, "duplicate-assignment"),
+    ],
+)
+def test_bad_input_is_a_one_line_error_before_any_trial(tmp_path, script, space, code):
+    path = tmp_path / script if script == "missing.py" else write(tmp_path, "s.py", script)
+    args = [path, "--metric", "loss", "--run-dir", tmp_path / "runs"]
+    if space:
+        args += ["--space", write(tmp_path, "space.toml", space)]
+    result = invoke(*args)
+    assert result.exit_code == 2
+    assert f"[{code}]" in result.output
+    assert not (tmp_path / "runs").exists()
+
+
+def test_toml_overrides_reach_the_space(tmp_path):
+    script = write(tmp_path, "s.py", 'LR = 0.1\nACT = "relu"\nSEED = 3\nEPOCHS = 5\n')
+    space = write(tmp_path, "space.toml", '\n'.join([
+        'exclude = ["EPOCHS"]', "[params.LR]", "low = 0.01", "high = 0.3", "log = false",
+        "[params.ACT]", 'choices = ["relu", "tanh"]', "[params.SEED]", "locked = true"]))
+    from engine.tasks import load_task
+
+    task = load_task("script", path=str(script), metric="loss", space_file=str(space))
+    s = task.space()
+    assert s.names == ("LR", "ACT", "SEED")
+    assert (s["LR"].low, s["LR"].high, s["LR"].log) == (0.01, 0.3, False)
+    assert s["ACT"].choices == ("relu", "tanh") and not s["ACT"].locked
+    assert s["SEED"].locked
+
+
+def test_pyproject_table_works_too(tmp_path):
+    script = write(tmp_path, "s.py", "LR = 0.1\n")
+    space = write(tmp_path, "pyproject.toml", "[tool.engine.space.params.LR]\nhigh = 0.2\n")
+    from engine.tasks import load_task
+
+    assert load_task("script", path=str(script), metric="loss", space_file=str(space)).space()["LR"].high == 0.2
+
+
+METRIC_FILE_SCRIPT = """
+import json
+X = 2.0
+json.dump({"score": (X - 3.0) ** 2}, open("result.json", "w"))
+"""
+
+
+def test_metric_from_a_json_file_and_maximize(tmp_path):
+    script = write(tmp_path, "s.py", METRIC_FILE_SCRIPT)
+    result = invoke(script, "--metric", "score", "--metric-file", "result.json", "--provider", "heuristic",
+                    "--iterations", "3", "--levels", "1", "--run-dir", tmp_path / "runs")
+    assert result.exit_code == 0, result.output
+    store = RunStore.open(next((tmp_path / "runs").iterdir()) / "run.sqlite")
+    trials = store.trials(store.runs()[0].run_id)
+    assert trials[0].metric == 1.0
+    assert all(t.metric is not None for t in trials if t.decision.value != "rejected")
+    store.close()
+
+
+def test_a_metric_the_baseline_never_prints_stops_the_run_with_a_clear_error(tmp_path, quad_script):
+    result = invoke(quad_script, "--metric", "accuracy", "--provider", "heuristic", "--iterations", "2",
+                    "--run-dir", tmp_path / "runs")
+    assert result.exit_code == 2
+    assert "[baseline-failed]" in result.output and "missing-metric" in result.output
+
+
+def test_noise_repeats_measure_the_baseline_spread_before_the_search(tmp_path):
+    script = write(tmp_path, "s.py", "import random\nX = 1.0\nprint(f'loss: {X + random.gauss(0, 0.1):.6f}')\n")
+    result = invoke(script, "--metric", "loss", "--noise-repeats", "4", "--acceptance", "noise-aware",
+                    "--provider", "heuristic", "--iterations", "2", "--levels", "1", "--run-dir", tmp_path / "runs")
+    assert result.exit_code == 0, result.output
+    assert "noise floor: std" in result.output
+    store = RunStore.open(next((tmp_path / "runs").iterdir()) / "run.sqlite")
+    noise = store.get_state(store.runs()[0].run_id, "noise")
+    assert len(noise["values"]) == 4 and 0 < noise["std"] < 1
+    store.close()
+
+
+def test_the_users_script_is_never_modified(tmp_path, quad_script):
+    copy = write(tmp_path, "quad.py", quad_script.read_text())
+    before = copy.read_bytes()
+    result = invoke(copy, "--metric", "loss", "--provider", "heuristic", "--iterations", "3", "--levels", "1",
+                    "--run-dir", tmp_path / "runs")
+    assert result.exit_code == 0, result.output
+    assert copy.read_bytes() == before
+
+
+def test_the_shipped_example_finishes_offline_with_a_report(tmp_path):
+    example = Path(__file__).parents[2] / "examples" / "digits" / "train.py"
+    pytest.importorskip("sklearn")
+    proc = subprocess.run(
+        [sys.executable, "-m", "engine.run", "script", str(example), "--metric", "val_loss", "--provider",
+         "heuristic", "--iterations", "3", "--levels", "1,1.5", "--run-dir", str(tmp_path)],
+        capture_output=True, text=True, timeout=300, cwd=Path(__file__).parents[2])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "report:" in proc.stdout
+    report = next(tmp_path.iterdir()) / "report.md"
+    assert "baseline metric" in report.read_text()
