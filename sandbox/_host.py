@@ -262,6 +262,17 @@ class MechanismHost:
         return CallCounters(handle, loaded.calls, loaded.ok, loaded.failed, loaded.total_s,
                             tuple(sorted(loaded.per_method.items())))
 
+    def modules(self) -> tuple[str, ...]:
+        """Names of the mechanism modules registered in the host's ``sys.modules``."""
+        if self._process is None:
+            return ()
+        try:
+            reply = self._exchange({"op": "modules"}, self.limits.load_wall_s)
+        except (_HostDied, _HostHung):
+            self._restart()
+            return ()
+        return tuple(reply.get("value", ()))
+
     def ejections(self) -> tuple[Ejection, ...]:
         return tuple(self._ejections)
 

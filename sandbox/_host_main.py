@@ -91,7 +91,13 @@ def _unload(request: dict[str, Any], mechanisms: dict[str, _Mechanism]) -> dict[
     return {"ok": True}
 
 
-_OPERATIONS = {"load": _load, "call": _call, "unload": _unload, "ping": lambda r, m: {"ok": True}}
+def _modules(request: dict[str, Any], mechanisms: dict[str, _Mechanism]) -> dict[str, Any]:
+    """Mechanism modules present in this process's sys.modules (to prove a revert left no trace)."""
+    return {"ok": True, "value": sorted(name for name in sys.modules if name.startswith("mechanism_"))}
+
+
+_OPERATIONS = {"load": _load, "call": _call, "unload": _unload, "modules": _modules,
+               "ping": lambda r, m: {"ok": True}}
 
 
 def main() -> None:

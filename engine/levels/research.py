@@ -28,7 +28,7 @@ from ..hooks import HookRegistry
 from .outer import parameter_summary
 from .research_prompts import critique_prompt, explore_messages, generate_prompt, repair_prompt, specify_prompt
 
-__all__ = ["Research", "symptoms"]
+__all__ = ["Research", "judge", "symptoms"]
 
 
 def symptoms(trace: TraceView) -> dict[str, Any]:
@@ -256,19 +256,20 @@ class Research:
             return
         trace = inner.trace()
         at = len(trace.trials)
-        self.registry.activate(name, hook, loaded.handle, at)
         iteration = int(self.store.get_state(self.run.run_id, "iteration", 0))
         if restoring is None:
-            self.evaluations.append(_Evaluation(name, hook, session, at, iteration, trace.best_metric(), self.window))
             self.store.add_mechanism_event(self.run.run_id, name, "admission", at,
                                            {"hook": hook, "session": session, "digest": admission.digest,
                                             **_admission_dict(admission, brief=True)})
+            self.registry.activate(name, hook, loaded.handle, at)
+            self.evaluations.append(_Evaluation(name, hook, session, at, iteration, trace.best_metric(), self.window))
             self.run.events.message(f"Level 2: {name} admitted and spliced into the {hook} hook")
         else:
+            self.store.add_mechanism_event(self.run.run_id, name, "restore", at, {"hook": hook})
+            self.registry.activate(name, hook, loaded.handle, at)
             self.evaluations.append(_Evaluation(name, hook, session, restoring["activated_at"],
                                                 restoring["activated_iteration"], restoring["best_before"],
                                                 restoring["window"]))
-            self.store.add_mechanism_event(self.run.run_id, name, "restore", at, {"hook": hook})
         self._persist_active()
 
     def _evaluate(self, evaluation: _Evaluation, inner: Any, *, final: bool) -> None:
@@ -286,14 +287,7 @@ class Research:
             gain = (evaluation.best_before - best_now) if trace.minimize else (best_now - evaluation.best_before)
         data = {"calls": mechanism.calls, "effects": mechanism.effects, "trials_in_window": len(since),
                 "improved": improved, "gain": gain, "final": final}
-        if mechanism.calls == 0:
-            verdict, why = "revert", "never called during its window"
-        elif mechanism.effects == 0 and mechanism.hook != "observer":
-            verdict, why = "revert", "called but had no effect during its window"
-        elif not improved:
-            verdict, why = "revert", "no improvement during its window"
-        else:
-            verdict, why = "keep", "improved the incumbent during its window"
+        verdict, why = judge(mechanism.hook, mechanism.calls, mechanism.effects, improved)
         data["reason"] = why
         self.registry.flush_calls(mechanism)
         self.store.add_mechanism_event(self.run.run_id, evaluation.name, "evaluation", len(trace.trials), data)
@@ -305,6 +299,22 @@ class Research:
             self.store.add_mechanism_event(self.run.run_id, evaluation.name, "keep", len(trace.trials), data)
             self.run.events.message(f"Level 2: {evaluation.name} kept: {why} "
                                     f"({mechanism.calls} calls, {mechanism.effects} effects)")
+
+def judge(hook: str, calls: int, effects: int, improved: bool) -> tuple[str, str]:
+    """Keep or revert a mechanism at the end of its evaluation window, and why.
+
+    A mechanism that was never called, or was called but never changed
+    anything (an observer's effect is its observation), is reverted and
+    reported as such whatever the trace did: it cannot have caused it.
+    """
+    if calls == 0:
+        return "revert", "never called during its window"
+    if effects == 0 and hook != "observer":
+        return "revert", "called but had no effect during its window"
+    if not improved:
+        return "revert", "no improvement during its window"
+    return "keep", "improved the incumbent during its window"
+
 
 def _strip_fences(code: str) -> str:
     text = code.strip()

@@ -99,7 +99,8 @@ def test_server_that_exits_while_starting_is_reported_not_waited_for(
 def test_server_that_never_becomes_ready_times_out_and_is_killed(
     fake_model: ModelFactory, tmp_path: Path
 ) -> None:
-    server = fake_server(fake_model("hang"), tmp_path, startup_timeout_s=1.5)
+    # Long enough for the fake to start and log its pid even on a loaded machine.
+    server = fake_server(fake_model("hang"), tmp_path, startup_timeout_s=6.0)
     with pytest.raises(LocalServerError) as caught:
         server.start()
     assert caught.value.code == "local-server-start-timeout"
@@ -146,9 +147,13 @@ def test_any_exception_in_the_block_stops_the_server(
 def test_ctrl_c_during_a_slow_load_leaves_nothing_behind(fake_model: ModelFactory, tmp_path: Path) -> None:
     server = fake_server(fake_model("slow"), tmp_path)
     log = server.log_path
-    timer = threading.Timer(
-        1.0, lambda: signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
-    )
+    def interrupt_once_loading() -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and "pid=" not in (log.read_text() if log.exists() else ""):
+            time.sleep(0.05)
+        signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+
+    timer = threading.Timer(0.0, interrupt_once_loading)
     timer.start()
     try:
         with pytest.raises(KeyboardInterrupt):
