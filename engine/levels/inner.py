@@ -231,6 +231,10 @@ class InnerLoop:
         if trace.has_tried(config) or any(p.config == config for p in pending):
             described = ", ".join(f"{k}={v}" for k, v in changes.items())
             return "duplicate", f"{described} was already tried from this configuration; try a different change"
+        try:  # the task's own cross-parameter rules (e.g. width a multiple of the head size)
+            self.task.build_trial(-1, config)
+        except AutoresearchError as exc:
+            return exc.code, exc.message
         veto = self.registry.veto(proposal, trace, self.space)
         if veto is not None:
             reason, name = veto
