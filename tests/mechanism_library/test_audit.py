@@ -66,18 +66,15 @@ def test_write_stores_the_new_record_and_the_entry_counts_as_admitted(scratch):
 def test_a_source_edited_to_escape_fails_the_audit_and_the_rejection_is_recorded(scratch):
     path = scratch / "tabu_filter.py"
     path.write_text("import os\n" + path.read_text() + "\nLEAK = os.environ\n")
-    result = invoke("--library", scratch, "audit", "--all", "--write", "--json", "--jobs", "2")
+    result = invoke("--library", scratch, "audit", "tabu_filter", "--write", "--json")
     assert result.exit_code == 1, result.output
-    reports = {r["name"]: r for r in json.loads(result.output)}
-    assert set(reports) == {e.name for e in catalog(scratch)}
-    report = reports.pop("tabu_filter")
+    [report] = json.loads(result.output)
     assert report["admitted"] is False
     changes = {c["field"]: c for c in report["changes"]}
     assert set(changes) == {"admitted", "source_sha256", "stages", "violation_codes", "property_tests"}
     assert "forbidden-import" in changes["violation_codes"]["after"] and changes["violation_codes"]["before"] == []
     assert changes["property_tests"]["after"]["ran"] is False
     assert "forbidden-import" in report["feedback"]
-    assert all(r["admitted"] and r["changes"] == [] for r in reports.values()), reports
     entry = get("tabu_filter", scratch)
     assert not entry.admitted and entry.manifest["admission"]["admitted"] is False
     listed = invoke("--library", scratch, "list").output
@@ -85,6 +82,7 @@ def test_a_source_edited_to_escape_fails_the_audit_and_the_rejection_is_recorded
     assert row.split("│")[5].strip() == "no"
 
 
+@pytest.mark.slow  # hypothesis shrinks the failing example: over 10 s here
 def test_a_property_test_failure_is_summarised_with_its_counterexample(tmp_path):
     folder = tmp_path / "mechanisms"
     folder.mkdir()

@@ -35,7 +35,9 @@ def test_show_prints_source_manifest_and_history():
     assert "class PlateauEscape" in result.output
     assert "def build(seed: int):" in result.output
     assert '"source_sha256"' in result.output and '"addresses"' in result.output
-    assert "admitted by sandbox 0.1.0" in result.output
+    from sandbox import SANDBOX_VERSION
+
+    assert f"admitted by sandbox {SANDBOX_VERSION}" in result.output
     assert "no performance records yet" in result.output
 
 
