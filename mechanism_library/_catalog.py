@@ -24,6 +24,7 @@ __all__ = [
     "PERFORMANCE_FIELDS",
     "PROVENANCE_FIELDS",
     "SYMPTOMS",
+    "TRANSCRIPT_SUFFIX",
     "Entry",
     "by_hook",
     "catalog",
@@ -61,6 +62,8 @@ ADMISSION_FIELDS = (
 )
 PERFORMANCE_FIELDS = ("run", "mechanism", "delta", "trials_active", "calls", "effects", "verdict")
 ORIGINS = ("hand-written", "generated")
+# A promoted mechanism's session transcript lies next to it; it is JSON but not a manifest.
+TRANSCRIPT_SUFFIX = ".session.json"
 # The trace symptoms an entry's ``addresses`` may name (docs/mechanisms.md).
 SYMPTOMS = ("repetition", "fixation", "plateau", "noisy-keeps", "cold-start", "exploitation")
 
@@ -124,7 +127,8 @@ def catalog(directory: Path | None = None) -> tuple[Entry, ...]:
     folder = MECHANISMS_DIR if directory is None else Path(directory)
     if not folder.is_dir():
         raise LibraryError(f"library directory {folder} does not exist", code="no-library")
-    entries = [load_entry(path) for path in sorted(folder.glob("*.json"))]
+    manifests = [p for p in sorted(folder.glob("*.json")) if not p.name.endswith(TRANSCRIPT_SUFFIX)]
+    entries = [load_entry(path) for path in manifests]
     return tuple(sorted(entries, key=lambda e: e.name))
 
 

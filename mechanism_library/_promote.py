@@ -21,14 +21,13 @@ from typing import Any, Mapping, Sequence
 from interfaces import freeze, thaw
 
 from ._audit import AuditResult, audit_source
-from ._catalog import MECHANISMS_DIR, SYMPTOMS, Entry, catalog, load_entry, manifest_problems, source_digest
+from ._catalog import MECHANISMS_DIR, SYMPTOMS, TRANSCRIPT_SUFFIX, Entry, catalog, load_entry, manifest_problems, source_digest
 from ._errors import LibraryError
 from ._manifest import today, update_manifest, write_atomic, write_manifest
 from ._runs import RunFacts, check_name, performance_record, read_run
 
 __all__ = ["Promotion", "fold_performance", "promote", "record_performance", "session_symptoms"]
 
-TRANSCRIPT_SUFFIX = ".session.json"
 # The trace flags the engine computes before a session (engine.levels.research.symptoms).
 _TRACE_FLAGS = ("repetition", "fixation", "plateau")
 
