@@ -8,8 +8,16 @@ performed. The library reads sources as text; it never imports them.
 copies a mechanism a run generated into the library with its provenance.
 """
 
-from ._audit import COMPARED_FIELDS, AuditResult, FieldChange, admission_record, audit, audit_all, audit_source, \
-    store_admission
+from ._audit import (
+    COMPARED_FIELDS,
+    AuditResult,
+    FieldChange,
+    admission_record,
+    audit,
+    audit_all,
+    audit_source,
+    store_admission,
+)
 from ._catalog import (
     ADMISSION_FIELDS,
     MANIFEST_FIELDS,

@@ -9,9 +9,10 @@ refuses a mechanism, or a source edited since it was last admitted.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from interfaces import freeze, thaw
 

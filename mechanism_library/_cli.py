@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import json
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -44,7 +44,7 @@ def console() -> Console:
 @app.callback()
 def library_option(
     ctx: typer.Context,
-    library: Optional[Path] = typer.Option(None, "--library", help="library directory (default: the shipped one)"),
+    library: Path | None = typer.Option(None, "--library", help="library directory (default: the shipped one)"),
 ) -> None:
     ctx.obj = library
 
@@ -164,11 +164,11 @@ def diff(
 @app.command("audit")
 def audit_command(
     ctx: typer.Context,
-    name: Optional[str] = typer.Argument(None, help="mechanism to audit (or --all)"),
+    name: str | None = typer.Argument(None, help="mechanism to audit (or --all)"),
     all_: bool = typer.Option(False, "--all", help="audit every mechanism in the library"),
     write: bool = typer.Option(False, "--write", help="store each new admission record in its manifest"),
     jobs: int = typer.Option(1, "--jobs", min=1, help="admissions run at once (each verifies in a child process)"),
-    max_examples: Optional[int] = typer.Option(None, "--max-examples", min=1,
+    max_examples: int | None = typer.Option(None, "--max-examples", min=1,
                                                help="hypothesis examples per property suite (default: the sandbox's)"),
     as_json: bool = typer.Option(False, "--json", help="print the results as JSON"),
 ) -> None:
@@ -215,8 +215,8 @@ def promote_command(
     ctx: typer.Context,
     run: Path = typer.Argument(..., help="run directory (holds run.sqlite and level2/)"),
     mechanism: str = typer.Argument(..., help="the mechanism's name in the run (level2/mechanisms/NAME.py)"),
-    new_name: Optional[str] = typer.Option(None, "--as", help="library name, when the run's name is taken"),
-    addresses: Optional[str] = typer.Option(None, "--addresses",
+    new_name: str | None = typer.Option(None, "--as", help="library name, when the run's name is taken"),
+    addresses: str | None = typer.Option(None, "--addresses",
                                             help="comma-separated symptoms (default: the session's trace flags)"),
 ) -> None:
     """Copy a generated mechanism into the library with provenance, admission and performance."""

@@ -12,8 +12,9 @@ import datetime
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ._errors import LibraryError
 
@@ -22,7 +23,7 @@ __all__ = ["read_manifest", "today", "update_manifest", "write_atomic", "write_m
 
 def today() -> str:
     """The date stamped into records: ISO 8601, UTC."""
-    return datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+    return datetime.datetime.now(datetime.UTC).date().isoformat()
 
 
 def write_atomic(path: Path, data: bytes) -> None:

@@ -14,14 +14,24 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from interfaces import freeze, thaw
 
 from ._audit import AuditResult, audit_source
-from ._catalog import MECHANISMS_DIR, SYMPTOMS, TRANSCRIPT_SUFFIX, Entry, catalog, load_entry, manifest_problems, source_digest
+from ._catalog import (
+    MECHANISMS_DIR,
+    SYMPTOMS,
+    TRANSCRIPT_SUFFIX,
+    Entry,
+    catalog,
+    load_entry,
+    manifest_problems,
+    source_digest,
+)
 from ._errors import LibraryError
 from ._manifest import today, update_manifest, write_atomic, write_manifest
 from ._runs import RunFacts, check_name, performance_record, read_run

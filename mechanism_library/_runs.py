@@ -10,9 +10,10 @@ reads a run), never by the catalog.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from interfaces import AutoresearchError, freeze
 
