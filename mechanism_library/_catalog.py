@@ -10,7 +10,8 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from interfaces import HOOKS, freeze
 
@@ -23,6 +24,8 @@ __all__ = [
     "ADMISSION_FIELDS",
     "PERFORMANCE_FIELDS",
     "PROVENANCE_FIELDS",
+    "SYMPTOMS",
+    "TRANSCRIPT_SUFFIX",
     "Entry",
     "by_hook",
     "catalog",
@@ -48,10 +51,22 @@ MANIFEST_FIELDS = (
     "performance",
     "source_sha256",
 )
-PROVENANCE_FIELDS = ("author", "run", "transcript", "transcript_sha256", "date")
-ADMISSION_FIELDS = ("sandbox_version", "stages", "property_tests", "source_sha256", "date")
-PERFORMANCE_FIELDS = ("run", "delta", "trials_active")
+PROVENANCE_FIELDS = ("author", "provider", "model", "run", "session", "transcript", "transcript_sha256", "date")
+ADMISSION_FIELDS = (
+    "admitted",
+    "sandbox_version",
+    "source_sha256",
+    "stages",
+    "violations",
+    "property_tests",
+    "date",
+)
+PERFORMANCE_FIELDS = ("run", "mechanism", "delta", "trials_active", "calls", "effects", "verdict")
 ORIGINS = ("hand-written", "generated")
+# A promoted mechanism's session transcript lies next to it; it is JSON but not a manifest.
+TRANSCRIPT_SUFFIX = ".session.json"
+# The trace symptoms an entry's ``addresses`` may name (docs/mechanisms.md).
+SYMPTOMS = ("repetition", "fixation", "plateau", "noisy-keeps", "cold-start", "exploitation")
 
 
 @dataclass(frozen=True)
@@ -72,9 +87,13 @@ class Entry:
 
     @property
     def admitted(self) -> bool:
-        """True once an audit has recorded an admission for this exact source."""
+        """True once an audit has recorded a successful admission of this exact source."""
         admission = self.manifest.get("admission")
-        return bool(admission) and admission.get("source_sha256") == source_digest(self.source)
+        return (
+            isinstance(admission, Mapping)
+            and admission.get("admitted") is True
+            and admission.get("source_sha256") == source_digest(self.source)
+        )
 
 
 def source_digest(source: str) -> str:
@@ -107,7 +126,10 @@ def load_entry(manifest_path: Path) -> Entry:
 def catalog(directory: Path | None = None) -> tuple[Entry, ...]:
     """Every mechanism in the library, sorted by name."""
     folder = MECHANISMS_DIR if directory is None else Path(directory)
-    entries = [load_entry(path) for path in sorted(folder.glob("*.json"))]
+    if not folder.is_dir():
+        raise LibraryError(f"library directory {folder} does not exist", code="no-library")
+    manifests = [p for p in sorted(folder.glob("*.json")) if not p.name.endswith(TRANSCRIPT_SUFFIX)]
+    entries = [load_entry(path) for path in manifests]
     return tuple(sorted(entries, key=lambda e: e.name))
 
 
@@ -159,6 +181,9 @@ def manifest_problems(entry: Entry) -> list[str]:
         problems.append("description is empty")
     if not entry.addresses:
         problems.append("addresses lists no trace symptom")
+    unknown = [a for a in entry.addresses if a not in SYMPTOMS]
+    if unknown:
+        problems.append(f"addresses names unknown symptoms {', '.join(unknown)}; known: {', '.join(SYMPTOMS)}")
     if "origin" in manifest and manifest["origin"] not in ORIGINS:
         problems.append(f"origin {manifest['origin']!r} is not one of {', '.join(ORIGINS)}")
     if "class_name" in manifest and f"class {manifest['class_name']}" not in entry.source:
@@ -177,6 +202,8 @@ def manifest_problems(entry: Entry) -> list[str]:
             problems += [f"admission lacks {f!r}" for f in ADMISSION_FIELDS if f not in admission]
             if admission.get("source_sha256") != source_digest(entry.source):
                 problems.append("admission was recorded for a different source; audit again")
+            elif admission.get("admitted") is not True:
+                problems.append("the last audit did not admit this source")
     performance = manifest.get("performance", ())
     if not isinstance(performance, (list, tuple)):
         problems.append("performance must be a list")

@@ -68,7 +68,7 @@ class MultiscaleBandit:
     def __init__(self, seed=0):
         self.rng = random.Random(seed)
 
-    def credits(self, trace, space):
+    def tally_arms(self, trace, space):
         """Pulls and rewards per arm, replayed from the trace."""
         pulls = {}
         wins = {}
@@ -103,7 +103,7 @@ class MultiscaleBandit:
                 arms.append((name, "switch"))
         if not arms:
             return ""
-        pulls, wins = self.credits(trace, space)
+        pulls, wins = self.tally_arms(trace, space)
         total = sum(pulls.get(arm, 0) for arm in arms)
         scored = []
         for arm in arms:

@@ -120,15 +120,45 @@ def test_missing_and_malformed_fields_are_reported(scratch):
     assert not get("tabu_filter", scratch).admitted
 
 
+def admission_for(data, admitted):
+    return {"admitted": admitted, "sandbox_version": "0.1", "source_sha256": data["source_sha256"],
+            "stages": [{"stage": s, "ok": admitted} for s in ("parse", "guard", "compile", "load", "verify")],
+            "violations": [] if admitted else [{"code": "call-raised", "line": 0, "message": "boom"}],
+            "property_tests": {"suite": "filter", "max_examples": 12, "ran": True, "passed": admitted,
+                               "counterexample": None}, "date": "2025-01-01"}
+
+
 def test_admission_for_this_source_counts_as_admitted(scratch):
     path = scratch / "tabu_filter.json"
     data = json.loads(path.read_text())
-    data["admission"] = {"sandbox_version": "0.1", "stages": ["parse", "guard", "compile", "load", "verify"],
-                         "property_tests": "60 examples per check, all passed", "date": "2025-01-01",
-                         "source_sha256": data["source_sha256"]}
+    data["admission"] = admission_for(data, True)
     path.write_text(json.dumps(data))
     entry = get("tabu_filter", scratch)
     assert entry.admitted and manifest_problems(entry) == []
+
+
+def test_a_recorded_rejection_of_this_source_is_not_an_admission(scratch):
+    path = scratch / "tabu_filter.json"
+    data = json.loads(path.read_text())
+    data["admission"] = admission_for(data, False)
+    path.write_text(json.dumps(data))
+    entry = get("tabu_filter", scratch)
+    assert not entry.admitted
+    assert manifest_problems(entry) == ["the last audit did not admit this source"]
+
+
+def test_addresses_outside_the_symptom_vocabulary_are_reported(scratch):
+    path = scratch / "tabu_filter.json"
+    data = json.loads(path.read_text())
+    data["addresses"] = ["repetition", "bad-vibes"]
+    path.write_text(json.dumps(data))
+    assert any("unknown symptoms bad-vibes" in p for p in manifest_problems(get("tabu_filter", scratch)))
+
+
+def test_a_missing_library_directory_is_an_error_not_an_empty_library(tmp_path):
+    with pytest.raises(LibraryError) as caught:
+        catalog(tmp_path / "nowhere")
+    assert caught.value.code == "no-library"
 
 
 def test_unreadable_manifest_and_missing_source_raise_clear_errors(scratch):

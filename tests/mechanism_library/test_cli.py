@@ -24,7 +24,8 @@ def test_list_shows_every_mechanism_with_hook_origin_and_admission():
         cells = [c.strip() for c in rows[entry.name].split("│")[1:-1]]
         assert cells[1] == entry.hook
         assert cells[2] == "hand-written"
-        assert cells[4] == "no"  # nothing audited yet
+        assert cells[4] == ("yes" if entry.admitted else "no")
+        assert entry.admitted, f"{entry.name} has no admission record for its source: run audit --write"
         assert cells[5] == "-"  # no manifest problems
 
 
@@ -34,7 +35,9 @@ def test_show_prints_source_manifest_and_history():
     assert "class PlateauEscape" in result.output
     assert "def build(seed: int):" in result.output
     assert '"source_sha256"' in result.output and '"addresses"' in result.output
-    assert "not yet admitted" in result.output
+    from sandbox import SANDBOX_VERSION
+
+    assert f"admitted by sandbox {SANDBOX_VERSION}" in result.output
     assert "no performance records yet" in result.output
 
 
