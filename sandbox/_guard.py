@@ -98,6 +98,7 @@ class _Guard(cst.CSTVisitor):
         self.module_aliases: dict[str, str] = {}  # local name -> allowed module
         self.entry_found = False
         self.depth = 0
+        self.class_bodies: list[bool] = []  # True while directly inside a class body
 
     # -- bookkeeping -------------------------------------------------------
     def report(self, node: cst.CSTNode, code: str, message: str) -> None:
@@ -247,7 +248,8 @@ class _Guard(cst.CSTVisitor):
                 allowed = ", ".join(sorted(self.policy.dunder_methods))
                 self.report(node, "dunder-method", f"defining {name} is not allowed; a class may define "
                             f"only {allowed}")
-        elif name in self.policy.forbidden_names or name.startswith("_"):
+        elif name.startswith("_") or (name in self.policy.forbidden_names and not self.in_class_body):
+            # A method is reached only as an attribute, so ``def credits(self)`` shadows nothing.
             self.check_identifier(node.name, node.name.value, attribute=False)
         self.check_decorators(node.decorators)
         node.params.visit(self)
@@ -256,7 +258,9 @@ class _Guard(cst.CSTVisitor):
         for decorator in node.decorators:
             decorator.decorator.visit(self)
         self.depth += 1
+        self.class_bodies.append(False)
         node.body.visit(self)
+        self.class_bodies.pop()
         self.depth -= 1
         return False
 
@@ -269,9 +273,15 @@ class _Guard(cst.CSTVisitor):
         for item in (*node.bases, *(d.decorator for d in node.decorators)):
             item.visit(self)
         self.depth += 1
+        self.class_bodies.append(True)
         node.body.visit(self)
+        self.class_bodies.pop()
         self.depth -= 1
         return False
+
+    @property
+    def in_class_body(self) -> bool:
+        return bool(self.class_bodies) and self.class_bodies[-1]
 
     def check_decorators(self, decorators: Sequence[cst.Decorator]) -> None:
         for decorator in decorators:
@@ -300,6 +310,13 @@ class _Guard(cst.CSTVisitor):
 
 class _PositionedGuard(_Guard):
     METADATA_DEPENDENCIES = (PositionProvider,)
+
+    @classmethod
+    def get_inherited_dependencies(cls):  # type: ignore[no-untyped-def]
+        # libcst caches the resolved dependencies in a class attribute that subclasses inherit:
+        # once _Guard has run, _PositionedGuard would see the base's empty set and lose every
+        # position. Declare them outright.
+        return frozenset({PositionProvider})
 
 
 def guard_stage(module: cst.Module, policy: Policy = DEFAULT_POLICY, entry_point: str = "build") -> StageResult:

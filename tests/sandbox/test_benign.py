@@ -106,3 +106,23 @@ def test_benign_mechanism_is_admitted_end_to_end(name: str, hook: str) -> None:
     assert admission.admitted, admission.feedback()
     assert [s.stage for s in admission.stages] == ["parse", "guard", "compile", "load", "verify"]
     assert admission.name == f"mechanism_{admission.digest[:16]}"
+
+
+def test_a_method_may_share_its_name_with_a_forbidden_builtin_and_violations_carry_lines():
+    from sandbox import admit
+
+    source = (
+        "class Counter:\n"
+        "    def __init__(self, seed):\n"
+        "        self.total = 0\n"
+        "    def credits(self):\n"
+        "        return self.total\n"
+        "    def observe(self, trial, trace):\n"
+        "        self.total += self.credits() + 1\n"
+        "\n"
+        "def build(seed):\n"
+        "    return Counter(seed)\n"
+    )
+    assert admit(source, "observer", verify=False).admitted
+    bad = admit(source.replace("        return self.total\n", "        return credits()\n"), "observer", verify=False)
+    assert [(v.code, v.line) for v in bad.violations] == [("forbidden-name", 5)]
