@@ -25,8 +25,10 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
                        "search mechanisms for itself.")
 console = Console(stderr=False)
 
-ProviderOpt = typer.Option(None, "--provider", help="LLM provider: local (a real model on this machine), "
-                           "openai (any OpenAI-compatible endpoint), heuristic (rule-based stand-in), replay.")
+ProviderOpt = typer.Option(None, "--provider", help="LLM provider: local (a real code model served on this machine; "
+                           "the default when installed), openai, deepseek, vllm, llamacpp, ollama, compatible "
+                           "(OpenAI-compatible endpoints; keys from OPENAI_API_KEY / DEEPSEEK_API_KEY), heuristic "
+                           "(a rule-based stand-in, not a model), replay (answers from --replay FILE).")
 ModelOpt = typer.Option(None, "--model", help="Model name (openai: the endpoint's model; local: qwen-1.5b (default) or qwen-0.5b).")
 ModelPathOpt = typer.Option(None, "--model-path", help="With --provider local: serve this GGUF file instead of a packaged model.")
 BaseUrlOpt = typer.Option(None, "--base-url", help="Endpoint for --provider openai, e.g. http://127.0.0.1:8000/v1. The key is read from OPENAI_API_KEY.")
