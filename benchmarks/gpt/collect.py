@@ -32,6 +32,7 @@ from engine.executors import LocalExecutor
 from engine.store import RunStore
 from interfaces import Decision, Outcome, Proposal, SearchSpace, Trial
 
+from ..gpt_bench import load_average
 from .task import GptTask
 
 __all__ = ["draw_configs", "collect_run", "main"]
@@ -57,7 +58,9 @@ def draw_configs(space: SearchSpace, seed: int, count: int) -> list[tuple[dict[s
 def _record(store: RunStore, run_id: str, index: int, config: Mapping[str, Any], source: str,
             outcome: Outcome, defaults: Mapping[str, Any]) -> Trial:
     changes = {k: v for k, v in config.items() if defaults.get(k) != v}
-    proposal = Proposal(changes=changes, rationale=f"{source} draw", source=f"collect:{source}")
+    # the load average goes with every trial: on a shared machine it moves val_bpb more than seeds do
+    proposal = Proposal(changes=changes, rationale=f"{source} draw; load average {load_average():.2f}",
+                        source=f"collect:{source}")
     store.begin_trial(run_id, index, proposal, config)
     trial = Trial(index=index, config=config, changes=changes, status=outcome.status,
                   metric=outcome.metric if outcome.ok else None,
@@ -91,7 +94,8 @@ def collect_run(task: GptTask, seed: int, trials: int, out: Path, command: str) 
                 outcome = executor.submit(task.build_trial(index, config)).result()
                 trial = _record(store, run_id, index, config, source, outcome, defaults)
                 print(json.dumps({"seed": seed, "index": index, "source": source, "status": trial.status.value,
-                                  "val_bpb": trial.metric, "seconds": round(outcome.duration_s, 1)}), flush=True)
+                                  "val_bpb": trial.metric, "seconds": round(outcome.duration_s, 1),
+                                  "load": load_average()}), flush=True)
         store.set_status(run_id, "finished")
     finally:
         store.close()

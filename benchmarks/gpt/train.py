@@ -30,13 +30,13 @@ import torch.nn.functional as F
 
 # Model
 DEPTH = 4                 # number of transformer blocks
-ASPECT_RATIO = 32         # model width = DEPTH * ASPECT_RATIO, rounded up to a multiple of HEAD_DIM
+ASPECT_RATIO = 16         # model width = DEPTH * ASPECT_RATIO, rounded up to a multiple of HEAD_DIM
 HEAD_DIM = 32             # width of one attention head
 WINDOW_PATTERN = "L"      # per layer, cycled: L = full context, S = half context (last layer is L)
-SEQ_LEN = 256             # context length in bytes
+SEQ_LEN = 128             # context length in bytes
 
 # Optimisation
-TOTAL_BATCH_SIZE = 4096   # tokens per optimizer step
+TOTAL_BATCH_SIZE = 2048   # tokens per optimizer step
 DEVICE_BATCH_SIZE = 16    # sequences per forward/backward; gradients accumulate up to TOTAL_BATCH_SIZE
 EMBEDDING_LR = 0.05       # Adam, token embedding
 UNEMBEDDING_LR = 0.008    # Adam, output head
