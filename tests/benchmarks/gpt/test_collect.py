@@ -37,3 +37,21 @@ def test_a_collected_run_is_a_store_the_surrogate_reads(cache, tmp_path):
     # resuming a complete run measures nothing again
     assert collect_run(task, seed=0, trials=2, out=tmp_path, command="test") == database
     assert len(next(iter(trials_from_stores([database]).values()))) == 4
+
+
+@pytest.mark.slow
+def test_fitting_collected_runs_saves_a_model_and_reports_held_out_runs(cache, tmp_path, capsys):
+    from benchmarks.gpt.fit import main as fit
+    from benchmarks.surrogate import SurrogateModel
+
+    task = GptTask(max_steps=2, extra=TINY)
+    for seed in (0, 1):
+        collect_run(task, seed=seed, trials=2, out=tmp_path / "stores", command="test")
+    out = tmp_path / "model.json"
+    assert fit(["--stores", str(tmp_path / "stores"), "--out", str(out), "--noise", "0.05",
+                "--report", str(tmp_path / "holdout.md")]) == 0
+    model = SurrogateModel.load(out)
+    assert model.noise == 0.05 and model.data["fit"]["ok_trials"] >= 4
+    printed = capsys.readouterr().out
+    assert "Leave-one-run-out over 2 runs" in printed and "collect-s0" in printed
+    assert (tmp_path / "holdout.md").read_text() in printed
