@@ -1,6 +1,6 @@
 """Benchmark the GPT task's cpu preset: speed, utilisation, noise floor and effect sizes.
 
-    python -m benchmarks.gpt_bench [--budget 15] [--seeds 5] [--repeats 5] [--effect-runs 3]
+    python -m benchmarks.gpt_bench [--budget 30] [--seeds 5] [--repeats 5] [--effect-runs 3] [--fixed-steps 100]
 
 Every training runs as a real trial through GptTask and the LocalExecutor
 (one at a time, so trials do not compete for cores). Printed:
@@ -8,7 +8,11 @@ Every training runs as a real trial through GptTask and the LocalExecutor
 * tokens/s and model FLOP utilisation: model FLOPs per token x tokens/s over
   the fp32 matmul throughput of this machine, measured with torch in the
   same run on the same number of threads;
-* the noise floor: std of val_bpb over seeds, and over repeats of one seed;
+* the noise floor: std of val_bpb over seeds, and over repeats of one seed,
+  in the time-budget mode; and std over seeds in the fixed-steps mode, which
+  does not depend on how loaded the machine is (a repeat there is exact);
+* the load average (``/proc/loadavg``, 1 minute) before and after, since on a
+  shared machine the time-budget figures depend on it;
 * the effect of halving TOTAL_BATCH_SIZE and of doubling MATRIX_LR, each as
   the mean change in val_bpb over paired seeds, in multiples of the noise.
 """
@@ -16,6 +20,7 @@ Every training runs as a real trial through GptTask and the LocalExecutor
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import time
@@ -25,7 +30,7 @@ import torch
 from benchmarks.gpt import GptTask
 from engine.executors import LocalExecutor
 
-__all__ = ["matmul_flops_per_second", "main"]
+__all__ = ["load_average", "matmul_flops_per_second", "main"]
 
 
 def matmul_flops_per_second(threads: int, size: int = 512, seconds: float = 1.0) -> float:
@@ -45,8 +50,18 @@ def matmul_flops_per_second(threads: int, size: int = 512, seconds: float = 1.0)
         torch.set_num_threads(previous)
 
 
-def _run(executor: LocalExecutor, budget: float, seed: int, changes: dict | None = None) -> dict:
-    task = GptTask(budget_s=budget, seed=seed)
+def load_average() -> float:
+    """The 1-minute load average, or NaN where the system does not say."""
+    try:
+        with open("/proc/loadavg") as handle:
+            return float(handle.read().split()[0])
+    except OSError:
+        return float("nan")
+
+
+def _run(executor: LocalExecutor, budget: float, seed: int, changes: dict | None = None,
+         max_steps: int | None = None) -> dict:
+    task = GptTask(budget_s=budget if max_steps is None else None, seed=seed, max_steps=max_steps)
     config = {**task.space().defaults(), **(changes or {})}
     outcome = executor.submit(task.build_trial(seed, config)).result()
     if not outcome.ok:
@@ -56,14 +71,16 @@ def _run(executor: LocalExecutor, budget: float, seed: int, changes: dict | None
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="GPT cpu preset benchmark")
-    parser.add_argument("--budget", type=float, default=15.0, help="training seconds per run")
+    parser.add_argument("--budget", type=float, default=30.0, help="training seconds per run")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=5, help="repeats of one seed")
     parser.add_argument("--effect-runs", type=int, default=3, help="paired seeds per effect")
+    parser.add_argument("--fixed-steps", type=int, default=100, help="steps of the fixed-steps noise runs (0: skip)")
     args = parser.parse_args(argv)
 
     task = GptTask()
     threads = task.space().defaults()["THREADS"]
+    load_before = load_average()
     peak = matmul_flops_per_second(threads)
     with LocalExecutor(workers=1, root=tempfile.mkdtemp(prefix="gpt-bench-")) as executor:
         across_seeds = [_run(executor, args.budget, seed) for seed in range(args.seeds)]
@@ -73,7 +90,10 @@ def main(argv: list[str] | None = None) -> int:
                                ("double MATRIX_LR", {"MATRIX_LR": task.space().defaults()["MATRIX_LR"] * 2})):
             changed = [_run(executor, args.budget, seed, changes)["val_bpb"] for seed in range(args.effect_runs)]
             effects[label] = statistics.fmean(c - across_seeds[s]["val_bpb"] for s, c in enumerate(changed))
+        fixed = [_run(executor, args.budget, seed, max_steps=args.fixed_steps)["val_bpb"]
+                 for seed in range(args.seeds if args.fixed_steps > 0 else 0)]
         peak_after = matmul_flops_per_second(threads)
+    load_after = load_average()
 
     runs = across_seeds + one_seed
     tokens_per_second = statistics.median(r["tokens_per_second"] for r in runs)
@@ -82,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     seed_std = statistics.stdev(r["val_bpb"] for r in across_seeds) if args.seeds > 1 else float("nan")
     repeat_std = statistics.stdev(r["val_bpb"] for r in one_seed) if args.repeats > 1 else float("nan")
     noise = max(seed_std, repeat_std)
+    print(f"load_average_before_after: {load_before:.2f} {load_after:.2f} (on {os.cpu_count()} cores)")
     print(f"budget_seconds: {args.budget}")
     print(f"threads: {threads}")
     print(f"matmul_gflops: {reference / 1e9:.1f}")
@@ -92,6 +113,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"val_bpb_mean: {statistics.fmean(r['val_bpb'] for r in across_seeds):.4f}")
     print(f"val_bpb_std_across_{args.seeds}_seeds: {seed_std:.4f}")
     print(f"val_bpb_std_{args.repeats}_repeats_one_seed: {repeat_std:.4f}")
+    if len(fixed) > 1:
+        print(f"fixed_steps_{args.fixed_steps}_val_bpb_mean: {statistics.fmean(fixed):.4f}")
+        print(f"fixed_steps_{args.fixed_steps}_val_bpb_std_across_{args.seeds}_seeds: {statistics.stdev(fixed):.4f}")
     for label, delta in effects.items():
         print(f"effect_{label.replace(' ', '_').lower()}: {delta:+.4f} val_bpb = {delta / noise:+.1f} x noise")
     return 0
