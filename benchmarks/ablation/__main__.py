@@ -21,8 +21,9 @@ app = typer.Typer(add_completion=False, help=__doc__)
 def _task_options(task: str, surrogate_model: Optional[Path], seed: int) -> dict:
     if task == "surrogate":
         if surrogate_model is None:
-            raise AutoresearchError("--task surrogate needs --surrogate-model PATH (a fitted model.json)",
-                                    code="missing-surrogate-model")
+            from benchmarks.surrogate.models import default_model
+
+            surrogate_model = default_model()
         return {"model": str(surrogate_model.resolve()), "noise_seed": seed}
     return {}
 
@@ -40,7 +41,7 @@ def main(
     out: Path = typer.Option(Path("benchmarks/results/ablation"), help="report folder"),
     parallel: int = typer.Option(1, min=1, help="independent repeats run at once"),
     workers: int = typer.Option(1, min=1, help="trials run at once within a repeat"),
-    surrogate_model: Optional[Path] = typer.Option(None, help="model.json for --task surrogate"),
+    surrogate_model: Optional[Path] = typer.Option(None, help="model.json for --task surrogate (default: the shipped fit on recorded GPT trials)"),
     alpha: float = typer.Option(0.05, help="significance level of the verdicts"),
     title: str = typer.Option("Ablation", help="report title"),
     reanalyse: Optional[Path] = typer.Option(None, help="only redo the analysis from DIR's CSV files"),

@@ -115,6 +115,13 @@ class SurrogateTask:
         return cls(model, space=space, **{k: v for k, v in options.items() if k not in fit_keys})
 
 
-def load_surrogate_task(model: str, noise_seed: int = 0, **options: Any) -> SurrogateTask:
-    """The factory the engine calls with a run's ``task_options``."""
+def load_surrogate_task(model: str | None = None, noise_seed: int = 0, **options: Any) -> SurrogateTask:
+    """The factory the engine calls with a run's ``task_options``.
+
+    ``model`` defaults to the shipped fit on recorded GPT cpu-preset trials.
+    """
+    if model is None:
+        from .models import default_model
+
+        model = str(default_model())
     return SurrogateTask(SurrogateModel.load(Path(model)), noise_seed=noise_seed, **options)
