@@ -13,6 +13,7 @@ from engine.runner import Run
 from engine.settings import RunSettings
 from engine.store import RunStore
 from interfaces import Proposal, SearchSpace, TraceView
+from benchmarks.broken_transcript import break_first_generation
 from sandbox import MechanismHost, admit
 
 QUAD = Path(__file__).parent / "data" / "quad.py"
@@ -68,21 +69,6 @@ def _record(tmp_path: Path) -> list[dict]:
     return [json.loads(line) for line in transcript.read_text().splitlines()]
 
 
-def _first_generate(records: list[dict]) -> int:
-    return next(i for i, r in enumerate(records) if r["request"]["purpose"] == "generate")
-
-
-def _set_code(record: dict, code: str, purpose: str | None = None) -> dict:
-    record = json.loads(json.dumps(record))
-    record["value"]["code"] = code
-    record["exchange"]["parsed"] = {"code": code}
-    record["exchange"]["raw_text"] = [json.dumps({"code": code})]
-    if purpose:
-        record["request"]["purpose"] = purpose
-        record["exchange"]["purpose"] = purpose
-    return record
-
-
 def _replay(tmp_path: Path, records: list[dict]):
     transcript = tmp_path / "edited.jsonl"
     transcript.write_text("".join(json.dumps(r) + "\n" for r in records))
@@ -97,11 +83,7 @@ def _replay(tmp_path: Path, records: list[dict]):
 
 
 def test_broken_generated_code_is_rejected_with_its_violations_and_repaired(tmp_path):
-    records = _record(tmp_path)
-    at = _first_generate(records)
-    good = records[at]["value"]["code"]
-    broken = "import os\n" + good.replace("def build(", "def unused():\n    return open('/etc/passwd').read()\n\n\ndef build(", 1)
-    records[at:at + 1] = [_set_code(records[at], broken), _set_code(records[at], good, purpose="repair")]
+    records = break_first_generation(_record(tmp_path))
     result, events = _replay(tmp_path, records)
     assert result.status == "finished"
     rejection = next(e for e in events if e["kind"] == "rejection")
