@@ -14,7 +14,8 @@ Method: ``check(proposal, trace, space) -> str | None``
 
 Return ``None`` to let the proposal run, or a short string (one sentence) that
 says why it is vetoed; the string is shown to the LLM. Vetoing everything
-stalls the search: a filter that vetoes many proposals in a row is reported.
+stalls the search: each veto costs one of the iteration's few proposal
+attempts, and a filter whose window shows no improvement is reverted.
 
 Example use: a tabu list that vetoes proposals too close to recent ones.
 """
