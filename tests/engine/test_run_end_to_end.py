@@ -64,3 +64,15 @@ def test_record_then_replay_reproduces_trials_and_mechanism_decisions(tmp_path, 
 
     assert digest(first) == digest(second)
     assert any(kind == "admission" for _, kind, _ in digest(second)[1])
+
+
+def test_two_workers_evaluate_two_proposals_per_iteration(tmp_path, quad_script):
+    result = Run.create(settings(quad_script, levels=("1",), iterations=4, workers=2), tmp_path).execute()
+    store = RunStore.open(result.run_dir / "run.sqlite")
+    trials = store.trials(result.run_id)
+    ran = [t for t in trials if t.decision not in (Decision.REJECTED, Decision.BASELINE)]
+    assert len(ran) > 4, "with two workers an iteration runs up to two trials"
+    configs = [dict(t.config) for t in ran]
+    assert all(configs.count(c) == 1 for c in configs), "no configuration runs twice"
+    assert [t.index for t in trials] == list(range(len(trials)))
+    store.close()
