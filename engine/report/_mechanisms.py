@@ -21,6 +21,8 @@ class MechanismSummary:
     calls: Counter = field(default_factory=Counter)
     effects: int = 0
     ejections: list[str] = field(default_factory=list)
+    rejections: list[str] = field(default_factory=list)  # one entry per rejected attempt: its codes
+    reasons: list[str] = field(default_factory=list)  # why the verdicts were given
     verdict: str = ""
 
     @property
@@ -48,6 +50,11 @@ def summarise_mechanisms(events: Iterable[Mapping[str, Any]]) -> list[MechanismS
             summary.admitted = True
         elif kind == "rejection":
             summary.rejected = True
+            codes = sorted({v.get("code", "?") if isinstance(v, Mapping) else str(v)
+                            for v in data.get("violations", [])})
+            if data.get("counterexample"):
+                codes.append("property-test")
+            summary.rejections.append(", ".join(codes) or "rejected")
         elif kind == "activation" and summary.activated_at is None:
             summary.activated_at = event["trial_index"]
         elif kind == "calls":
@@ -58,4 +65,6 @@ def summarise_mechanisms(events: Iterable[Mapping[str, Any]]) -> list[MechanismS
             summary.ejections.append(_reason(data))
         if kind in _VERDICTS:
             summary.verdict = _VERDICTS[kind]
+            if data.get("reason") and kind != "ejection":
+                summary.reasons.append(str(data["reason"]))
     return list(summaries.values())

@@ -145,21 +145,25 @@ def _mechanisms_section(store: RunStore, run_id: str) -> list[str]:
     for s in summaries:
         calls = ", ".join(f"{hook} {n}" for hook, n in sorted(s.calls.items())) or "none"
         ejections = f"{len(s.ejections)} ({'; '.join(s.ejections)})" if s.ejections else "0"
+        rejected = f"{len(s.rejections)} ({'; '.join(s.rejections)})" if s.rejections else "0"
+        final = s.final + (f": {s.reasons[-1]}" if s.reasons else "")
         rows.append(
             [
                 s.name,
+                rejected,
                 "yes" if s.admitted else "no",
                 "—" if s.activated_at is None else s.activated_at,
                 calls,
                 s.effects,
                 ejections,
-                s.final,
+                final,
             ]
         )
     return (
         lines
         + _table(
-            ["mechanism", "admitted", "active from trial", "calls per hook", "effects", "ejections", "final"],
+            ["mechanism", "rejected attempts", "admitted", "active from trial", "calls per hook", "effects",
+             "ejections", "final"],
             rows,
         )
         + [""]
