@@ -16,6 +16,7 @@ machine.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -25,12 +26,43 @@ import time
 import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any, Iterator
 
 import openai
 
 from engine.llm.local import MODELS, LocalServer, ensure_weights
 
-__all__ = ["ModelSpeed", "main", "measure"]
+__all__ = ["ModelSpeed", "main", "measure", "patient_local_requests"]
+
+#: Request settings for the local model on a busy 2-core machine. The engine's
+#: default (60 s a request, retried) cuts off a 1.5B model writing a mechanism
+#: at a few tokens per second, and a retry starts the generation over.
+PATIENT_TIMEOUT_S = 600.0
+PATIENT_ATTEMPTS = 1
+
+
+@contextlib.contextmanager
+def patient_local_requests(timeout_s: float = PATIENT_TIMEOUT_S, attempts: int = PATIENT_ATTEMPTS) -> Iterator[None]:
+    """Within the block, the local provider's requests wait ``timeout_s`` and are tried ``attempts`` times.
+
+    Only the request settings change: the provider, prompts, schemas and
+    admission are the engine's own.
+    """
+    import engine.llm as llm
+
+    original = llm.make_provider
+
+    def make_provider(name: str, **kw: Any) -> Any:
+        if name == "llamacpp":
+            kw.setdefault("timeout_s", timeout_s)
+            kw.setdefault("max_attempts", attempts)
+        return original(name, **kw)
+
+    llm.make_provider = make_provider
+    try:
+        yield
+    finally:
+        llm.make_provider = original
 
 # About 300 prompt tokens: long enough that prompt speed is not dominated by per-request overhead.
 _PROMPT = (
@@ -137,6 +169,164 @@ def measure(model: str, *, threads: int, runs: int, generate: int, log_dir: Path
     )
 
 
+# -- quality: the engine's own prompts, schemas and admission, with the real model --------------------
+
+QUAD_SCRIPT = Path(__file__).resolve().parents[1] / "tests" / "engine" / "data" / "quad.py"
+# Rejections that are not about the answer's validity: the engine refused a valid proposal.
+_VALID_BUT_REFUSED = frozenset({"duplicate", "vetoed"})
+
+
+@dataclass(frozen=True)
+class ModelQuality:
+    """Level 1 and Level 2 answer quality of one model, read back from engine runs' stores."""
+
+    model: str
+    proposals: int
+    valid_proposals: int
+    invalid_codes: tuple[tuple[str, int], ...]
+    seconds_per_proposal: float
+    sessions: int
+    admitted_first_try: int
+    admitted_after_repair: int
+    never_admitted: int
+    session_failures: tuple[tuple[str, int], ...]
+    violation_codes: tuple[tuple[str, int], ...]
+    seconds_per_session: float
+
+    @property
+    def valid_share(self) -> float:
+        return self.valid_proposals / self.proposals if self.proposals else float("nan")
+
+
+def _counted(codes: list[str]) -> tuple[tuple[str, int], ...]:
+    import collections
+
+    return tuple(collections.Counter(codes).most_common())
+
+
+def level1_figures(store: Any, run_id: str) -> tuple[int, int, list[str], list[float]]:
+    """Proposals the model made, how many validated, the codes of those that did not, and seconds each.
+
+    A proposal is any trial the model proposed (rejected ones included); it
+    validates unless the engine refused it for its content (a malformed answer,
+    too many changes, a space violation, an inactive parameter). Duplicates
+    and filter vetoes are valid proposals the search refused.
+    """
+    proposals = [t for t in store.trials(run_id) if t.source.startswith("local:")]
+    invalid = []
+    for trial in proposals:
+        if trial.decision.value == "rejected":
+            code = trial.reason.split(":", 1)[0]
+            if code not in _VALID_BUT_REFUSED:
+                invalid.append(code)
+    seconds = [float(c["duration_s"]) for c in _exchanges(store, run_id) if c["purpose"] == "propose"]
+    return len(proposals), len(proposals) - len(invalid), invalid, seconds
+
+
+def _exchanges(store: Any, run_id: str) -> list[dict[str, Any]]:
+    calls = []
+    for row in store.llm_calls(run_id):
+        exchange = row["exchange"]
+        calls.append(json.loads(exchange) if isinstance(exchange, str) else dict(exchange))
+    return calls
+
+
+def level2_figures(run_dir: Path, store: Any, run_id: str) -> dict[str, Any]:
+    """Sessions and how their mechanisms fared in admission, from ``level2/session-*/``."""
+    first = repaired = never = 0
+    failures: list[str] = []
+    violations: list[str] = []
+    sessions = sorted((run_dir / "level2").glob("session-*"), key=lambda p: int(p.name.split("-")[1]))
+    for folder in sessions:
+        decision = json.loads((folder / "decision.json").read_text()) if (folder / "decision.json").exists() \
+            else {"decision": "session-failed", "error": "no decision recorded"}
+        for admission_file in sorted(folder.glob("admission-*.json")):
+            admission = json.loads(admission_file.read_text())
+            violations += [v["code"] for v in admission.get("violations", [])]
+            if admission.get("counterexample"):
+                violations.append("property-counterexample")
+        if decision["decision"] == "activated":
+            first += decision["attempts"] == 1
+            repaired += decision["attempts"] > 1
+        else:
+            never += 1
+            if decision["decision"] == "session-failed":
+                failures.append(str(decision.get("error", "")).split(":", 1)[0].strip("[] ") or "unknown")
+    # A session's time: its rounds' requests, explore to the last repair.
+    session_seconds: list[float] = []
+    for call in _exchanges(store, run_id):
+        if call["level"] != "2":
+            continue
+        if call["purpose"] == "explore" or not session_seconds:
+            session_seconds.append(0.0)
+        session_seconds[-1] += float(call["duration_s"])
+    return {"sessions": len(sessions), "first": first, "repaired": repaired, "never": never,
+            "failures": failures, "violations": violations, "session_seconds": session_seconds}
+
+
+def _quality_run(settings: Any, runs_root: Path) -> tuple[Path, str]:
+    from engine.runner import Run
+
+    run = Run.create(settings, runs_root)
+    with patient_local_requests():
+        run.execute()
+    return run.run_dir, run.run_id
+
+
+def measure_quality(model: str, *, proposals: int, sessions: int, runs_root: Path, seed: int = 0) -> ModelQuality:
+    """Two engine runs on the quad script with the local model, then their stores read back.
+
+    Level 1 alone for ``proposals`` iterations, and all levels with a Level 2
+    session after every iteration for ``sessions`` iterations. Level 1
+    figures pool the proposals of both runs.
+    """
+    from engine.settings import RunSettings
+    from engine.store import RunStore
+
+    task_options = {"path": str(QUAD_SCRIPT), "metric": "loss"}
+    level1 = RunSettings(task="script", task_options=task_options, provider="local", model=model,
+                         iterations=proposals, levels=("1",), seed=seed)
+    level2 = RunSettings(task="script", task_options=task_options, provider="local", model=model,
+                         iterations=sessions, levels=("1", "1.5", "2"), outer_every=1, research_every=1, seed=seed)
+    made = valid = 0
+    invalid: list[str] = []
+    proposal_seconds: list[float] = []
+    figures: dict[str, Any] = {}
+    for settings in (level1, level2):
+        run_dir, run_id = _quality_run(settings, runs_root)
+        store = RunStore.open(run_dir / "run.sqlite")
+        try:
+            n, ok, codes, seconds = level1_figures(store, run_id)
+            made, valid, invalid, proposal_seconds = made + n, valid + ok, invalid + codes, proposal_seconds + seconds
+            if "2" in settings.levels:
+                figures = level2_figures(run_dir, store, run_id)
+        finally:
+            store.close()
+    return ModelQuality(
+        model=model, proposals=made, valid_proposals=valid, invalid_codes=_counted(invalid),
+        seconds_per_proposal=statistics.mean(proposal_seconds) if proposal_seconds else float("nan"),
+        sessions=figures["sessions"], admitted_first_try=figures["first"],
+        admitted_after_repair=figures["repaired"], never_admitted=figures["never"],
+        session_failures=_counted(figures["failures"]), violation_codes=_counted(figures["violations"]),
+        seconds_per_session=statistics.mean(figures["session_seconds"]) if figures["session_seconds"] else float("nan"),
+    )
+
+
+def _codes(pairs: tuple[tuple[str, int], ...], limit: int = 4) -> str:
+    return ", ".join(f"{code} x{count}" for code, count in pairs[:limit]) or "-"
+
+
+def _print_quality(results: list[ModelQuality]) -> None:
+    print(f"{'model':<11}{'proposals':>10}{'valid':>8}{'s/proposal':>12}{'sessions':>10}"
+          f"{'1st try':>9}{'repaired':>10}{'never':>7}{'s/session':>11}")
+    for r in results:
+        print(f"{r.model:<11}{r.proposals:>10}{r.valid_share:>8.0%}{r.seconds_per_proposal:>12.1f}{r.sessions:>10}"
+              f"{r.admitted_first_try:>9}{r.admitted_after_repair:>10}{r.never_admitted:>7}{r.seconds_per_session:>11.1f}")
+    for r in results:
+        print(f"{r.model}: invalid proposals: {_codes(r.invalid_codes)}; commonest violations: "
+              f"{_codes(r.violation_codes)}; failed sessions: {_codes(r.session_failures)}")
+
+
 def _print_table(results: list[ModelSpeed]) -> None:
     reference = results[0]
     print(
@@ -158,7 +348,22 @@ def _print_table(results: list[ModelSpeed]) -> None:
         )
 
 
+def engine_run(argv: list[str]) -> int:
+    """``python -m engine.run ARGS`` with patient local-model requests (see :func:`patient_local_requests`)."""
+    from engine.run import app
+
+    with patient_local_requests():
+        try:
+            app(argv, prog_name="python -m engine.run", standalone_mode=False)
+        except SystemExit as exc:  # typer.Exit in standalone mode off still reaches here as Exit
+            return int(exc.code or 0)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["engine-run"]:
+        return engine_run(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m benchmarks.local_model_bench", description=__doc__)
     parser.add_argument(
         "--model", action="append", choices=sorted(MODELS), help="repeatable; first is the reference"
@@ -167,18 +372,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--generate", type=int, default=64, help="tokens generated per timed request")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--skip-speed", action="store_true", help="measure quality only")
+    parser.add_argument("--proposals", type=int, default=0,
+                        help="quality: Level 1 iterations per model (0: no quality part)")
+    parser.add_argument("--sessions", type=int, default=0, help="quality: Level 2 sessions per model")
+    parser.add_argument("--runs-dir", type=Path, help="quality: keep the engine runs here (default: a scratch folder)")
     args = parser.parse_args(argv)
     models = args.model or ["qwen-0.5b", "qwen-1.5b"]
+    output: dict[str, Any] = {"load_average_1m_start": os.getloadavg()[0]}
     with tempfile.TemporaryDirectory(prefix="local-model-bench-") as scratch:
-        results = [
-            measure(
-                model, threads=args.threads, runs=args.runs, generate=args.generate, log_dir=Path(scratch)
-            )
-            for model in models
-        ]
-    _print_table(results)
+        if not args.skip_speed:
+            results = [
+                measure(
+                    model, threads=args.threads, runs=args.runs, generate=args.generate, log_dir=Path(scratch)
+                )
+                for model in models
+            ]
+            _print_table(results)
+            output["speed"] = [asdict(result) for result in results]
+        if args.proposals or args.sessions:
+            runs_root = args.runs_dir or Path(scratch) / "runs"
+            quality = [measure_quality(model, proposals=args.proposals, sessions=args.sessions, runs_root=runs_root)
+                       for model in models]
+            _print_quality(quality)
+            output["quality"] = [dict(asdict(q), valid_share=q.valid_share) for q in quality]
+    output["load_average_1m_end"] = os.getloadavg()[0]
     if args.json is not None:
-        args.json.write_text(json.dumps([asdict(result) for result in results], indent=1))
+        args.json.write_text(json.dumps(output, indent=1))
     return 0
 
 

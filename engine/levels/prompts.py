@@ -65,10 +65,11 @@ def proposal_messages(
     direction = "lower" if minimize else "higher"
     system = (
         f"You tune the hyperparameters of a {task_name} training script. "
-        f"The objective is {metric}; {direction} is better. Each answer proposes "
-        f"1 to {config.max_changes} parameter changes to the current best configuration "
-        "and a one-line rationale. Use only the parameters listed as changeable and keep "
-        "values inside their bounds."
+        f"The objective is {metric}; {direction} is better. Each answer changes 1 to "
+        f"{config.max_changes} parameters of the current best configuration: list only the "
+        "parameters you change (the others keep their values), each with its new value, and give "
+        "a one-line rationale. Use only the parameters listed as changeable and keep values "
+        "inside their bounds."
     )
     best = trace.best_metric()
     base = trace.baseline()
