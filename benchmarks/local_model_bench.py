@@ -19,6 +19,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -204,7 +205,7 @@ def _counted(codes: list[str]) -> tuple[tuple[str, int], ...]:
     return tuple(collections.Counter(codes).most_common())
 
 
-def level1_figures(store: Any, run_id: str) -> tuple[int, int, list[str], list[float]]:
+def level1_figures(store: Any, run_id: str, source: str = "local:") -> tuple[int, int, list[str], list[float]]:
     """Proposals the model made, how many validated, the codes of those that did not, and seconds each.
 
     A proposal is any trial the model proposed (rejected ones included); it
@@ -212,7 +213,7 @@ def level1_figures(store: Any, run_id: str) -> tuple[int, int, list[str], list[f
     too many changes, a space violation, an inactive parameter). Duplicates
     and filter vetoes are valid proposals the search refused.
     """
-    proposals = [t for t in store.trials(run_id) if t.source.startswith("local:")]
+    proposals = [t for t in store.trials(run_id) if t.source.startswith(source)]
     invalid = []
     for trial in proposals:
         if trial.decision.value == "rejected":
@@ -224,11 +225,13 @@ def level1_figures(store: Any, run_id: str) -> tuple[int, int, list[str], list[f
 
 
 def _exchanges(store: Any, run_id: str) -> list[dict[str, Any]]:
-    calls = []
-    for row in store.llm_calls(run_id):
-        exchange = row["exchange"]
-        calls.append(json.loads(exchange) if isinstance(exchange, str) else dict(exchange))
-    return calls
+    return list(store.llm_calls(run_id))
+
+
+def _error_code(text: str) -> str:
+    """``"[code] message"`` (how the engine's errors print) gives ``code``; anything else itself."""
+    match = re.match(r"\[([a-z0-9-]+)\]", text)
+    return match.group(1) if match else (text or "unknown")
 
 
 def level2_figures(run_dir: Path, store: Any, run_id: str) -> dict[str, Any]:
@@ -251,7 +254,7 @@ def level2_figures(run_dir: Path, store: Any, run_id: str) -> dict[str, Any]:
         else:
             never += 1
             if decision["decision"] == "session-failed":
-                failures.append(str(decision.get("error", "")).split(":", 1)[0].strip("[] ") or "unknown")
+                failures.append(_error_code(str(decision.get("error", ""))))
     # A session's time: its rounds' requests, explore to the last repair.
     session_seconds: list[float] = []
     for call in _exchanges(store, run_id):
@@ -360,10 +363,76 @@ def engine_run(argv: list[str]) -> int:
     return 0
 
 
+def ablation(argv: list[str]) -> int:
+    """Groups A and C of :mod:`benchmarks.ablation` on the quad script with the local model.
+
+    The ablation's own command line has no options for the script task, so
+    this builds its base settings and calls its ``run_groups`` and
+    ``write_report``; the repeats are the same engine runs. The Level 1 and
+    Level 2 quality figures of the repeats are printed and written too.
+    """
+    import shlex
+
+    from benchmarks.ablation.groups import run_groups
+    from benchmarks.ablation.report import write_report
+    from engine.settings import RunSettings
+    from engine.store import RunStore
+
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.local_model_bench ablation")
+    parser.add_argument("--model", default="qwen-0.5b", choices=sorted(MODELS))
+    parser.add_argument("--groups", default="A,C")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--iterations", type=int, default=6)
+    parser.add_argument("--outer-every", type=int, default=3)
+    parser.add_argument("--research-every", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/local-ablation-quad"))
+    parser.add_argument("--runs-dir", type=Path, required=True, help="where the repeats' run folders go")
+    args = parser.parse_args(argv)
+    base = RunSettings(task="script", task_options={"path": str(QUAD_SCRIPT), "metric": "loss"}, provider="local",
+                       model=args.model, iterations=args.iterations, outer_every=args.outer_every,
+                       research_every=args.research_every)
+    groups = tuple(g.strip() for g in args.groups.split(",") if g.strip())
+    with patient_local_requests():
+        runs = run_groups(groups, list(range(args.seeds)), base, args.runs_dir)
+    command = "python -m benchmarks.local_model_bench ablation " + shlex.join(argv)
+    report = write_report(runs, args.out, title=f"Ablation A vs C, quad script, local {args.model}",
+                          command=command, metric="loss")
+    made = valid = 0
+    invalid: list[str] = []
+    sessions: list[dict[str, Any]] = []
+    for run in runs:
+        run_dir = Path(run.run_dir)
+        store = RunStore.open(run_dir / "run.sqlite")
+        try:
+            run_id = store.runs()[0].run_id
+            n, ok, codes, _seconds = level1_figures(store, run_id)
+            made, valid, invalid = made + n, valid + ok, invalid + codes
+            if (run_dir / "level2").exists():
+                sessions.append(level2_figures(run_dir, store, run_id))
+        finally:
+            store.close()
+    quality = {
+        "model": args.model, "proposals": made, "valid_proposals": valid, "invalid_codes": _counted(invalid),
+        "sessions": sum(f["sessions"] for f in sessions),
+        "admitted_first_try": sum(f["first"] for f in sessions),
+        "admitted_after_repair": sum(f["repaired"] for f in sessions),
+        "never_admitted": sum(f["never"] for f in sessions),
+        "violation_codes": _counted([v for f in sessions for v in f["violations"]]),
+        "session_failures": _counted([v for f in sessions for v in f["failures"]]),
+        "seconds_per_session": [round(x, 1) for f in sessions for x in f["session_seconds"]],
+    }
+    (args.out / "quality.json").write_text(json.dumps(quality, indent=1))
+    print(json.dumps(quality, indent=1))
+    print(f"report: {report}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["engine-run"]:
         return engine_run(argv[1:])
+    if argv[:1] == ["ablation"]:
+        return ablation(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m benchmarks.local_model_bench", description=__doc__)
     parser.add_argument(
         "--model", action="append", choices=sorted(MODELS), help="repeatable; first is the reference"
