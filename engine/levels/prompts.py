@@ -68,7 +68,7 @@ def proposal_messages(
         f"The objective is {metric}; {direction} is better. Each answer changes 1 to "
         f"{config.max_changes} parameters of the current best configuration: list only the "
         "parameters you change (the others keep their values), each with its new value, and give "
-        "a one-line rationale. Use only the parameters listed as changeable and keep values "
+        "a rationale of one short sentence. Use only the parameters listed as changeable and keep values "
         "inside their bounds."
     )
     best = trace.best_metric()

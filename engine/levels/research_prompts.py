@@ -28,7 +28,7 @@ def explore_messages(trace: TraceView, metric: str, facts: dict[str, Any], tried
         "Trace facts: " + json.dumps(facts),
         "Recent trials:", *history_lines(trace.trials, metric, limit=12),
         f"Active mechanisms: {active_text}", f"Already tried in this run: {tried_text}",
-        "Explore: diagnose what is going wrong in this search, and list 2 to 5 candidate mechanisms "
+        "Explore: diagnose what is going wrong in this search, and list 2 or 3 candidate mechanisms "
         "from other fields (combinatorial optimisation, bandits, design of experiments, Bayesian "
         "optimisation, statistics) that could fix it.",
     ])

@@ -45,10 +45,13 @@ class ParamChange(BaseModel):
 class ProposalAnswer(BaseModel):
     model_config = _STRICT
 
+    # Two at most, the engine's default ``SearchConfig.max_changes``: a grammar-constrained
+    # local model cannot then list every parameter (small models do, every time).
     changes: list[ParamChange] = Field(
-        min_length=1, max_length=4, description="One to four parameter changes to try next."
+        min_length=1, max_length=2, description="Only the parameters you change (one or two), each with its new value."
     )
-    rationale: str = Field(min_length=1, max_length=400, description="One line: why this change may help.")
+    # Short on purpose: generation is the slow part on a CPU, and a rationale is one line.
+    rationale: str = Field(min_length=1, max_length=200, description="One short sentence: why this change may help.")
 
     @field_validator("rationale")
     @classmethod
@@ -85,13 +88,15 @@ class Candidate(BaseModel):
 
     name: str = Field(min_length=1, description="Short name of the mechanism idea, snake_case.")
     field: str = Field(min_length=1, description="Field the idea comes from, e.g. operations research.")
-    idea: str = Field(min_length=1, description="One or two sentences: what it does and why it helps here.")
+    idea: str = Field(min_length=1, max_length=300,
+                      description="One or two sentences: what it does and why it helps here.")
 
 
 class ExploreAnswer(BaseModel):
     model_config = _STRICT
 
-    diagnosis: str = Field(min_length=1, description="What the trace shows is going wrong with the search.")
+    diagnosis: str = Field(min_length=1, max_length=400,
+                           description="What the trace shows is going wrong with the search.")
     candidates: list[Candidate] = Field(min_length=2, max_length=5, description="Two to five mechanism ideas.")
 
 
@@ -99,8 +104,8 @@ class Assessment(BaseModel):
     model_config = _STRICT
 
     name: str = Field(min_length=1, description="Name of a candidate from the previous round.")
-    strength: str = Field(min_length=1, description="Its main strength here.")
-    weakness: str = Field(min_length=1, description="Its main weakness or risk.")
+    strength: str = Field(min_length=1, max_length=200, description="Its main strength here.")
+    weakness: str = Field(min_length=1, max_length=200, description="Its main weakness or risk.")
 
 
 class CritiqueAnswer(BaseModel):
@@ -108,7 +113,7 @@ class CritiqueAnswer(BaseModel):
 
     assessments: list[Assessment] = Field(min_length=1, max_length=5, description="One per candidate.")
     choice: str = Field(min_length=1, description="The name of the candidate to build (one of the assessed).")
-    reason: str = Field(min_length=1, description="Why this one.")
+    reason: str = Field(min_length=1, max_length=300, description="Why this one.")
 
     @model_validator(mode="after")
     def _choice_was_assessed(self) -> "CritiqueAnswer":
@@ -126,13 +131,14 @@ class SpecifyAnswer(BaseModel):
         description="The one hook the mechanism implements."
     )
     class_name: str = Field(pattern=r"^[A-Z][A-Za-z0-9]{0,47}$", description="Class name in CamelCase.")
-    behaviour: str = Field(min_length=1, description="What the hook method does, step by step.")
+    behaviour: str = Field(min_length=1, max_length=600, description="What the hook method does, step by step.")
 
 
 class GenerateAnswer(BaseModel):
     model_config = _STRICT
 
-    code: str = Field(min_length=1, description="The full Python module source, nothing else.")
+    # A cap well above any library mechanism: a small model that loops stops here, not at the context's end.
+    code: str = Field(min_length=1, max_length=8000, description="The full Python module source, nothing else.")
 
     @field_validator("code")
     @classmethod
