@@ -85,7 +85,7 @@ def proposal_messages(
         parts.append("Do not change: " + ", ".join(fixed))
     history = history_lines(trace.trials, metric)
     if history:
-        parts.append("Recent trials (changes -> result, decision):")
+        parts.append("Recent trials (changes -> result, decision); do not propose any of these changes again:")
         parts += history
     parts.append(f"Strategy: {config.strategy}.")
     if config.guidance:

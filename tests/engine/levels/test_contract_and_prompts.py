@@ -149,3 +149,17 @@ def test_proposal_prompt_lists_only_changeable_parameters_and_the_change_limit()
     assert "Do not change: ACT, BIAS" in user
     assert "- ACT" not in user
     assert "rejected" in user and "too many changes" in user
+
+
+def test_proposal_prompt_shows_history_and_forbids_repeating_it():
+    from interfaces import Decision, Trial, TrialStatus
+
+    space = _space()
+    tried = Trial(index=1, config=dict(space.defaults(), LR=0.02), changes={"LR": 0.02}, status=TrialStatus.OK,
+                  metric=1.49, decision=Decision.DISCARD, source="local:qwen-0.5b")
+    config = SearchConfig(active=("LR", "DEPTH"), frozen=("ACT", "BIAS"))
+    user = proposal_messages(task_name="quad", metric="loss", minimize=True, space=space,
+                             trace=TraceView((tried,), minimize=True), config=config,
+                             incumbent_config=dict(space.defaults()))[1]["content"]
+    assert "#1 LR=0.02 -> loss=1.4900, discard" in user
+    assert "do not propose any of these changes again" in user
