@@ -387,13 +387,15 @@ def ablation(argv: list[str]) -> int:
     parser.add_argument("--research-every", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/local-ablation-quad"))
     parser.add_argument("--runs-dir", type=Path, required=True, help="where the repeats' run folders go")
+    parser.add_argument("--parallel", type=int, default=1,
+                        help="repeats at once, each with its own server (forked: the request settings carry over)")
     args = parser.parse_args(argv)
     base = RunSettings(task="script", task_options={"path": str(QUAD_SCRIPT), "metric": "loss"}, provider="local",
                        model=args.model, iterations=args.iterations, outer_every=args.outer_every,
                        research_every=args.research_every)
     groups = tuple(g.strip() for g in args.groups.split(",") if g.strip())
     with patient_local_requests():
-        runs = run_groups(groups, list(range(args.seeds)), base, args.runs_dir)
+        runs = run_groups(groups, list(range(args.seeds)), base, args.runs_dir, parallel=args.parallel)
     command = "python -m benchmarks.local_model_bench ablation " + shlex.join(argv)
     report = write_report(runs, args.out, title=f"Ablation A vs C, quad script, local {args.model}",
                           command=command, metric="loss")
