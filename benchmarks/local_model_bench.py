@@ -38,20 +38,28 @@ __all__ = ["ModelSpeed", "main", "measure", "patient_local_requests"]
 #: Request settings for the local model on a busy 2-core machine. The engine's
 #: default (60 s a request, retried) cuts off a 1.5B model writing a mechanism
 #: at a few tokens per second, and a retry starts the generation over.
-PATIENT_TIMEOUT_S = 600.0
+PATIENT_TIMEOUT_S = 900.0
 PATIENT_ATTEMPTS = 1
+#: llama.cpp's threads wait for each other at every step: on cores shared with
+#: many other processes one thread, never left waiting for a descheduled
+#: sibling, generated several times faster than two here.
+SERVER_THREADS = int(os.environ.get("LOCAL_BENCH_THREADS", "1"))
 
 
 @contextlib.contextmanager
-def patient_local_requests(timeout_s: float = PATIENT_TIMEOUT_S, attempts: int = PATIENT_ATTEMPTS) -> Iterator[None]:
-    """Within the block, the local provider's requests wait ``timeout_s`` and are tried ``attempts`` times.
+def patient_local_requests(timeout_s: float = PATIENT_TIMEOUT_S, attempts: int = PATIENT_ATTEMPTS,
+                           threads: int = SERVER_THREADS) -> Iterator[None]:
+    """Within the block, the local provider's requests wait ``timeout_s`` and are tried ``attempts`` times,
+    and its server runs ``threads`` threads.
 
-    Only the request settings change: the provider, prompts, schemas and
-    admission are the engine's own.
+    Only these settings change: the provider, prompts, schemas and admission
+    are the engine's own.
     """
     import engine.llm as llm
+    import engine.llm.local as local
 
     original = llm.make_provider
+    original_local = local.local_provider
 
     def make_provider(name: str, **kw: Any) -> Any:
         if name == "llamacpp":
@@ -59,11 +67,17 @@ def patient_local_requests(timeout_s: float = PATIENT_TIMEOUT_S, attempts: int =
             kw.setdefault("max_attempts", attempts)
         return original(name, **kw)
 
+    def local_provider(*args: Any, **kw: Any) -> Any:
+        kw.setdefault("threads", threads)
+        return original_local(*args, **kw)
+
     llm.make_provider = make_provider
+    local.local_provider = local_provider
     try:
         yield
     finally:
         llm.make_provider = original
+        local.local_provider = original_local
 
 # About 300 prompt tokens: long enough that prompt speed is not dominated by per-request overhead.
 _PROMPT = (
