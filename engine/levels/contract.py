@@ -35,8 +35,9 @@ __all__ = [
 ]
 
 # Serialisation helpers and record-builders: a mechanism never needs them.
+# The engine's own validation helpers are left out too: a mechanism reads the specs' bounds.
 _HIDDEN = frozenset({"from_dict", "from_list", "to_dict", "to_list", "statuses", "with_decision", "with_params",
-                     "lock", "freeze", "unfreeze"})
+                     "lock", "freeze", "unfreeze", "coerce", "validate", "check"})
 # What each argument type leads to: a TraceView holds Trials, a SearchSpace ParamSpecs.
 _REACHES = {"TraceView": ("Trial",), "Trial": (), "SearchSpace": ("ParamSpec",), "Proposal": (),
             "SearchConfig": (), "ParamSpec": ()}

@@ -137,8 +137,10 @@ class SpecifyAnswer(BaseModel):
 class GenerateAnswer(BaseModel):
     model_config = _STRICT
 
-    # A cap well above any library mechanism: a small model that loops stops here, not at the context's end.
-    code: str = Field(min_length=1, max_length=8000, description="The full Python module source, nothing else.")
+    # Room for a compact mechanism (most of the library's, without docstrings, are 1-4k characters) that
+    # still ends inside a 4096-token context after a ~3000-token Generate prompt: a small model that
+    # loops is cut here, and its code goes to admission and a repair instead of overflowing.
+    code: str = Field(min_length=1, max_length=4000, description="The full Python module source, nothing else.")
 
     @field_validator("code")
     @classmethod
