@@ -309,7 +309,8 @@ def measure_quality(model: str, *, proposals: int, sessions: int, runs_root: Pat
     invalid: list[str] = []
     proposal_seconds: list[float] = []
     figures: dict[str, Any] = {}
-    for settings in (level1, level2):
+    planned = [settings for settings, wanted in ((level1, proposals), (level2, sessions)) if wanted > 0]
+    for settings in planned:
         run_dir, run_id = _quality_run(settings, runs_root)
         store = RunStore.open(run_dir / "run.sqlite")
         try:
@@ -322,10 +323,12 @@ def measure_quality(model: str, *, proposals: int, sessions: int, runs_root: Pat
     return ModelQuality(
         model=model, proposals=made, valid_proposals=valid, invalid_codes=_counted(invalid),
         seconds_per_proposal=statistics.mean(proposal_seconds) if proposal_seconds else float("nan"),
-        sessions=figures["sessions"], admitted_first_try=figures["first"],
-        admitted_after_repair=figures["repaired"], never_admitted=figures["never"],
-        session_failures=_counted(figures["failures"]), violation_codes=_counted(figures["violations"]),
-        seconds_per_session=statistics.mean(figures["session_seconds"]) if figures["session_seconds"] else float("nan"),
+        sessions=figures.get("sessions", 0), admitted_first_try=figures.get("first", 0),
+        admitted_after_repair=figures.get("repaired", 0), never_admitted=figures.get("never", 0),
+        session_failures=_counted(figures.get("failures", [])),
+        violation_codes=_counted(figures.get("violations", [])),
+        seconds_per_session=statistics.mean(figures["session_seconds"]) if figures.get("session_seconds")
+        else float("nan"),
     )
 
 
