@@ -7,6 +7,7 @@ and the server is gone when the run ends.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -31,22 +32,23 @@ def small_model() -> Path:
         pytest.skip(str(error))
 
 
-def _server_processes() -> set[int]:
+def _servers_started_by_this_process() -> set[int]:
+    """llama.cpp server processes whose ``--parent-pid`` is this test process (others may run beside it)."""
+    mine = f"--parent-pid\0{os.getpid()}\0".encode()
     found = set()
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                command = (entry / "cmdline").read_bytes()
+                command = (entry / "cmdline").read_bytes() + b"\0"
             except OSError:
                 continue
-            if b"engine.llm.local._serve" in command:
+            if b"engine.llm.local._serve" in command and mine in command:
                 found.add(int(entry.name))
     return found
 
 
 @pytest.mark.timeout(1200)
 def test_short_search_with_the_real_model(small_model: Path, tmp_path: Path) -> None:
-    before = _server_processes()
     settings = RunSettings(task="script", task_options={"path": str(QUAD), "metric": "loss"}, provider="local",
                            model="qwen-0.5b", iterations=2, levels=("1", "1.5"), outer_every=1)
     result = Run.create(settings, tmp_path).execute()
@@ -69,4 +71,4 @@ def test_short_search_with_the_real_model(small_model: Path, tmp_path: Path) -> 
     assert len(snapshots) >= 1
     log = (result.run_dir / "local-model.log").read_text()
     assert "listening on http://127.0.0.1:" in log
-    assert _server_processes() <= before, "the run left its llama.cpp server running"
+    assert _servers_started_by_this_process() == set(), "the run left its llama.cpp server running"
