@@ -137,10 +137,10 @@ class SpecifyAnswer(BaseModel):
 class GenerateAnswer(BaseModel):
     model_config = _STRICT
 
-    # Room for a compact mechanism (most of the library's, without docstrings, are 1-4k characters) that
-    # still ends inside a 4096-token context after a ~3000-token Generate prompt: a small model that
-    # loops is cut here, and its code goes to admission and a repair instead of overflowing.
-    code: str = Field(min_length=1, max_length=4000, description="The full Python module source, nothing else.")
+    # Room for the longest library mechanism with its docstrings (the heuristic provider answers with
+    # those), and a bound on a small model that loops: the grammar closes the answer here, so its code
+    # reaches admission, once the context holds the prompt plus this much (see docs/local-model.md).
+    code: str = Field(min_length=1, max_length=8000, description="The full Python module source, nothing else.")
 
     @field_validator("code")
     @classmethod
