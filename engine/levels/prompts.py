@@ -80,9 +80,9 @@ def proposal_messages(
         parts.append(f"Baseline {metric}: {base.metric:.4f}")
     parts.append("Changeable parameters (current best value: allowed values):")
     parts += [describe_param(space[n], incumbent_config.get(n)) for n in config.active if n in space]
-    fixed = [n for n in space.names if n not in config.active]
-    if fixed:
-        parts.append("Do not change: " + ", ".join(fixed))
+    # Frozen parameters are not named: the 0.5B model proposed the names on a "do not change"
+    # list as often as the changeable ones (half of its proposals once Level 1.5 froze some).
+    parts.append("No other parameter may change.")
     history = history_lines(trace.trials, metric)
     if history:
         parts.append("Recent trials (changes -> result, decision); do not propose any of these changes again:")

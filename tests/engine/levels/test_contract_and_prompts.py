@@ -146,8 +146,8 @@ def test_proposal_prompt_lists_only_changeable_parameters_and_the_change_limit()
     assert "1 to 2 parameters" in system and "list only the parameters you change" in system
     assert "- LR = 0.01: float in [0.0001, 1], log scale (learning rate)" in user
     assert "- DEPTH = 4: int in [1, 12]" in user
-    assert "Do not change: ACT, BIAS" in user
-    assert "- ACT" not in user
+    assert "No other parameter may change." in user
+    assert "ACT" not in user and "BIAS" not in user  # frozen names are not put in the model's mind
     assert "rejected" in user and "too many changes" in user
 
 
