@@ -75,3 +75,22 @@ def test_level2_sorts_sessions_into_first_try_repaired_and_never(tmp_path):
     assert figures["violations"].count("forbidden-import") == 4
     assert figures["violations"].count("property-counterexample") == 1
     assert figures["session_seconds"] == [3.0, 4.0]
+
+
+def test_patient_requests_change_only_the_local_request_settings_and_are_undone(monkeypatch):
+    import engine.llm as llm
+    import engine.llm.local as local
+    from benchmarks.local_model_bench import patient_local_requests
+
+    seen = []
+    monkeypatch.setattr(llm, "make_provider", lambda name, **kw: seen.append((name, kw)))
+    monkeypatch.setattr(local, "local_provider", lambda *args, **kw: seen.append(("server", kw)))
+    fake_make, fake_local = llm.make_provider, local.local_provider
+    with patient_local_requests(timeout_s=123.0, attempts=1, threads=1):
+        llm.make_provider("llamacpp", model="m", timeout_s=5.0)
+        llm.make_provider("openai", model="m")
+        local.local_provider("qwen-0.5b", run_dir="x")
+    assert seen == [("llamacpp", {"model": "m", "timeout_s": 5.0, "max_attempts": 1}),
+                    ("openai", {"model": "m"}),
+                    ("server", {"run_dir": "x", "threads": 1})]
+    assert llm.make_provider is fake_make and local.local_provider is fake_local
