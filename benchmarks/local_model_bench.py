@@ -294,7 +294,7 @@ def measure_quality(model: str, *, proposals: int, sessions: int, runs_root: Pat
     """Two engine runs on the quad script with the local model, then their stores read back.
 
     Level 1 alone for ``proposals`` iterations, and all levels with a Level 2
-    session after every iteration for ``sessions`` iterations. Level 1
+    session after each of the first ``sessions`` iterations. Level 1
     figures pool the proposals of both runs.
     """
     from engine.settings import RunSettings
@@ -304,7 +304,9 @@ def measure_quality(model: str, *, proposals: int, sessions: int, runs_root: Pat
     level1 = RunSettings(task="script", task_options=task_options, provider="local", model=model,
                          iterations=proposals, levels=("1",), seed=seed)
     level2 = RunSettings(task="script", task_options=task_options, provider="local", model=model,
-                         iterations=sessions, levels=("1", "1.5", "2"), outer_every=1, research_every=1, seed=seed)
+                         # No cycle follows the last iteration, so one more iteration than sessions.
+                         iterations=sessions + 1, levels=("1", "1.5", "2"), outer_every=1, research_every=1,
+                         seed=seed)
     made = valid = 0
     invalid: list[str] = []
     proposal_seconds: list[float] = []
