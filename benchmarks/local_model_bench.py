@@ -16,8 +16,10 @@ machine.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -25,12 +27,20 @@ import time
 import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any, Iterator
 
 import openai
 
 from engine.llm.local import MODELS, LocalServer, ensure_weights
 
 __all__ = ["ModelSpeed", "main", "measure"]
+
+#: llama.cpp's threads wait for each other at every step: on cores shared with
+#: many other processes one thread, never left waiting for a descheduled
+#: sibling, generated several times faster than two here. The engine's runs
+#: below get it as their ``server_threads`` setting.
+SERVER_THREADS = int(os.environ.get("LOCAL_BENCH_THREADS", "1"))
+
 
 # About 300 prompt tokens: long enough that prompt speed is not dominated by per-request overhead.
 _PROMPT = (
@@ -137,6 +147,170 @@ def measure(model: str, *, threads: int, runs: int, generate: int, log_dir: Path
     )
 
 
+# -- quality: the engine's own prompts, schemas and admission, with the real model --------------------
+
+QUAD_SCRIPT = Path(__file__).resolve().parents[1] / "tests" / "engine" / "data" / "quad.py"
+# Rejections that are not about the answer's validity: the engine refused a valid proposal.
+_VALID_BUT_REFUSED = frozenset({"duplicate", "vetoed"})
+
+
+@dataclass(frozen=True)
+class ModelQuality:
+    """Level 1 and Level 2 answer quality of one model, read back from engine runs' stores."""
+
+    model: str
+    proposals: int
+    valid_proposals: int
+    invalid_codes: tuple[tuple[str, int], ...]
+    seconds_per_proposal: float
+    sessions: int
+    admitted_first_try: int
+    admitted_after_repair: int
+    never_admitted: int
+    session_failures: tuple[tuple[str, int], ...]
+    violation_codes: tuple[tuple[str, int], ...]
+    seconds_per_session: float
+
+    @property
+    def valid_share(self) -> float:
+        return self.valid_proposals / self.proposals if self.proposals else float("nan")
+
+
+def _counted(codes: list[str]) -> tuple[tuple[str, int], ...]:
+    import collections
+
+    return tuple(collections.Counter(codes).most_common())
+
+
+def level1_figures(store: Any, run_id: str, source: str = "local:") -> tuple[int, int, list[str], list[float]]:
+    """Proposals the model made, how many validated, the codes of those that did not, and seconds each.
+
+    A proposal is any trial the model proposed (rejected ones included); it
+    validates unless the engine refused it for its content (a malformed answer,
+    too many changes, a space violation, an inactive parameter). Duplicates
+    and filter vetoes are valid proposals the search refused.
+    """
+    proposals = [t for t in store.trials(run_id) if t.source.startswith(source)]
+    invalid = []
+    for trial in proposals:
+        if trial.decision.value == "rejected":
+            code = trial.reason.split(":", 1)[0]
+            if code not in _VALID_BUT_REFUSED:
+                invalid.append(code)
+    seconds = [float(c["duration_s"]) for c in _exchanges(store, run_id) if c["purpose"] == "propose"]
+    return len(proposals), len(proposals) - len(invalid), invalid, seconds
+
+
+def _exchanges(store: Any, run_id: str) -> list[dict[str, Any]]:
+    return list(store.llm_calls(run_id))
+
+
+def _error_code(text: str) -> str:
+    """``"[code] message"`` (how the engine's errors print) gives ``code``; anything else itself."""
+    match = re.match(r"\[([a-z0-9-]+)\]", text)
+    return match.group(1) if match else (text or "unknown")
+
+
+def level2_figures(run_dir: Path, store: Any, run_id: str) -> dict[str, Any]:
+    """Sessions and how their mechanisms fared in admission, from ``level2/session-*/``."""
+    first = repaired = never = 0
+    failures: list[str] = []
+    violations: list[str] = []
+    sessions = sorted((run_dir / "level2").glob("session-*"), key=lambda p: int(p.name.split("-")[1]))
+    for folder in sessions:
+        decision = json.loads((folder / "decision.json").read_text()) if (folder / "decision.json").exists() \
+            else {"decision": "session-failed", "error": "no decision recorded"}
+        for admission_file in sorted(folder.glob("admission-*.json")):
+            admission = json.loads(admission_file.read_text())
+            violations += [v["code"] for v in admission.get("violations", [])]
+            if admission.get("counterexample"):
+                violations.append("property-counterexample")
+        if decision["decision"] == "activated":
+            first += decision["attempts"] == 1
+            repaired += decision["attempts"] > 1
+        else:
+            never += 1
+            if decision["decision"] == "session-failed":
+                failures.append(_error_code(str(decision.get("error", ""))))
+    # A session's time: its rounds' requests, explore to the last repair.
+    session_seconds: list[float] = []
+    for call in _exchanges(store, run_id):
+        if call["level"] != "2":
+            continue
+        if call["purpose"] == "explore" or not session_seconds:
+            session_seconds.append(0.0)
+        session_seconds[-1] += float(call["duration_s"])
+    return {"sessions": len(sessions), "first": first, "repaired": repaired, "never": never,
+            "failures": failures, "violations": violations, "session_seconds": session_seconds}
+
+
+def _quality_run(settings: Any, runs_root: Path) -> tuple[Path, str]:
+    from engine.runner import Run
+
+    run = Run.create(settings, runs_root)
+    run.execute()
+    return run.run_dir, run.run_id
+
+
+def measure_quality(model: str, *, proposals: int, sessions: int, runs_root: Path, seed: int = 0) -> ModelQuality:
+    """Two engine runs on the quad script with the local model, then their stores read back.
+
+    Level 1 alone for ``proposals`` iterations, and all levels with a Level 2
+    session after each of the first ``sessions`` iterations. Level 1
+    figures pool the proposals of both runs.
+    """
+    from engine.settings import RunSettings
+    from engine.store import RunStore
+
+    task_options = {"path": str(QUAD_SCRIPT), "metric": "loss"}
+    level1 = RunSettings(task="script", task_options=task_options, provider="local", model=model,
+                         iterations=proposals, levels=("1",), seed=seed, server_threads=SERVER_THREADS)
+    level2 = RunSettings(task="script", task_options=task_options, provider="local", model=model,
+                         # No cycle follows the last iteration, so one more iteration than sessions.
+                         iterations=sessions + 1, levels=("1", "1.5", "2"), outer_every=1, research_every=1,
+                         seed=seed, server_threads=SERVER_THREADS)
+    made = valid = 0
+    invalid: list[str] = []
+    proposal_seconds: list[float] = []
+    figures: dict[str, Any] = {}
+    planned = [settings for settings, wanted in ((level1, proposals), (level2, sessions)) if wanted > 0]
+    for settings in planned:
+        run_dir, run_id = _quality_run(settings, runs_root)
+        store = RunStore.open(run_dir / "run.sqlite")
+        try:
+            n, ok, codes, seconds = level1_figures(store, run_id)
+            made, valid, invalid, proposal_seconds = made + n, valid + ok, invalid + codes, proposal_seconds + seconds
+            if "2" in settings.levels:
+                figures = level2_figures(run_dir, store, run_id)
+        finally:
+            store.close()
+    return ModelQuality(
+        model=model, proposals=made, valid_proposals=valid, invalid_codes=_counted(invalid),
+        seconds_per_proposal=statistics.mean(proposal_seconds) if proposal_seconds else float("nan"),
+        sessions=figures.get("sessions", 0), admitted_first_try=figures.get("first", 0),
+        admitted_after_repair=figures.get("repaired", 0), never_admitted=figures.get("never", 0),
+        session_failures=_counted(figures.get("failures", [])),
+        violation_codes=_counted(figures.get("violations", [])),
+        seconds_per_session=statistics.mean(figures["session_seconds"]) if figures.get("session_seconds")
+        else float("nan"),
+    )
+
+
+def _codes(pairs: tuple[tuple[str, int], ...], limit: int = 4) -> str:
+    return ", ".join(f"{code} x{count}" for code, count in pairs[:limit]) or "-"
+
+
+def _print_quality(results: list[ModelQuality]) -> None:
+    print(f"{'model':<11}{'proposals':>10}{'valid':>8}{'s/proposal':>12}{'sessions':>10}"
+          f"{'1st try':>9}{'repaired':>10}{'never':>7}{'s/session':>11}")
+    for r in results:
+        print(f"{r.model:<11}{r.proposals:>10}{r.valid_share:>8.0%}{r.seconds_per_proposal:>12.1f}{r.sessions:>10}"
+              f"{r.admitted_first_try:>9}{r.admitted_after_repair:>10}{r.never_admitted:>7}{r.seconds_per_session:>11.1f}")
+    for r in results:
+        print(f"{r.model}: invalid proposals: {_codes(r.invalid_codes)}; commonest violations: "
+              f"{_codes(r.violation_codes)}; failed sessions: {_codes(r.session_failures)}")
+
+
 def _print_table(results: list[ModelSpeed]) -> None:
     reference = results[0]
     print(
@@ -158,7 +332,74 @@ def _print_table(results: list[ModelSpeed]) -> None:
         )
 
 
+def ablation(argv: list[str]) -> int:
+    """Groups A and C of :mod:`benchmarks.ablation` on the quad script with the local model.
+
+    The repeats are the ablation's own engine runs (``run_groups`` and
+    ``write_report``); this adds the Level 1 and Level 2 quality figures of
+    the repeats, printed and written to ``quality.json``.
+    """
+    import shlex
+
+    from benchmarks.ablation.groups import run_groups
+    from benchmarks.ablation.report import write_report
+    from engine.settings import RunSettings
+    from engine.store import RunStore
+
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.local_model_bench ablation")
+    parser.add_argument("--model", default="qwen-0.5b", choices=sorted(MODELS))
+    parser.add_argument("--groups", default="A,C")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--iterations", type=int, default=6)
+    parser.add_argument("--outer-every", type=int, default=3)
+    parser.add_argument("--research-every", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/local-ablation-quad"))
+    parser.add_argument("--runs-dir", type=Path, required=True, help="where the repeats' run folders go")
+    parser.add_argument("--parallel", type=int, default=1,
+                        help="repeats at once, each with its own server")
+    args = parser.parse_args(argv)
+    base = RunSettings(task="script", task_options={"path": str(QUAD_SCRIPT), "metric": "loss"}, provider="local",
+                       model=args.model, iterations=args.iterations, outer_every=args.outer_every,
+                       research_every=args.research_every, server_threads=SERVER_THREADS)
+    groups = tuple(g.strip() for g in args.groups.split(",") if g.strip())
+    runs = run_groups(groups, list(range(args.seeds)), base, args.runs_dir, parallel=args.parallel)
+    command = "python -m benchmarks.local_model_bench ablation " + shlex.join(argv)
+    report = write_report(runs, args.out, title=f"Ablation A vs C, quad script, local {args.model}",
+                          command=command, metric="loss")
+    made = valid = 0
+    invalid: list[str] = []
+    sessions: list[dict[str, Any]] = []
+    for run in runs:
+        run_dir = Path(run.run_dir)
+        store = RunStore.open(run_dir / "run.sqlite")
+        try:
+            run_id = store.runs()[0].run_id
+            n, ok, codes, _seconds = level1_figures(store, run_id)
+            made, valid, invalid = made + n, valid + ok, invalid + codes
+            if (run_dir / "level2").exists():
+                sessions.append(level2_figures(run_dir, store, run_id))
+        finally:
+            store.close()
+    quality = {
+        "model": args.model, "proposals": made, "valid_proposals": valid, "invalid_codes": _counted(invalid),
+        "sessions": sum(f["sessions"] for f in sessions),
+        "admitted_first_try": sum(f["first"] for f in sessions),
+        "admitted_after_repair": sum(f["repaired"] for f in sessions),
+        "never_admitted": sum(f["never"] for f in sessions),
+        "violation_codes": _counted([v for f in sessions for v in f["violations"]]),
+        "session_failures": _counted([v for f in sessions for v in f["failures"]]),
+        "seconds_per_session": [round(x, 1) for f in sessions for x in f["session_seconds"]],
+    }
+    (args.out / "quality.json").write_text(json.dumps(quality, indent=1))
+    print(json.dumps(quality, indent=1))
+    print(f"report: {report}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["ablation"]:
+        return ablation(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m benchmarks.local_model_bench", description=__doc__)
     parser.add_argument(
         "--model", action="append", choices=sorted(MODELS), help="repeatable; first is the reference"
@@ -167,18 +408,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--generate", type=int, default=64, help="tokens generated per timed request")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--skip-speed", action="store_true", help="measure quality only")
+    parser.add_argument("--proposals", type=int, default=0,
+                        help="quality: Level 1 iterations per model (0: no quality part)")
+    parser.add_argument("--sessions", type=int, default=0, help="quality: Level 2 sessions per model")
+    parser.add_argument("--runs-dir", type=Path, help="quality: keep the engine runs here (default: a scratch folder)")
     args = parser.parse_args(argv)
     models = args.model or ["qwen-0.5b", "qwen-1.5b"]
+    output: dict[str, Any] = {"load_average_1m_start": os.getloadavg()[0]}
     with tempfile.TemporaryDirectory(prefix="local-model-bench-") as scratch:
-        results = [
-            measure(
-                model, threads=args.threads, runs=args.runs, generate=args.generate, log_dir=Path(scratch)
-            )
-            for model in models
-        ]
-    _print_table(results)
+        if not args.skip_speed:
+            results = [
+                measure(
+                    model, threads=args.threads, runs=args.runs, generate=args.generate, log_dir=Path(scratch)
+                )
+                for model in models
+            ]
+            _print_table(results)
+            output["speed"] = [asdict(result) for result in results]
+        if args.proposals or args.sessions:
+            runs_root = args.runs_dir or Path(scratch) / "runs"
+            quality = [measure_quality(model, proposals=args.proposals, sessions=args.sessions, runs_root=runs_root)
+                       for model in models]
+            _print_quality(quality)
+            output["quality"] = [dict(asdict(q), valid_share=q.valid_share) for q in quality]
+    output["load_average_1m_end"] = os.getloadavg()[0]
     if args.json is not None:
-        args.json.write_text(json.dumps([asdict(result) for result in results], indent=1))
+        args.json.write_text(json.dumps(output, indent=1))
     return 0
 
 

@@ -32,6 +32,8 @@ ProviderOpt = typer.Option(None, "--provider", help="LLM provider: local (a real
 ModelOpt = typer.Option(None, "--model", help="Model name (openai: the endpoint's model; local: qwen-1.5b (default) or qwen-0.5b).")
 ModelPathOpt = typer.Option(None, "--model-path", help="With --provider local: serve this GGUF file instead of a packaged model.")
 BaseUrlOpt = typer.Option(None, "--base-url", help="Endpoint for --provider openai, e.g. http://127.0.0.1:8000/v1. The key is read from OPENAI_API_KEY.")
+TimeoutOpt = typer.Option(None, "--request-timeout", help="Seconds a model request may take (default: 900 for --provider local, 60 for endpoints).")
+ThreadsOpt = typer.Option(2, "--server-threads", help="Threads of the local model's server; 1 is faster when other work shares the cores.")
 IterOpt = typer.Option(30, "--iterations", "-n", help="Inner-loop iterations (training trials after the baseline).")
 BudgetOpt = typer.Option(None, "--budget", help="Training budget per trial in seconds (default: the task's preset).")
 LevelsOpt = typer.Option("1,1.5,2", "--levels", help="Comma-separated levels to run: 1, 1.5, 2.")
@@ -130,11 +132,14 @@ def gpt(
     model: Optional[str] = ModelOpt,
     model_path: Optional[Path] = ModelPathOpt,
     base_url: Optional[str] = BaseUrlOpt,
+    request_timeout: Optional[float] = TimeoutOpt,
+    server_threads: int = ThreadsOpt,
     iterations: int = IterOpt,
     budget: Optional[float] = BudgetOpt,
     max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Fixed-steps mode: train this many steps instead of a time budget (deterministic)."),
     preset: str = typer.Option("cpu", "--preset", help="cpu or gpu."),
     data: Optional[Path] = typer.Option(None, "--data", help="Your own text file or directory instead of the built-in corpus."),
+    noise_repeats: int = typer.Option(0, "--noise-repeats", help="Train the baseline this many times first and use the std of val_bpb as the noise floor (default: the floor measured on a quiet 2-core machine; a busy machine is noisier)."),
     levels: str = LevelsOpt,
     seed: int = SeedOpt,
     workers: int = WorkersOpt,
@@ -156,9 +161,9 @@ def gpt(
             settings = RunSettings(
                 task="gpt",
                 task_options={"preset": preset, "budget_s": budget, "max_steps": max_steps,
-                              "data": str(data) if data else None},
+                              "data": str(data) if data else None, "noise_repeats": noise_repeats or None},
                 provider=provider or default_provider(model, str(model_path) if model_path else None),
-                model=model, model_path=str(model_path) if model_path else None, base_url=base_url,
+                model=model, model_path=str(model_path) if model_path else None, base_url=base_url, request_timeout_s=request_timeout, server_threads=server_threads,
                 iterations=iterations,
                 levels=_levels(levels), seed=seed, workers=workers, executor=executor, acceptance=acceptance,
                 outer_every=outer_every, research_every=research_every, max_tokens=max_tokens,
@@ -184,6 +189,8 @@ def script(
     model: Optional[str] = ModelOpt,
     model_path: Optional[Path] = ModelPathOpt,
     base_url: Optional[str] = BaseUrlOpt,
+    request_timeout: Optional[float] = TimeoutOpt,
+    server_threads: int = ThreadsOpt,
     iterations: int = IterOpt,
     levels: str = LevelsOpt,
     seed: int = SeedOpt,
@@ -219,7 +226,7 @@ def script(
                 task="script", task_options=options,
                 provider=provider or default_provider(model, str(model_path) if model_path else None), model=model,
                 model_path=str(model_path) if model_path else None,
-                base_url=base_url, iterations=iterations, levels=_levels(levels), seed=seed, workers=workers,
+                base_url=base_url, request_timeout_s=request_timeout, server_threads=server_threads, iterations=iterations, levels=_levels(levels), seed=seed, workers=workers,
                 executor=executor, acceptance=acceptance, outer_every=outer_every, research_every=research_every,
                 max_tokens=max_tokens, max_usd=max_usd, record=str(record) if record else None,
                 replay=str(replay) if replay else None,

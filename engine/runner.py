@@ -119,12 +119,15 @@ class Run:
         if s.provider == "local":
             from engine.llm.local import local_provider
 
+            timing = {"timeout_s": s.request_timeout_s} if s.request_timeout_s else {}
             with local_provider(s.model, run_dir=self.run_dir, model_path=s.model_path, ledger=ledger,
-                                record=record) as provider:
+                                record=record, threads=s.server_threads, **timing) as provider:
                 yield provider
             return
+        endpoint = s.provider not in ("heuristic", "replay")
+        timing = {"timeout_s": s.request_timeout_s} if s.request_timeout_s and endpoint else {}
         yield make_provider(s.provider, model=s.model, base_url=s.base_url, seed=s.seed, record=record,
-                            replay=Path(s.replay) if s.replay else None, ledger=ledger, catalog=catalog)
+                            replay=Path(s.replay) if s.replay else None, ledger=ledger, catalog=catalog, **timing)
 
     # -- the run ----------------------------------------------------------------
     def execute(self) -> RunResult:
@@ -142,13 +145,16 @@ class Run:
                 ledger = Ledger.from_dict(saved)
         self.ledger = ledger
         status = "failed"
+        if not self.resume:
+            # Before the provider starts, so that a provider that cannot start (a model not installed,
+            # a server that does not come up) leaves a failed run that says why and can be resumed.
+            store.create_run(self.run_id, task=s.task, settings=s.to_dict(), provider=s.provider,
+                             model=s.model or "")
         try:
             with contextlib.ExitStack() as stack:
                 provider = stack.enter_context(self._provider(ledger))
-                if not self.resume:
-                    store.create_run(self.run_id, task=s.task, settings=s.to_dict(), provider=provider.name,
-                                     model=provider.model)
-                else:
+                store.set_provider(self.run_id, provider.name, provider.model)
+                if self.resume:
                     lost = store.in_flight(self.run_id)
                     if lost:
                         self.events.message(f"re-running {len(lost)} trial(s) that were in flight: {lost}")

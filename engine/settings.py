@@ -20,6 +20,10 @@ class RunSettings:
     model: str | None = None
     model_path: str | None = None
     base_url: str | None = None
+    #: Seconds a model request may take (None: the provider's default, 900 s local, 60 s for endpoints).
+    request_timeout_s: float | None = None
+    #: Threads of the local model's server (``--provider local``).
+    server_threads: int = 2
     iterations: int = 30
     levels: tuple[str, ...] = LEVELS
     seed: int = 0
@@ -40,7 +44,9 @@ class RunSettings:
         unknown = [level for level in self.levels if level not in LEVELS]
         if unknown or "1" not in self.levels:
             raise ConfigError(f"levels must include 1 and be among {', '.join(LEVELS)}; got {', '.join(self.levels)}")
-        for name in ("iterations", "workers", "outer_every", "research_every"):
+        if self.request_timeout_s is not None and not float(self.request_timeout_s) > 0:
+            raise ConfigError(f"request-timeout must be positive, got {self.request_timeout_s}")
+        for name in ("iterations", "workers", "outer_every", "research_every", "server_threads"):
             if int(getattr(self, name)) < (0 if name == "iterations" else 1):
                 raise ConfigError(f"{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
         if self.executor not in ("local", "ray"):

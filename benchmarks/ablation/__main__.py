@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shlex
-import sys
 from pathlib import Path
 from typing import Optional
 
@@ -18,18 +17,40 @@ from .report import read_runs, write_report
 app = typer.Typer(add_completion=False, help=__doc__)
 
 
-def _task_options(task: str, surrogate_model: Optional[Path], seed: int) -> dict:
+def _command_line(ctx: typer.Context) -> str:
+    """The command that reproduces this invocation: every option that differs from its default."""
+    parts: list[str] = []
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name)
+        if value == param.default or param.name is None:
+            continue
+        flag = max(param.opts, key=len)
+        if isinstance(value, bool):
+            parts.append(flag if value else next((o for o in getattr(param, "secondary_opts", [])), flag))
+        else:
+            parts += [flag, str(value)]
+    return "python -m benchmarks.ablation " + shlex.join(parts)
+
+
+def _task_options(task: str, surrogate_model: Optional[Path], seed: int, script: dict) -> dict:
     if task == "surrogate":
         if surrogate_model is None:
             from benchmarks.surrogate.models import default_model
 
             surrogate_model = default_model()
         return {"model": str(surrogate_model.resolve()), "noise_seed": seed}
+    if task == "script":
+        if not script.get("path") or not script.get("metric"):
+            raise AutoresearchError("--task script needs --script PATH and --metric NAME", code="bad-config")
+        return {k: v for k, v in script.items() if v is not None}
+    if task == "gpt":
+        return {k: v for k, v in script.items() if k in ("budget_s", "max_steps") and v is not None}
     return {}
 
 
 @app.command()
 def main(
+    ctx: typer.Context,
     task: str = typer.Option("surrogate", help="surrogate | gpt | script"),
     provider: str = typer.Option("heuristic", help="LLM provider for groups A-D"),
     model: Optional[str] = typer.Option(None, help="provider model name"),
@@ -45,8 +66,18 @@ def main(
     alpha: float = typer.Option(0.05, help="significance level of the verdicts"),
     title: str = typer.Option("Ablation", help="report title"),
     reanalyse: Optional[Path] = typer.Option(None, help="only redo the analysis from DIR's CSV files"),
+    script: Optional[Path] = typer.Option(None, help="--task script: the script to search"),
+    metric: Optional[str] = typer.Option(None, help="--task script: the metric line's name"),
+    maximize: bool = typer.Option(False, help="--task script: higher metric is better"),
+    budget: Optional[float] = typer.Option(None, help="training seconds per trial (gpt, script)"),
+    max_steps: Optional[int] = typer.Option(None, help="--task gpt: fixed-steps mode, this many steps per trial"),
+    outer_every: int = typer.Option(5, min=1, help="Level 1.5 runs every this many iterations (groups B, C)"),
+    research_every: int = typer.Option(2, min=1, help="Level 2 runs every this many Level 1.5 cycles (C; D: every this many x outer-every iterations)"),
+    server_threads: int = typer.Option(2, min=1, help="--provider local: threads of each repeat's model server"),
 ) -> None:
-    command = "python -m benchmarks.ablation " + shlex.join(sys.argv[1:])
+    command = _command_line(ctx)
+    task_script = {"path": str(script.resolve()) if script else None, "metric": metric,
+                   "minimize": not maximize, "budget_s": budget, "max_steps": max_steps}
     try:
         if reanalyse is not None:
             report = write_report(read_runs(reanalyse), reanalyse, title=title, command=command, alpha=alpha,
@@ -68,17 +99,19 @@ def main(
             from engine.settings import RunSettings
 
             base = RunSettings(task=task, provider=provider, model=model, iterations=iterations, workers=workers,
-                               task_options=_task_options(task, surrogate_model, 0))
+                               outer_every=outer_every, research_every=research_every,
+                               server_threads=server_threads,
+                               task_options=_task_options(task, surrogate_model, 0, task_script))
             runs += run_groups(group_names, seed_list, base, runs_root, parallel=parallel)
         if methods:
             from .baselines import run_baselines
 
             runs += run_baselines(
                 methods, seed_list, trials=iterations,
-                make_task=lambda s: _engine.load_task(task, _task_options(task, surrogate_model, s)),
+                make_task=lambda s: _engine.load_task(task, _task_options(task, surrogate_model, s, task_script)),
                 make_executor=lambda m, s: _engine.local_executor(runs_root / f"{m}-s{s}" / "trials", workers),
                 parallel=parallel)
-        metric = _engine.load_task(task, _task_options(task, surrogate_model, 0)).metric
+        metric = _engine.load_task(task, _task_options(task, surrogate_model, 0, task_script)).metric
         report = write_report(runs, out, title=title, command=command, metric=metric, alpha=alpha)
         typer.echo(f"report: {report}")
     except AutoresearchError as exc:

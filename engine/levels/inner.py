@@ -194,11 +194,14 @@ class InnerLoop:
             "advice": advice,
             "feedback": list(feedback),
         }
-        from engine.llm import LLMRequest, ProposalAnswer
+        from engine.llm import LLMRequest, proposal_answer_for
 
         source = f"{self.provider.name}:{self.provider.model}"
+        changeable = tuple(n for n in self.search_config.active
+                           if n in self.space and not self.space[n].locked and n not in self.search_config.frozen)
         try:
-            reply = self.provider.ask(LLMRequest("propose", tuple(messages), context, "1"), ProposalAnswer)
+            reply = self.provider.ask(LLMRequest("propose", tuple(messages), context, "1"),
+                                      proposal_answer_for(changeable))
         except AutoresearchError as exc:
             exchange = getattr(exc, "exchange", None)
             if exchange is not None:

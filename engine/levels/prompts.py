@@ -65,10 +65,11 @@ def proposal_messages(
     direction = "lower" if minimize else "higher"
     system = (
         f"You tune the hyperparameters of a {task_name} training script. "
-        f"The objective is {metric}; {direction} is better. Each answer proposes "
-        f"1 to {config.max_changes} parameter changes to the current best configuration "
-        "and a one-line rationale. Use only the parameters listed as changeable and keep "
-        "values inside their bounds."
+        f"The objective is {metric}; {direction} is better. Each answer changes 1 to "
+        f"{config.max_changes} parameters of the current best configuration: list only the "
+        "parameters you change (the others keep their values), each with its new value, and give "
+        "a rationale of one short sentence. Use only the parameters listed as changeable and keep values "
+        "inside their bounds."
     )
     best = trace.best_metric()
     base = trace.baseline()
@@ -79,12 +80,12 @@ def proposal_messages(
         parts.append(f"Baseline {metric}: {base.metric:.4f}")
     parts.append("Changeable parameters (current best value: allowed values):")
     parts += [describe_param(space[n], incumbent_config.get(n)) for n in config.active if n in space]
-    fixed = [n for n in space.names if n not in config.active]
-    if fixed:
-        parts.append("Do not change: " + ", ".join(fixed))
+    # Frozen parameters are not named: the 0.5B model proposed the names on a "do not change"
+    # list as often as the changeable ones (half of its proposals once Level 1.5 froze some).
+    parts.append("No other parameter may change.")
     history = history_lines(trace.trials, metric)
     if history:
-        parts.append("Recent trials (changes -> result, decision):")
+        parts.append("Recent trials (changes -> result, decision); do not propose any of these changes again:")
         parts += history
     parts.append(f"Strategy: {config.strategy}.")
     if config.guidance:

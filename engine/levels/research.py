@@ -159,7 +159,14 @@ class Research:
 
         def ask(purpose: str, messages: list[dict[str, str]], model: Any) -> Any:
             request = LLMRequest(purpose, tuple(messages), context, "2")
-            reply = self.provider.ask(request, model)
+            try:
+                reply = self.provider.ask(request, model)
+            except AutoresearchError as exc:
+                # A failed request still cost time and tokens: it goes into the store like any other.
+                exchange = getattr(exc, "exchange", None)
+                if exchange is not None:
+                    self.record(exchange)
+                raise
             self.record(reply.exchange)
             transcript.append({"round": purpose, "messages": messages, "answer": reply.value.model_dump()})
             self._save(folder / "rounds.json", transcript)
@@ -186,7 +193,8 @@ class Research:
             answer = ask("generate", messages, GenerateAnswer)
             admitted, source, attempts = self._admit_with_repairs(spec_name, spec.hook, answer.code, messages, ask, folder)
         except AutoresearchError as exc:
-            if exc.code in ("budget-exceeded", "replay-mismatch", "replay-exhausted", "provider-auth"):
+            if exc.code in ("budget-exceeded", "replay-mismatch", "replay-exhausted", "provider-auth",
+                            "local-server-died"):
                 raise
             self.store.add_mechanism_event(self.run.run_id, f"session-{number}", "failure", None,
                                            {"code": exc.code, "message": exc.message})

@@ -12,7 +12,7 @@ from typing import Any, Sequence
 
 from interfaces import TraceView
 
-from .contract import all_hooks_summary, argument_types, general_contract, hook_contract
+from .contract import all_hooks_summary, argument_types, example_source, general_contract, hook_contract
 from .prompts import history_lines
 
 __all__ = ["explore_messages", "critique_prompt", "specify_prompt", "generate_prompt", "repair_prompt"]
@@ -28,7 +28,7 @@ def explore_messages(trace: TraceView, metric: str, facts: dict[str, Any], tried
         "Trace facts: " + json.dumps(facts),
         "Recent trials:", *history_lines(trace.trials, metric, limit=12),
         f"Active mechanisms: {active_text}", f"Already tried in this run: {tried_text}",
-        "Explore: diagnose what is going wrong in this search, and list 2 to 5 candidate mechanisms "
+        "Explore: diagnose what is going wrong in this search, and list 2 or 3 candidate mechanisms "
         "from other fields (combinatorial optimisation, bandits, design of experiments, Bayesian "
         "optimisation, statistics) that could fix it.",
     ])
@@ -47,18 +47,15 @@ def specify_prompt(tried: Sequence[dict[str, Any]]) -> str:
 
 
 def generate_prompt(hook: str, class_name: str) -> str:
-    example = ""
-    try:
-        import mechanism_library
-
-        entry = mechanism_library.example_for(hook)
-        example = f"\n\nA correct example for this hook ({entry.name}):\n```python\n{entry.source}\n```"
-    except Exception:  # no example is better than a wrong one; the contract is still complete
-        example = ""
+    example = example_source(hook)
+    shown = "" if example is None else (
+        f"\n\nA correct {hook} mechanism from the library ({example[0]}); follow its shape:\n"
+        f"```python\n{example[1]}```")
     return ("Generate: write the complete Python module for the mechanism.\n\n"
-            "General rules:\n" + general_contract() + "\n\nThe hook:\n" + hook_contract(hook) +
-            "\n\nArgument types:\n" + argument_types() + example +
-            f"\n\nDefine class {class_name} and a module-level build(seed). Return only the code.")
+            "Rules:\n" + general_contract() + "\n\nThe hook:\n" + hook_contract(hook) +
+            "\n\nWhat the arguments offer:\n" + argument_types(hook) + shown +
+            f"\n\nDefine class {class_name} with the method above, and a module-level build(seed) that "
+            f"returns {class_name}(...). Put the whole module in the code field.")
 
 
 def repair_prompt(feedback: str) -> str:

@@ -20,6 +20,7 @@ from ._answers import (
     OuterAnswer,
     ParamChange,
     ProposalAnswer,
+    proposal_answer_for,
     SpecifyAnswer,
 )
 from ._endpoints import ENDPOINTS, MODES
@@ -59,6 +60,7 @@ __all__ = [
     "ParamChange",
     "Price",
     "ProposalAnswer",
+    "proposal_answer_for",
     "Provider",
     "RecordingProvider",
     "ReplayProvider",

@@ -7,14 +7,16 @@ they are written for the model.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
 __all__ = [
     "ParamChange",
     "ProposalAnswer",
+    "proposal_answer_for",
     "OuterAnswer",
     "Candidate",
     "ExploreAnswer",
@@ -45,10 +47,13 @@ class ParamChange(BaseModel):
 class ProposalAnswer(BaseModel):
     model_config = _STRICT
 
+    # Two at most, the engine's default ``SearchConfig.max_changes``: a grammar-constrained
+    # local model cannot then list every parameter (small models do, every time).
     changes: list[ParamChange] = Field(
-        min_length=1, max_length=4, description="One to four parameter changes to try next."
+        min_length=1, max_length=2, description="Only the parameters you change (one or two), each with its new value."
     )
-    rationale: str = Field(min_length=1, max_length=400, description="One line: why this change may help.")
+    # Short on purpose: generation is the slow part on a CPU, and a rationale is one line.
+    rationale: str = Field(min_length=1, max_length=200, description="One short sentence: why this change may help.")
 
     @field_validator("rationale")
     @classmethod
@@ -68,6 +73,30 @@ class ProposalAnswer(BaseModel):
         return {c.name: c.value for c in self.changes}
 
 
+@functools.lru_cache(maxsize=128)
+def proposal_answer_for(names: tuple[str, ...]) -> type[ProposalAnswer]:
+    """:class:`ProposalAnswer` whose change names must be among ``names`` (the parameters active now).
+
+    Built per request so the schema itself says which names may change: a
+    grammar-constrained local model then cannot name a frozen parameter, and
+    any other model's answer that does fails validation and gets a repair
+    round naming the allowed ones. Same class name, so transcripts and the
+    heuristic provider treat it as a ``ProposalAnswer``.
+    """
+    if not names:
+        return ProposalAnswer
+    allowed = Literal[names]  # type: ignore[valid-type]
+    change = create_model(
+        "ParamChange", __base__=ParamChange,
+        name=(allowed, Field(description="Exact parameter name, one of: " + ", ".join(names) + ".")),
+    )
+    return create_model(
+        "ProposalAnswer", __base__=ProposalAnswer,
+        changes=(list[change], Field(min_length=1, max_length=2,  # type: ignore[valid-type]
+                                     description="Only the parameters you change (one or two), each with its new value.")),
+    )
+
+
 class OuterAnswer(BaseModel):
     model_config = _STRICT
 
@@ -85,13 +114,15 @@ class Candidate(BaseModel):
 
     name: str = Field(min_length=1, description="Short name of the mechanism idea, snake_case.")
     field: str = Field(min_length=1, description="Field the idea comes from, e.g. operations research.")
-    idea: str = Field(min_length=1, description="One or two sentences: what it does and why it helps here.")
+    idea: str = Field(min_length=1, max_length=300,
+                      description="One or two sentences: what it does and why it helps here.")
 
 
 class ExploreAnswer(BaseModel):
     model_config = _STRICT
 
-    diagnosis: str = Field(min_length=1, description="What the trace shows is going wrong with the search.")
+    diagnosis: str = Field(min_length=1, max_length=400,
+                           description="What the trace shows is going wrong with the search.")
     candidates: list[Candidate] = Field(min_length=2, max_length=5, description="Two to five mechanism ideas.")
 
 
@@ -99,8 +130,8 @@ class Assessment(BaseModel):
     model_config = _STRICT
 
     name: str = Field(min_length=1, description="Name of a candidate from the previous round.")
-    strength: str = Field(min_length=1, description="Its main strength here.")
-    weakness: str = Field(min_length=1, description="Its main weakness or risk.")
+    strength: str = Field(min_length=1, max_length=200, description="Its main strength here.")
+    weakness: str = Field(min_length=1, max_length=200, description="Its main weakness or risk.")
 
 
 class CritiqueAnswer(BaseModel):
@@ -108,7 +139,7 @@ class CritiqueAnswer(BaseModel):
 
     assessments: list[Assessment] = Field(min_length=1, max_length=5, description="One per candidate.")
     choice: str = Field(min_length=1, description="The name of the candidate to build (one of the assessed).")
-    reason: str = Field(min_length=1, description="Why this one.")
+    reason: str = Field(min_length=1, max_length=300, description="Why this one.")
 
     @model_validator(mode="after")
     def _choice_was_assessed(self) -> "CritiqueAnswer":
@@ -126,13 +157,16 @@ class SpecifyAnswer(BaseModel):
         description="The one hook the mechanism implements."
     )
     class_name: str = Field(pattern=r"^[A-Z][A-Za-z0-9]{0,47}$", description="Class name in CamelCase.")
-    behaviour: str = Field(min_length=1, description="What the hook method does, step by step.")
+    behaviour: str = Field(min_length=1, max_length=600, description="What the hook method does, step by step.")
 
 
 class GenerateAnswer(BaseModel):
     model_config = _STRICT
 
-    code: str = Field(min_length=1, description="The full Python module source, nothing else.")
+    # Room for the longest library mechanism with its docstrings (the heuristic provider answers with
+    # those), and a bound on a small model that loops: the grammar closes the answer here, so its code
+    # reaches admission, once the context holds the prompt plus this much (see docs/local-model.md).
+    code: str = Field(min_length=1, max_length=8000, description="The full Python module source, nothing else.")
 
     @field_validator("code")
     @classmethod

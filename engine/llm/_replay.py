@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from interfaces import ConfigError, ProviderError
 
+from ._answers import ANSWER_MODELS
 from ._errors import ExchangeError, provider_error
 from ._ledger import Ledger
 from ._protocol import Provider
@@ -148,10 +149,14 @@ class ReplayProvider:
             raise ExchangeError(error["message"], code=error["code"], exchange=exchange)
         if exchange is None:
             raise provider_error("replay-corrupt", f"exchange {self.position - 1} has neither answer nor error")
+        # Validated as the answer type it was recorded as, not against a per-request restriction
+        # (e.g. the active parameter names): the replay gives the engine exactly what the model said
+        # then, and the engine's own checks refuse what they refused then.
+        recorded_as = ANSWER_MODELS.get(response_model.__name__, response_model)
         try:
-            value = response_model.model_validate(record["value"])
+            value = recorded_as.model_validate(record["value"])
         except ValidationError as exc:
             raise provider_error(
                 "replay-mismatch", f"recorded answer no longer validates as {response_model.__name__}: {exc}"
             ) from None
-        return LLMReply(value=value, exchange=exchange)
+        return LLMReply(value=value, exchange=exchange)  # type: ignore[arg-type]

@@ -248,6 +248,12 @@ class RunStore:
             run_id, task, _json.loads(settings), provider, model, status, created_at, finished_at, note
         )
 
+    def set_provider(self, run_id: str, provider: str, model: str) -> None:
+        """Name the provider and model that answer for the run (once the provider has started)."""
+        with self.transaction():
+            self._require_run(run_id)
+            self._conn.execute("UPDATE runs SET provider = ?, model = ? WHERE run_id = ?", (provider, model, run_id))
+
     def set_status(self, run_id: str, status: str, note: str = "") -> None:
         """Mark a run running (again, on resume), finished, failed or interrupted."""
         if status not in RUN_STATUSES:

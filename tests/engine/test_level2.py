@@ -135,3 +135,49 @@ def test_a_mechanism_that_raises_at_run_time_is_ejected_and_the_run_goes_on(tmp_
     assert calls >= 1
     report = (result.run_dir / "report.md").read_text()
     assert "explodes" in report and "ejected" in report
+
+
+def test_a_failed_level2_request_is_stored_with_its_cost_and_the_session_marked_failed(tmp_path, monkeypatch):
+    import contextlib
+    import dataclasses
+
+    from engine.llm._errors import ExchangeError
+
+    error = {"code": "invalid-answer", "message": "the answer did not validate as GenerateAnswer: context full"}
+    original = Run._provider
+    failed = []
+
+    @contextlib.contextmanager
+    def failing_generate(self, ledger):
+        with original(self, ledger) as inner:
+            class FirstGenerateFails:
+                name, model = inner.name, inner.model
+
+                def ask(self, request, response_model):
+                    reply = inner.ask(request, response_model)
+                    if request.purpose == "generate" and not failed:
+                        exchange = dataclasses.replace(reply.exchange, parsed=None, error=error)
+                        failed.append(exchange)
+                        raise ExchangeError(error["message"], code=error["code"], exchange=exchange)
+                    return reply
+
+                def __getattr__(self, attr):
+                    return getattr(inner, attr)
+
+            yield FirstGenerateFails()
+
+    monkeypatch.setattr(Run, "_provider", failing_generate)
+    settings = RunSettings(task="script", task_options={"path": str(QUAD), "metric": "loss", "budget_s": 10.0},
+                           provider="heuristic", iterations=6, outer_every=3, research_every=1)
+    result = Run.create(settings, tmp_path).execute()
+    assert result.status == "finished" and failed
+    store = RunStore.open(result.run_dir / "run.sqlite")
+    calls = store.llm_calls(result.run_id)
+    events = store.mechanism_events(result.run_id)
+    store.close()
+    assert next(e for e in events if e["kind"] == "failure")["data"]["code"] == "invalid-answer"
+    generate = [c for c in calls if c["purpose"] == "generate"]
+    assert generate[0]["error"]["code"] == "invalid-answer"
+    assert generate[0]["usage"] == failed[0].to_dict()["usage"]
+    decision = json.loads((result.run_dir / "level2" / "session-1" / "decision.json").read_text())
+    assert decision["decision"] == "session-failed"

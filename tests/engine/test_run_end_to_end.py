@@ -76,3 +76,42 @@ def test_two_workers_evaluate_two_proposals_per_iteration(tmp_path, quad_script)
     assert all(configs.count(c) == 1 for c in configs), "no configuration runs twice"
     assert [t.index for t in trials] == list(range(len(trials)))
     store.close()
+
+
+def test_each_proposal_is_asked_for_with_a_schema_of_the_parameters_active_then(tmp_path, quad_script, monkeypatch):
+    import contextlib
+    import dataclasses
+
+    asked = []
+    original = Run._provider
+
+    @contextlib.contextmanager
+    def spied(self, ledger):
+        with original(self, ledger) as inner:
+            class Spy:
+                name, model = inner.name, inner.model
+
+                def ask(self, request, response_model):
+                    reply = inner.ask(request, response_model)
+                    if request.purpose == "propose":
+                        names = response_model.model_json_schema()["$defs"]["ParamChange"]["properties"]["name"]
+                        asked.append((names.get("enum"), request.context["config"]))
+                    if request.purpose == "outer" and not request.context["config"]["frozen"]:
+                        # Level 1.5 freezes the learning rate the first time it runs.
+                        answer = reply.value.model_copy(update={"freeze": ["LEARNING_RATE"], "unfreeze": []})
+                        reply = dataclasses.replace(reply, value=answer)
+                    return reply
+
+                def __getattr__(self, attr):
+                    return getattr(inner, attr)
+
+            yield Spy()
+
+    monkeypatch.setattr(Run, "_provider", spied)
+    result = Run.create(settings(quad_script, levels=("1", "1.5"), iterations=6, outer_every=3), tmp_path).execute()
+    assert result.status == "finished" and len(asked) >= 6
+    for enum, config in asked:
+        assert enum == [n for n in config["active"] if n not in config["frozen"]]
+    narrowed = [enum for enum, config in asked if "LEARNING_RATE" in config["frozen"]]
+    assert narrowed and all("LEARNING_RATE" not in enum for enum in narrowed)
+    assert asked[0][0] and "LEARNING_RATE" in asked[0][0]

@@ -22,6 +22,9 @@ from .weights import DEFAULT_MODEL, MODELS
 __all__ = ["LocalProvider", "local_provider"]
 
 _SERVER_GONE = ("provider-unavailable", "provider-timeout")
+#: A 1.5B model writing a mechanism on two CPU cores needs about 180 s when the machine is quiet
+#: (300 tokens of code after a 2500-token prompt) and several times that when it is not.
+REQUEST_TIMEOUT_S = 900.0
 
 
 class LocalProvider:
@@ -52,8 +55,16 @@ class LocalProvider:
 
 @contextlib.contextmanager
 def local_provider(model: str | None, *, run_dir: Path, model_path: str | None = None, ledger: Any = None,
-                   record: Path | None = None, threads: int = 2, **server_options: Any) -> Iterator[Any]:
-    """Start the server for a run, yield the provider, stop the server on every exit path."""
+                   record: Path | None = None, threads: int = 2, timeout_s: float = REQUEST_TIMEOUT_S,
+                   max_attempts: int = 1, **server_options: Any) -> Iterator[Any]:
+    """Start the server for a run, yield the provider, stop the server on every exit path.
+
+    ``threads`` are the server's llama.cpp threads: on cores shared with other
+    busy processes one thread is faster than two (they wait for each other at
+    every step). Requests wait ``timeout_s`` and are tried ``max_attempts``
+    times: a retry starts the generation over, and a dead server is restarted
+    by this provider, not by retrying.
+    """
     from engine.llm import RecordingProvider, make_provider
 
     name = model or DEFAULT_MODEL
@@ -61,7 +72,8 @@ def local_provider(model: str | None, *, run_dir: Path, model_path: str | None =
     server = server_for_run(name, run_dir=run_dir, model_path=model_path, threads=threads, **server_options)
     with server:
         served = MODELS[name].filename if not model_path and name in MODELS else label
-        inner = make_provider("llamacpp", model=served, base_url=server.base_url, ledger=ledger)
+        inner = make_provider("llamacpp", model=served, base_url=server.base_url, ledger=ledger,
+                              timeout_s=timeout_s, max_attempts=max_attempts)
         provider: Any = LocalProvider(inner, server, label)
         if record is not None:
             provider = RecordingProvider(provider, record)

@@ -38,6 +38,11 @@ from .weights import DEFAULT_MODEL, check_gguf, resolve_model_path
 
 __all__ = ["DEFAULT_LAUNCHER", "SERVER_LOG_NAME", "LocalServer", "server_for_run"]
 
+#: Context of the served model. The Level 2 Generate request with its three earlier rounds is about
+#: 3000 prompt tokens; a repair round appends the code and the violations to the same conversation,
+#: so 4096 left no room for it. 8192 costs 50-120 MB more KV cache for the packaged models.
+DEFAULT_N_CTX = 8192
+
 DEFAULT_LAUNCHER: tuple[str, ...] = (sys.executable, "-m", "engine.llm.local._serve")
 SERVER_LOG_NAME = "local-model.log"
 _POLL_INTERVAL_S = 0.05
@@ -109,7 +114,7 @@ class LocalServer:
         model_path: Path | str,
         *,
         threads: int = 2,
-        n_ctx: int = 4096,
+        n_ctx: int = DEFAULT_N_CTX,
         log_path: Path | str | None = None,
         startup_timeout_s: float = 120.0,
         max_restarts: int = 1,
@@ -331,7 +336,7 @@ def server_for_run(
     cache_dir: Path | str | None = None,
     verify: bool = False,
     threads: int = 2,
-    n_ctx: int = 4096,
+    n_ctx: int = DEFAULT_N_CTX,
     startup_timeout_s: float = 120.0,
     launcher: Sequence[str] = DEFAULT_LAUNCHER,
 ) -> LocalServer:

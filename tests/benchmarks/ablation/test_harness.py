@@ -228,3 +228,27 @@ def test_cli_rejects_unknown_baselines_with_a_code(tmp_path):
     result = CliRunner().invoke(app, ["--groups", "", "--baselines", "grid", "--out", str(tmp_path)])
     assert result.exit_code == 2
     assert "unknown-baseline" in result.output
+
+
+def test_cli_runs_groups_and_baselines_on_a_script_named_on_the_command_line(tmp_path):
+    quad = Path(__file__).parents[2] / "engine" / "data" / "quad.py"
+    out = tmp_path / "report"
+    result = CliRunner().invoke(app, [
+        "--task", "script", "--script", str(quad), "--metric", "loss", "--budget", "10",
+        "--groups", "A,B", "--baselines", "random", "--seeds", "2", "--iterations", "3",
+        "--outer-every", "2", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader((out / "trials.csv").open()))
+    assert {(r["group"], r["seed"]) for r in rows} == {(m, s) for m in ("A", "B", "random") for s in ("0", "1")}
+    assert all(float(r["metric"]) > 0 for r in rows if r["status"] == "ok"), "the script's loss was read"
+    assert any(r["decision"] == "baseline" and r["status"] == "ok" for r in rows)
+    report = (out / "report.md").read_text()
+    made_with = report.split("```")[1]
+    assert "python -m benchmarks.ablation --task script" in made_with
+    assert f"--script {quad}" in made_with and "--metric loss" in made_with and "--outer-every 2" in made_with
+
+
+def test_cli_says_what_the_script_task_needs(tmp_path):
+    result = CliRunner().invoke(app, ["--task", "script", "--groups", "A", "--baselines", "", "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "--script PATH and --metric NAME" in result.output

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from engine.llm import Budget, Ledger, LLMRequest, OpenAIProvider, ProposalAnswer
+from engine.llm import Budget, Ledger, LLMRequest, OpenAIProvider, ProposalAnswer, proposal_answer_for
 from engine.llm._openai import OpenAISettings
 from interfaces import ConfigError, ProviderError
 
@@ -74,6 +74,19 @@ def test_schema_violation_is_repaired(chat_server):
     reply = provider(chat_server).ask(request(), ProposalAnswer)
     assert reply.value.as_changes() == {"MATRIX_LR": 0.02}
     assert len(chat_server.requests) == 2
+
+
+def test_per_request_schema_names_only_the_active_parameters_and_repairs_a_frozen_one(chat_server):
+    answer_model = proposal_answer_for(("MATRIX_LR", "DEPTH"))
+    frozen = {"changes": [{"name": "WEIGHT_DECAY", "value": 0.1}], "rationale": "regularise"}
+    chat_server.push(Answer.json(frozen), Answer.json(GOOD))
+    reply = provider(chat_server, mode="json_schema").ask(request(), answer_model)
+    assert reply.value.as_changes() == {"MATRIX_LR": 0.02}
+    # The grammar a local server builds from this schema cannot produce another name.
+    schema = chat_server.requests[0]["body"]["response_format"]["json_schema"]["schema"]
+    assert schema["$defs"]["ParamChange"]["properties"]["name"]["enum"] == ["MATRIX_LR", "DEPTH"]
+    repair = json.dumps(chat_server.requests[1]["body"]["messages"])
+    assert "WEIGHT_DECAY" in repair and "MATRIX_LR" in repair and "DEPTH" in repair
 
 
 def test_answer_still_bad_after_repair_is_invalid_answer(chat_server):

@@ -54,3 +54,31 @@ def wait_until_dead(pid: int, timeout_s: float = 10.0) -> bool:
             return True
         time.sleep(0.02)
     return False
+
+
+def processes_mentioning(marker: str) -> list[int]:
+    """Live pids whose command line contains ``marker`` (a test's unique temporary path)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().decode(errors="replace")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if marker in command and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def wait_until_no_process_mentions(marker: str, timeout_s: float = 15.0) -> list[int]:
+    """Poll until no live process mentions ``marker``; returns what is left at the deadline.
+
+    For a child that may be killed before it could log its pid (a loaded machine
+    starts Python slowly): its command line names the test's model file.
+    """
+    deadline = time.monotonic() + timeout_s
+    while (left := processes_mentioning(marker)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return left

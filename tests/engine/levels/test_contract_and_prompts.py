@@ -1,0 +1,165 @@
+"""The prompts are generated from the interfaces and the library, compact, and complete."""
+
+import ast
+import inspect
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import interfaces
+import mechanism_library
+from engine.levels.contract import (
+    argument_types,
+    compact_source,
+    example_source,
+    general_contract,
+    hook_contract,
+    types_for_hook,
+)
+from engine.levels.prompts import proposal_messages
+from engine.levels.research_prompts import generate_prompt
+from interfaces import HOOKS, ParamSpec, SearchConfig, SearchSpace, TraceView, hook_spec
+from sandbox import admit
+
+HOOK_NAMES = sorted(HOOKS)
+
+
+def _signature_types(hook: str) -> set[str]:
+    spec = hook_spec(hook)
+    signature = inspect.signature(getattr(spec.protocol, spec.method))
+    text = " ".join(str(p.annotation) for p in signature.parameters.values())
+    return {name for name in ("Proposal", "TraceView", "Trial", "SearchSpace", "SearchConfig") if name in text}
+
+
+@pytest.mark.parametrize("hook", HOOK_NAMES)
+def test_types_follow_the_hook_signature(hook):
+    described = set(types_for_hook(hook))
+    assert _signature_types(hook) <= described
+    # What the arguments contain is described too; what no argument reaches is left out.
+    if "TraceView" in described:
+        assert "Trial" in described
+    if "SearchSpace" in described:
+        assert "ParamSpec" in described
+    else:
+        assert "ParamSpec" not in described
+    if "SearchConfig" not in _signature_types(hook):
+        assert "SearchConfig" not in described
+
+
+@pytest.mark.parametrize("hook", HOOK_NAMES)
+def test_argument_types_list_every_public_field_of_each_type(hook):
+    text = argument_types(hook)
+    for name in types_for_hook(hook):
+        cls = getattr(interfaces, name)
+        assert f"{name}:" in text
+        for field in getattr(cls, "__dataclass_fields__", {}):
+            if not field.startswith("_"):
+                assert f".{field}" in text, f"{name}.{field} missing"
+    assert "interfaces." not in text and "typing." not in text
+
+
+def test_enum_fields_show_their_values():
+    text = argument_types("acceptance")
+    for member in interfaces.Decision:
+        assert member.value in text
+    for member in interfaces.TrialStatus:
+        assert member.value in text
+
+
+@pytest.mark.parametrize("hook", HOOK_NAMES)
+def test_generate_prompt_carries_contract_signature_and_example(hook):
+    prompt = generate_prompt(hook, "MyMechanism")
+    spec = hook_spec(hook)
+    assert inspect.cleandoc(spec.module.__doc__).splitlines()[0] in prompt
+    assert f"def {spec.method}(" in prompt
+    assert "build(seed)" in prompt and "MyMechanism" in prompt
+    for line in general_contract().splitlines():
+        assert line in prompt
+    name, source = example_source(hook)
+    assert mechanism_library.example_for(hook).name == name
+    assert source in prompt
+    assert hook_contract(hook) in prompt
+
+
+@pytest.mark.parametrize("hook", HOOK_NAMES)
+def test_generate_prompt_is_shorter_than_contract_plus_full_example(hook):
+    """Compactness: the example without docstrings and only the hook's types cost fewer tokens."""
+    full = mechanism_library.example_for(hook).source
+    everything = argument_types() + full
+    prompt = generate_prompt(hook, "X")
+    assert len(prompt) < len(general_contract()) + len(hook_contract(hook)) + len(everything)
+
+
+@pytest.mark.parametrize("hook", HOOK_NAMES)
+def test_compact_example_is_the_same_program_and_still_admitted(hook):
+    entry = mechanism_library.example_for(hook)
+    compact = compact_source(entry.source)
+    assert '"""' not in compact and "#" not in compact.replace("'#'", "")
+    assert len(compact) < len(entry.source)
+    admission = admit(compact, hook)
+    assert admission.admitted, admission.violations
+
+
+def _without_docstrings(tree: ast.AST) -> str:
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) \
+                and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    doc=st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters='"\\\r'), max_size=40),
+    comment=st.text(alphabet="abc xyz#", max_size=20),
+    value=st.integers(-1000, 1000),
+)
+def test_compact_source_only_drops_docstrings_and_comments(doc, comment, value):
+    source = (f'"""{doc}"""\nfrom __future__ import annotations\nX = {value}  # {comment}\n'
+              f'class A:\n    """{doc}"""\n    def f(self):\n        """{doc}"""\n        # {comment}\n'
+              f'        return X\n')
+    compact = compact_source(source)
+    original = ast.parse(source)
+    original.body = [n for n in original.body if not isinstance(n, ast.ImportFrom)]
+    assert ast.dump(ast.parse(compact)) == _without_docstrings(original)
+    assert comment.strip() == "" or f"# {comment}" not in compact
+
+
+def _space():
+    return SearchSpace((
+        ParamSpec("LR", "float", 0.01, low=1e-4, high=1.0, log=True, description="learning rate"),
+        ParamSpec("DEPTH", "int", 4, low=1, high=12),
+        ParamSpec("ACT", "choice", "relu", choices=("relu", "gelu")),
+        ParamSpec("BIAS", "bool", False),
+    ))
+
+
+def test_proposal_prompt_lists_only_changeable_parameters_and_the_change_limit():
+    space = _space()
+    config = SearchConfig(active=("LR", "DEPTH"), frozen=("ACT", "BIAS"), max_changes=2)
+    messages = proposal_messages(task_name="quad", metric="loss", minimize=True, space=space,
+                                 trace=TraceView((), minimize=True), config=config,
+                                 incumbent_config=dict(space.defaults()), feedback=("too many changes",))
+    system, user = messages[0]["content"], messages[1]["content"]
+    assert "1 to 2 parameters" in system and "list only the parameters you change" in system
+    assert "- LR = 0.01: float in [0.0001, 1], log scale (learning rate)" in user
+    assert "- DEPTH = 4: int in [1, 12]" in user
+    assert "No other parameter may change." in user
+    assert "ACT" not in user and "BIAS" not in user  # frozen names are not put in the model's mind
+    assert "rejected" in user and "too many changes" in user
+
+
+def test_proposal_prompt_shows_history_and_forbids_repeating_it():
+    from interfaces import Decision, Trial, TrialStatus
+
+    space = _space()
+    tried = Trial(index=1, config=dict(space.defaults(), LR=0.02), changes={"LR": 0.02}, status=TrialStatus.OK,
+                  metric=1.49, decision=Decision.DISCARD, source="local:qwen-0.5b")
+    config = SearchConfig(active=("LR", "DEPTH"), frozen=("ACT", "BIAS"))
+    user = proposal_messages(task_name="quad", metric="loss", minimize=True, space=space,
+                             trace=TraceView((tried,), minimize=True), config=config,
+                             incumbent_config=dict(space.defaults()))[1]["content"]
+    assert "#1 LR=0.02 -> loss=1.4900, discard" in user
+    assert "do not propose any of these changes again" in user

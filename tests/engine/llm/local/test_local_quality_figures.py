@@ -1,0 +1,77 @@
+"""The local-model benchmark's quality figures, read from run stores and Level 2 session folders."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from benchmarks.local_model_bench import level1_figures, level2_figures
+from interfaces import Decision, Trial, TrialStatus
+
+
+def _trial(index: int, source: str, decision: Decision, reason: str = "") -> Trial:
+    status = TrialStatus.REJECTED if decision is Decision.REJECTED else TrialStatus.OK
+    return Trial(index=index, config={"A": 1}, changes={"A": 1}, status=status,
+                 metric=None if decision is Decision.REJECTED else 1.0, decision=decision,
+                 source=source, reason=reason)
+
+
+class FakeStore:
+    def __init__(self, trials, calls):
+        self._trials, self._calls = tuple(trials), list(calls)
+
+    def trials(self, run_id):
+        return self._trials
+
+    def llm_calls(self, run_id):
+        return self._calls
+
+
+def test_level1_counts_content_rejections_as_invalid_and_refusals_as_valid():
+    trials = [
+        _trial(0, "baseline", Decision.BASELINE),
+        _trial(1, "local:qwen-0.5b", Decision.REJECTED, "too-many-changes: 3 parameters changed"),
+        _trial(2, "local:qwen-0.5b", Decision.REJECTED, "duplicate: A=1 was already tried"),
+        _trial(3, "local:qwen-0.5b", Decision.KEEP),
+        _trial(4, "mechanism:tabu", Decision.DISCARD),
+        _trial(5, "local:qwen-0.5b", Decision.REJECTED, "out-of-bounds: A above its high"),
+        _trial(6, "local:qwen-0.5b", Decision.REJECTED, "vetoed: vetoed by tabu: too close"),
+    ]
+    calls = [{"purpose": "propose", "level": "1", "duration_s": 2.0},
+             {"purpose": "outer", "level": "1.5", "duration_s": 9.0},
+             {"purpose": "propose", "level": "1", "duration_s": 4.0}]
+    made, valid, invalid, seconds = level1_figures(FakeStore(trials, calls), "run")
+    assert (made, valid) == (5, 3)
+    assert sorted(invalid) == ["out-of-bounds", "too-many-changes"]
+    assert seconds == [2.0, 4.0]
+
+
+def _session(root: Path, number: int, decision: dict | None, admissions: list[dict]) -> None:
+    folder = root / "level2" / f"session-{number}"
+    folder.mkdir(parents=True)
+    if decision is not None:
+        (folder / "decision.json").write_text(json.dumps(decision))
+    for attempt, admission in enumerate(admissions, start=1):
+        (folder / f"admission-{attempt}.json").write_text(json.dumps(admission))
+
+
+def test_level2_sorts_sessions_into_first_try_repaired_and_never(tmp_path):
+    rejected = {"admitted": False, "violations": [{"code": "forbidden-import"}, {"code": "underscore-name"}],
+                "counterexample": None}
+    failing_property = {"admitted": False, "violations": [], "counterexample": "check(...) raised"}
+    admitted = {"admitted": True, "violations": [], "counterexample": None}
+    _session(tmp_path, 1, {"decision": "activated", "attempts": 1}, [admitted])
+    _session(tmp_path, 2, {"decision": "activated", "attempts": 3}, [rejected, failing_property, admitted])
+    _session(tmp_path, 3, {"decision": "rejected", "attempts": 3}, [rejected, rejected, rejected])
+    _session(tmp_path, 10, {"decision": "session-failed", "error": "[provider-timeout] timed out"}, [])
+    _session(tmp_path, 11, None, [])
+    calls = [{"purpose": p, "level": "2", "duration_s": 1.0} for p in ("explore", "critique", "generate")]
+    calls += [{"purpose": "propose", "level": "1", "duration_s": 50.0}]
+    calls += [{"purpose": p, "level": "2", "duration_s": 2.0} for p in ("explore", "repair")]
+    figures = level2_figures(tmp_path, FakeStore((), calls), "run")
+    assert figures["sessions"] == 5
+    assert (figures["first"], figures["repaired"], figures["never"]) == (1, 1, 3)
+    assert sorted(figures["failures"]) == ["no decision recorded", "provider-timeout"]
+    assert figures["violations"].count("forbidden-import") == 4
+    assert figures["violations"].count("property-counterexample") == 1
+    assert figures["session_seconds"] == [3.0, 4.0]
