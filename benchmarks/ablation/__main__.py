@@ -54,6 +54,7 @@ def main(
     task: str = typer.Option("surrogate", help="surrogate | gpt | script"),
     provider: str = typer.Option("heuristic", help="LLM provider for groups A-D"),
     model: Optional[str] = typer.Option(None, help="provider model name"),
+    base_url: Optional[str] = typer.Option(None, help="endpoint for an OpenAI-compatible provider (key from the environment)"),
     seeds: int = typer.Option(10, min=1, help="number of paired seeds"),
     first_seed: int = typer.Option(0, help="the seeds are first_seed .. first_seed+seeds-1"),
     iterations: int = typer.Option(30, min=1, help="trials after the baseline, per repeat"),
@@ -98,7 +99,8 @@ def main(
         if group_names:
             from engine.settings import RunSettings
 
-            base = RunSettings(task=task, provider=provider, model=model, iterations=iterations, workers=workers,
+            base = RunSettings(task=task, provider=provider, model=model, base_url=base_url, iterations=iterations,
+                               workers=workers,
                                outer_every=outer_every, research_every=research_every,
                                server_threads=server_threads,
                                task_options=_task_options(task, surrogate_model, 0, task_script))

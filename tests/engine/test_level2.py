@@ -137,36 +137,22 @@ def test_a_mechanism_that_raises_at_run_time_is_ejected_and_the_run_goes_on(tmp_
     assert "explodes" in report and "ejected" in report
 
 
-def test_a_failed_level2_request_is_stored_with_its_cost_and_the_session_marked_failed(tmp_path, monkeypatch):
-    import contextlib
+def test_a_failed_level2_request_is_stored_with_its_cost_and_the_session_marked_failed(tmp_path, wrap_provider):
     import dataclasses
 
     from engine.llm._errors import ExchangeError
 
     error = {"code": "invalid-answer", "message": "the answer did not validate as GenerateAnswer: context full"}
-    original = Run._provider
     failed = []
 
-    @contextlib.contextmanager
-    def failing_generate(self, ledger):
-        with original(self, ledger) as inner:
-            class FirstGenerateFails:
-                name, model = inner.name, inner.model
+    def first_generate_fails(inner, request, response_model):
+        reply = inner.ask(request, response_model)
+        if request.purpose == "generate" and not failed:
+            failed.append(dataclasses.replace(reply.exchange, parsed=None, error=error))
+            raise ExchangeError(error["message"], code=error["code"], exchange=failed[0])
+        return reply
 
-                def ask(self, request, response_model):
-                    reply = inner.ask(request, response_model)
-                    if request.purpose == "generate" and not failed:
-                        exchange = dataclasses.replace(reply.exchange, parsed=None, error=error)
-                        failed.append(exchange)
-                        raise ExchangeError(error["message"], code=error["code"], exchange=exchange)
-                    return reply
-
-                def __getattr__(self, attr):
-                    return getattr(inner, attr)
-
-            yield FirstGenerateFails()
-
-    monkeypatch.setattr(Run, "_provider", failing_generate)
+    wrap_provider(first_generate_fails)
     settings = RunSettings(task="script", task_options={"path": str(QUAD), "metric": "loss", "budget_s": 10.0},
                            provider="heuristic", iterations=6, outer_every=3, research_every=1)
     result = Run.create(settings, tmp_path).execute()

@@ -78,36 +78,23 @@ def test_two_workers_evaluate_two_proposals_per_iteration(tmp_path, quad_script)
     store.close()
 
 
-def test_each_proposal_is_asked_for_with_a_schema_of_the_parameters_active_then(tmp_path, quad_script, monkeypatch):
-    import contextlib
+def test_each_proposal_is_asked_for_with_a_schema_of_the_parameters_active_then(tmp_path, quad_script, wrap_provider):
     import dataclasses
 
     asked = []
-    original = Run._provider
 
-    @contextlib.contextmanager
-    def spied(self, ledger):
-        with original(self, ledger) as inner:
-            class Spy:
-                name, model = inner.name, inner.model
+    def answer(inner, request, response_model):
+        reply = inner.ask(request, response_model)
+        if request.purpose == "propose":
+            names = response_model.model_json_schema()["$defs"]["ParamChange"]["properties"]["name"]
+            asked.append((names.get("enum"), request.context["config"]))
+        if request.purpose == "outer" and not request.context["config"]["frozen"]:
+            # Level 1.5 freezes the learning rate the first time it runs.
+            reply = dataclasses.replace(reply, value=reply.value.model_copy(update={"freeze": ["LEARNING_RATE"],
+                                                                                   "unfreeze": []}))
+        return reply
 
-                def ask(self, request, response_model):
-                    reply = inner.ask(request, response_model)
-                    if request.purpose == "propose":
-                        names = response_model.model_json_schema()["$defs"]["ParamChange"]["properties"]["name"]
-                        asked.append((names.get("enum"), request.context["config"]))
-                    if request.purpose == "outer" and not request.context["config"]["frozen"]:
-                        # Level 1.5 freezes the learning rate the first time it runs.
-                        answer = reply.value.model_copy(update={"freeze": ["LEARNING_RATE"], "unfreeze": []})
-                        reply = dataclasses.replace(reply, value=answer)
-                    return reply
-
-                def __getattr__(self, attr):
-                    return getattr(inner, attr)
-
-            yield Spy()
-
-    monkeypatch.setattr(Run, "_provider", spied)
+    wrap_provider(answer)
     result = Run.create(settings(quad_script, levels=("1", "1.5"), iterations=6, outer_every=3), tmp_path).execute()
     assert result.status == "finished" and len(asked) >= 6
     for enum, config in asked:

@@ -118,7 +118,7 @@ class HeuristicProvider:
                 f"not {response_model.__name__}",
             )
         started = time.monotonic()
-        answer = self._answer(request)
+        answer = _fit_text(self._answer(request), response_model)
         try:
             value = response_model.model_validate(answer)
         except ValidationError as exc:  # a rule produced something the schema refuses: a bug here
@@ -139,3 +139,40 @@ class HeuristicProvider:
         )
         self.ledger.add(request.level, usage)
         return LLMReply(value=value, exchange=exchange)
+
+
+def _fit_text(answer: Any, model: Any) -> Any:
+    """``answer`` with every text field cut, at a word, to the length its schema allows.
+
+    The rules quote library descriptions, which may run longer than an answer
+    field (a model writes to the limit; so does this stand-in). Numbers,
+    names and code are never cut: only fields whose schema sets ``max_length``
+    on a string.
+    """
+    from annotated_types import MaxLen
+    from pydantic import BaseModel
+
+    if not isinstance(answer, dict) or not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return answer
+    fitted = dict(answer)
+    for name, field in model.model_fields.items():
+        value = fitted.get(name)
+        if name == "code":  # cut code is broken code: too long must fail loudly
+            continue
+        limit = next((m.max_length for m in field.metadata if isinstance(m, MaxLen)), None)
+        if isinstance(value, str) and limit is not None and len(value) > limit:
+            fitted[name] = _cut(value, limit)
+        elif isinstance(value, list):
+            item = next(iter(getattr(field.annotation, "__args__", ())), None)
+            fitted[name] = [_fit_text(v, item) for v in value]
+        elif isinstance(value, dict):
+            fitted[name] = _fit_text(value, field.annotation)
+    return fitted
+
+
+def _cut(text: str, limit: int) -> str:
+    head = text[: limit - 1]
+    if " " in head[limit // 2:]:
+        head = head[: head.rfind(" ")]
+    return head.rstrip(" ,;:") + "…"
+

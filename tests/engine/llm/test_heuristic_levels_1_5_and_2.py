@@ -150,3 +150,16 @@ def test_the_catalog_is_only_read_when_level_2_asks():
     assert calls == []
     provider.ask(LLMRequest("explore", (), {"trace": []}, level="2"), ExploreAnswer)
     assert calls == [1]
+
+
+def test_a_library_description_longer_than_an_answer_field_is_cut_at_a_word_not_refused():
+    import dataclasses
+
+    long_entry = dataclasses.replace(CATALOG[0], description=("Spreads early trials over the space " * 20).strip() + ".")
+    provider = HeuristicProvider(0, catalog=lambda: (long_entry,) + CATALOG[1:])
+    context = {"trace": trace_list(baseline()), "space": GPT_SPACE.to_dict()}
+    explored = provider.ask(LLMRequest("explore", (), context, level="2"), ExploreAnswer).value
+    idea = next(c.idea for c in explored.candidates if c.name == long_entry.name)
+    limit = ExploreAnswer.model_fields["candidates"].annotation.__args__[0].model_fields["idea"].metadata[-1].max_length
+    assert len(idea) <= limit and idea.endswith("…")
+    assert idea.removesuffix("…").rstrip() in long_entry.description and not idea.removesuffix("…").endswith(" ")
