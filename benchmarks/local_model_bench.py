@@ -40,6 +40,8 @@ __all__ = ["ModelSpeed", "main", "measure"]
 #: sibling, generated several times faster than two here. The engine's runs
 #: below get it as their ``server_threads`` setting.
 SERVER_THREADS = int(os.environ.get("LOCAL_BENCH_THREADS", "1"))
+#: An admitted mechanism this alike to a library one (``library_likeness``) is counted as a copy.
+COPY_SIMILARITY = 0.9
 
 
 # About 300 prompt tokens: long enough that prompt speed is not dominated by per-request overhead.
@@ -170,6 +172,9 @@ class ModelQuality:
     session_failures: tuple[tuple[str, int], ...]
     violation_codes: tuple[tuple[str, int], ...]
     seconds_per_session: float
+    #: Admitted mechanisms that are copies of a library mechanism (similarity >= COPY_SIMILARITY).
+    admitted_copies: int = 0
+    likeness: tuple[dict[str, Any], ...] = ()
 
     @property
     def valid_share(self) -> float:
@@ -211,9 +216,45 @@ def _error_code(text: str) -> str:
     return match.group(1) if match else (text or "unknown")
 
 
+def library_likeness(source: str) -> tuple[str, float]:
+    """The library mechanism ``source`` is most like, and how alike (0-1).
+
+    Compared as code, not text: both sides are parsed and unparsed without
+    docstrings and comments, so a renamed copy of a worked example scores
+    near 1. A small model that copies the example it was shown is admitted
+    like any other; this figure says how often that is what happened.
+    """
+    import ast
+    import difflib
+
+    import mechanism_library
+
+    def normal(text: str) -> str:
+        try:
+            tree = ast.parse(text)
+        except SyntaxError:
+            return text
+        for node in ast.walk(tree):
+            body = getattr(node, "body", None)
+            if (isinstance(body, list) and body and isinstance(body[0], ast.Expr)
+                    and isinstance(getattr(body[0], "value", None), ast.Constant)
+                    and isinstance(body[0].value.value, str)):
+                node.body = body[1:] or [ast.Pass()]  # type: ignore[attr-defined]
+        return ast.unparse(tree)
+
+    mine = normal(source)
+    best = ("", 0.0)
+    for entry in mechanism_library.catalog():
+        ratio = difflib.SequenceMatcher(None, mine, normal(entry.source), autojunk=False).ratio()
+        if ratio > best[1]:
+            best = (entry.name, ratio)
+    return best
+
+
 def level2_figures(run_dir: Path, store: Any, run_id: str) -> dict[str, Any]:
     """Sessions and how their mechanisms fared in admission, from ``level2/session-*/``."""
     first = repaired = never = 0
+    likeness: list[dict[str, Any]] = []
     failures: list[str] = []
     violations: list[str] = []
     sessions = sorted((run_dir / "level2").glob("session-*"), key=lambda p: int(p.name.split("-")[1]))
@@ -228,6 +269,10 @@ def level2_figures(run_dir: Path, store: Any, run_id: str) -> dict[str, Any]:
         if decision["decision"] == "activated":
             first += decision["attempts"] == 1
             repaired += decision["attempts"] > 1
+            admitted_code = folder / f"attempt-{decision['attempts']}.py"
+            if admitted_code.exists():
+                name, ratio = library_likeness(admitted_code.read_text())
+                likeness.append({"session": folder.name, "library_mechanism": name, "similarity": round(ratio, 3)})
         else:
             never += 1
             if decision["decision"] == "session-failed":
@@ -241,7 +286,8 @@ def level2_figures(run_dir: Path, store: Any, run_id: str) -> dict[str, Any]:
             session_seconds.append(0.0)
         session_seconds[-1] += float(call["duration_s"])
     return {"sessions": len(sessions), "first": first, "repaired": repaired, "never": never,
-            "failures": failures, "violations": violations, "session_seconds": session_seconds}
+            "failures": failures, "violations": violations, "session_seconds": session_seconds,
+            "likeness": likeness}
 
 
 def _quality_run(settings: Any, runs_root: Path) -> tuple[Path, str]:
@@ -293,6 +339,8 @@ def measure_quality(model: str, *, proposals: int, sessions: int, runs_root: Pat
         violation_codes=_counted(figures.get("violations", [])),
         seconds_per_session=statistics.mean(figures["session_seconds"]) if figures.get("session_seconds")
         else float("nan"),
+        admitted_copies=sum(x["similarity"] >= COPY_SIMILARITY for x in figures.get("likeness", [])),
+        likeness=tuple(figures.get("likeness", [])),
     )
 
 
@@ -308,7 +356,9 @@ def _print_quality(results: list[ModelQuality]) -> None:
               f"{r.admitted_first_try:>9}{r.admitted_after_repair:>10}{r.never_admitted:>7}{r.seconds_per_session:>11.1f}")
     for r in results:
         print(f"{r.model}: invalid proposals: {_codes(r.invalid_codes)}; commonest violations: "
-              f"{_codes(r.violation_codes)}; failed sessions: {_codes(r.session_failures)}")
+              f"{_codes(r.violation_codes)}; failed sessions: {_codes(r.session_failures)}; "
+              f"admitted copies of a library mechanism: {r.admitted_copies} of "
+              f"{r.admitted_first_try + r.admitted_after_repair}")
 
 
 def _print_table(results: list[ModelSpeed]) -> None:

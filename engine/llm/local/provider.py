@@ -25,6 +25,9 @@ _SERVER_GONE = ("provider-unavailable", "provider-timeout")
 #: A 1.5B model writing a mechanism on two CPU cores needs about 180 s when the machine is quiet
 #: (300 tokens of code after a 2500-token prompt) and several times that when it is not.
 REQUEST_TIMEOUT_S = 900.0
+#: The longest answer, a Generate round's 8000 characters of code, is about 2500 tokens. A small model
+#: that loops is stopped here instead of filling the whole context (minutes at a few tokens a second).
+MAX_OUTPUT_TOKENS = 3072
 
 
 class LocalProvider:
@@ -56,14 +59,15 @@ class LocalProvider:
 @contextlib.contextmanager
 def local_provider(model: str | None, *, run_dir: Path, model_path: str | None = None, ledger: Any = None,
                    record: Path | None = None, threads: int = 2, timeout_s: float = REQUEST_TIMEOUT_S,
-                   max_attempts: int = 1, **server_options: Any) -> Iterator[Any]:
+                   max_attempts: int = 1, max_output_tokens: int = MAX_OUTPUT_TOKENS,
+                   **server_options: Any) -> Iterator[Any]:
     """Start the server for a run, yield the provider, stop the server on every exit path.
 
     ``threads`` are the server's llama.cpp threads: on cores shared with other
     busy processes one thread is faster than two (they wait for each other at
     every step). Requests wait ``timeout_s`` and are tried ``max_attempts``
     times: a retry starts the generation over, and a dead server is restarted
-    by this provider, not by retrying.
+    by this provider, not by retrying. An answer stops at ``max_output_tokens``.
     """
     from engine.llm import RecordingProvider, make_provider
 
@@ -73,7 +77,7 @@ def local_provider(model: str | None, *, run_dir: Path, model_path: str | None =
     with server:
         served = MODELS[name].filename if not model_path and name in MODELS else label
         inner = make_provider("llamacpp", model=served, base_url=server.base_url, ledger=ledger,
-                              timeout_s=timeout_s, max_attempts=max_attempts)
+                              timeout_s=timeout_s, max_attempts=max_attempts, max_output_tokens=max_output_tokens)
         provider: Any = LocalProvider(inner, server, label)
         if record is not None:
             provider = RecordingProvider(provider, record)

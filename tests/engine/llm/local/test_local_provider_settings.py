@@ -24,6 +24,8 @@ def test_requests_are_patient_and_tried_once_and_the_context_has_room_for_a_repa
         # A retry would start a minutes-long generation over; a dead server is restarted instead.
         assert provider.inner.settings.timeout_s == 900.0
         assert provider.inner.settings.max_attempts == 1
+        # A looping model stops after the longest legitimate answer, not when the context is full.
+        assert 2500 < provider.inner.settings.max_output_tokens < provider.server.n_ctx // 2
         assert provider.server.threads == 1 and provider.server.n_ctx == 8192
 
 

@@ -75,3 +75,26 @@ def test_level2_sorts_sessions_into_first_try_repaired_and_never(tmp_path):
     assert figures["violations"].count("forbidden-import") == 4
     assert figures["violations"].count("property-counterexample") == 1
     assert figures["session_seconds"] == [3.0, 4.0]
+
+
+def test_an_admitted_copy_of_a_library_mechanism_is_told_apart_from_new_code(tmp_path):
+    import mechanism_library
+
+    from benchmarks.local_model_bench import library_likeness
+
+    example = mechanism_library.get("tabu_filter").source
+    # What a small model does with the worked example: renames the class and drops the docstrings.
+    copy = example.replace("TabuFilter", "BayesianOptimization").replace('"""', "'''")
+    name, ratio = library_likeness(copy)
+    assert name == "tabu_filter" and ratio >= 0.9
+    new = ("class Halver:\n    def __init__(self, seed):\n        self.seed = seed\n\n"
+           "    def advise(self, trace, space, config):\n        return 'halve the largest learning rate'\n\n\n"
+           "def build(seed):\n    return Halver(seed)\n")
+    assert library_likeness(new)[1] < 0.9
+
+    admitted = {"admitted": True, "violations": [], "counterexample": None}
+    _session(tmp_path, 1, {"decision": "activated", "attempts": 1}, [admitted])
+    (tmp_path / "level2" / "session-1" / "attempt-1.py").write_text(copy)
+    figures = level2_figures(tmp_path, FakeStore((), []), "run")
+    assert figures["likeness"][0]["library_mechanism"] == "tabu_filter"
+    assert figures["likeness"][0]["similarity"] >= 0.9
