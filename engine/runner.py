@@ -116,18 +116,18 @@ class Run:
         record = Path(s.record) if s.record else None
         if record is not None and self.resume:
             record = record.with_name(f"{record.stem}.resumed-{len(list(record.parent.glob(record.stem + '*')))}{record.suffix}")
+        # The request timeout is for real models; the heuristic and replay providers make no requests.
+        timing = {"timeout_s": s.request_timeout_s} if s.request_timeout_s else {}
         if s.provider == "local":
             from engine.llm.local import local_provider
 
-            timing = {"timeout_s": s.request_timeout_s} if s.request_timeout_s else {}
             with local_provider(s.model, run_dir=self.run_dir, model_path=s.model_path, ledger=ledger,
                                 record=record, threads=s.server_threads, **timing) as provider:
                 yield provider
             return
-        endpoint = s.provider not in ("heuristic", "replay")
-        timing = {"timeout_s": s.request_timeout_s} if s.request_timeout_s and endpoint else {}
         yield make_provider(s.provider, model=s.model, base_url=s.base_url, seed=s.seed, record=record,
-                            replay=Path(s.replay) if s.replay else None, ledger=ledger, catalog=catalog, **timing)
+                            replay=Path(s.replay) if s.replay else None, ledger=ledger, catalog=catalog,
+                            **({} if s.provider in ("heuristic", "replay") else timing))
 
     # -- the run ----------------------------------------------------------------
     def execute(self) -> RunResult:

@@ -145,9 +145,9 @@ def _fit_text(answer: Any, model: Any) -> Any:
     """``answer`` with every text field cut, at a word, to the length its schema allows.
 
     The rules quote library descriptions, which may run longer than an answer
-    field (a model writes to the limit; so does this stand-in). Numbers,
-    names and code are never cut: only fields whose schema sets ``max_length``
-    on a string.
+    field (a model writes to the limit; so does this stand-in). Only strings
+    whose field sets ``max_length`` are cut, never ``code``: cut code is
+    broken code, so an over-long one still fails validation loudly.
     """
     from annotated_types import MaxLen
     from pydantic import BaseModel
@@ -157,7 +157,7 @@ def _fit_text(answer: Any, model: Any) -> Any:
     fitted = dict(answer)
     for name, field in model.model_fields.items():
         value = fitted.get(name)
-        if name == "code":  # cut code is broken code: too long must fail loudly
+        if name == "code":
             continue
         limit = next((m.max_length for m in field.metadata if isinstance(m, MaxLen)), None)
         if isinstance(value, str) and limit is not None and len(value) > limit:
@@ -175,4 +175,3 @@ def _cut(text: str, limit: int) -> str:
     if " " in head[limit // 2:]:
         head = head[: head.rfind(" ")]
     return head.rstrip(" ,;:") + "…"
-

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from engine.llm.local import ModelNotInstalledError, ensure_weights
+
 
 @pytest.fixture
 def fake_model(tmp_path: Path) -> Callable[[str], Path]:
@@ -18,3 +20,13 @@ def fake_model(tmp_path: Path) -> Callable[[str], Path]:
         return path
 
     return make
+
+
+@pytest.fixture(scope="module")
+def small_model() -> Path:
+    """The packaged 0.5B model's weights; the test is skipped when the model is not installed."""
+    pytest.importorskip("xllamacpp")
+    try:
+        return ensure_weights("qwen-0.5b")
+    except ModelNotInstalledError as error:
+        pytest.skip(str(error))

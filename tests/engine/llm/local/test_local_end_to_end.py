@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from engine.llm.local import ModelNotInstalledError, ensure_weights
 from engine.runner import Run
 from engine.settings import RunSettings
 from engine.store import RunStore
@@ -21,15 +20,6 @@ from interfaces import Decision
 pytestmark = pytest.mark.slow
 
 QUAD = Path(__file__).resolve().parents[2] / "data" / "quad.py"
-
-
-@pytest.fixture(scope="module")
-def small_model() -> Path:
-    pytest.importorskip("xllamacpp")
-    try:
-        return ensure_weights("qwen-0.5b")
-    except ModelNotInstalledError as error:
-        pytest.skip(str(error))
 
 
 def _servers_started_by_this_process() -> set[int]:

@@ -13,7 +13,7 @@ from pathlib import Path
 import openai
 import pytest
 
-from engine.llm.local import LocalServer, LocalServerError, ModelNotInstalledError, ensure_weights
+from engine.llm.local import LocalServer, LocalServerError
 
 from ._helpers import PROJECT_ROOT, wait_until_group_gone
 
@@ -29,15 +29,6 @@ PROPOSAL_SCHEMA = {
     "required": ["parameter", "value", "reason"],
     "additionalProperties": False,
 }
-
-
-@pytest.fixture(scope="module")
-def small_model() -> Path:
-    pytest.importorskip("xllamacpp")
-    try:
-        return ensure_weights("qwen-0.5b")
-    except ModelNotInstalledError as error:
-        pytest.skip(str(error))
 
 
 def test_strict_json_schema_completion_through_the_openai_sdk(small_model: Path, tmp_path: Path) -> None:
