@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-import json
-import shutil
-import signal
-import subprocess
-import time
 from typing import Any, Callable
 
-from ._child import kill_group, spawn_limited
 from ._compile import compile_stage
 from ._guard import guard_stage
 from ._parse import parse_stage
-from ._policy import DEFAULT_POLICY, Limits, Policy, policy_to_dict
+from ._policy import DEFAULT_POLICY, Limits, Policy
 from ._records import Admission, StageResult, Violation
+from ._verify import verify_stages
 
 __all__ = ["admit", "module_name", "SANDBOX_VERSION", "protocol_reference"]
 
@@ -31,7 +26,7 @@ def module_name(source: str) -> tuple[str, str]:
 def _reference(obj: Any) -> str:
     qualname = getattr(obj, "__qualname__", "")
     if "<" in qualname or not getattr(obj, "__module__", None):
-        raise ValueError(f"{obj!r} must be defined at module level so the verify child can import it")
+        raise ValueError(f"{obj!r} must be defined at module level so the admission record can name it")
     return f"{obj.__module__}:{qualname}"
 
 
@@ -48,49 +43,17 @@ def protocol_reference(protocol: Any) -> tuple[str, str | None]:
         return _reference(protocol), None
 
 
-def _timed(stage: str, started: float, violations: tuple[Violation, ...], details: str = "") -> StageResult:
-    return StageResult(stage, False, time.perf_counter() - started, violations, details)
-
-
-def _run_child(request: dict[str, Any], limits: Limits) -> tuple[StageResult, ...]:
-    """Load (and verify) in a limited child; its failure is a stage record."""
-    started = time.perf_counter()
-    stage = "verify" if request["run_suite"] else "load"
-    process, workdir = spawn_limited("sandbox._verify_child", limits)
-    try:
-        out, _ = process.communicate(json.dumps(request).encode() + b"\n", timeout=limits.verify_wall_s)
-    except subprocess.TimeoutExpired:
-        kill_group(process)
-        return (_timed(stage, started, (Violation("verify-timeout", 0, 0, f"loading and checking took over "
-                f"{limits.verify_wall_s} s of wall-clock time; remove unbounded loops"),)),)
-    finally:
-        kill_group(process)
-        shutil.rmtree(workdir, ignore_errors=True)
-    try:
-        reply = json.loads(out.decode().splitlines()[-1])
-    except (ValueError, IndexError, UnicodeDecodeError):
-        code = process.returncode
-        reason = {-signal.SIGXCPU: "cpu-limit", -signal.SIGKILL: "cpu-limit"}.get(code, "child-crashed")
-        message = (f"the check process was killed for exceeding {limits.cpu_s} s of CPU time"
-                   if reason == "cpu-limit" else f"the check process died (exit status {code}); avoid "
-                   "unbounded memory use and deep recursion")
-        return (_timed(stage, started, (Violation(reason, 0, 0, message),)),)
-    return tuple(
-        StageResult(s["stage"], s["ok"], s["duration_s"], tuple(Violation(**v) for v in s["violations"]),
-                    s["details"], s["counterexample"])
-        for s in reply["stages"]
-    )
-
-
 def admit(source: str, protocol: Any, *, policy: Policy = DEFAULT_POLICY, limits: Limits = Limits(),
           verify: bool | Callable[..., Any] = True, entry_point: str = "build") -> Admission:
     """Decide whether ``source`` may run as a mechanism for ``protocol``.
 
     Never raises for bad code: every problem is a :class:`Violation` in the
-    returned record. Stages: parse, guard, compile (in this process, no code
-    runs) then load and verify in a limited child process. ``verify=False``
-    only loads and checks the entry point; a callable replaces the hook's
-    suite (it must be importable at module level and take ``build``).
+    returned record. Stages: parse, guard, compile (no code runs), then load
+    in two limited mechanism processes (different hash seeds) and verify with
+    the hook's conformance suite driven from this process, so the verdict is
+    this process's own. ``verify=False`` only loads and checks the entry point;
+    a callable replaces the hook's suite: it is called with ``build`` and
+    raises to refuse.
     """
     text = source if isinstance(source, str) else ""
     name, digest = module_name(text)
@@ -115,12 +78,35 @@ def admit(source: str, protocol: Any, *, policy: Policy = DEFAULT_POLICY, limits
     stages.append(compiled)
     if not (guarded.ok and compiled.ok):
         return verdict()
-    request = {
-        "source": text, "name": name, "entry_point": entry_point, "policy": policy_to_dict(policy),
-        "hook": hook if verify is True else None,
-        "verify": _reference(verify) if callable(verify) else None,
-        "protocol": protocol_name if hook is None else "",
-        "run_suite": verify is not False, "max_examples": limits.max_examples,
-    }
-    stages.extend(_run_child(request, limits))
+    stages.extend(verify_stages(text, name, entry_point=entry_point, policy=policy, limits=limits,
+                                suite=_suite(verify, hook, protocol, limits), call_budget_s=_budget(hook)))
     return verdict()
+
+
+def _budget(hook: str | None) -> float:
+    if hook is None:
+        return 2.0
+    from interfaces import hook_spec
+
+    return hook_spec(hook).call_budget_s
+
+
+def _suite(verify: bool | Callable[..., Any], hook: str | None, protocol: Any,
+           limits: Limits) -> Callable[..., None] | None:
+    """What the verify stage runs against the remote builders, or None (load only)."""
+    if verify is False:
+        return None
+    if callable(verify):
+        return lambda build, twin: verify(build)
+    if hook is not None:
+        from ._conformance import check_hook
+
+        return lambda build, twin: check_hook(hook, build, build_twin=twin, max_examples=limits.max_examples)
+
+    def structural(build: Callable[[int], Any], twin: Callable[[int], Any]) -> None:
+        instance = build(0)
+        if not isinstance(instance, protocol):
+            raise AssertionError(f"build(0) returned an object that does not implement "
+                                 f"{getattr(protocol, '__name__', protocol)}")
+
+    return structural

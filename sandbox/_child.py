@@ -19,8 +19,11 @@ __all__ = ["spawn_limited", "kill_group", "PACKAGE_ROOT"]
 
 PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 
-# Isolated mode (-I) ignores PYTHON* variables and user site-packages; the one
-# path the child needs is put on sys.path explicitly.
+# ``-s -P`` keeps user site-packages and the working directory off sys.path, as
+# isolated mode does, but without ``-E``: the environment is scrubbed to three
+# variables anyway, and ``-E`` would make the child ignore PYTHONHASHSEED, so
+# set and dict ordering of strings would differ between children at random.
+# The one path the child needs is put on sys.path explicitly.
 _BOOTSTRAP = "import sys; sys.path.insert(0, {root!r}); from {module} import main; main()"
 
 
@@ -40,14 +43,17 @@ def _limiter(limits: Limits, cpu_s: int) -> Callable[[], None]:
     return apply
 
 
-def spawn_limited(module: str, limits: Limits, *, cpu_s: int | None = None) -> tuple[subprocess.Popen, str]:
-    """Start ``python -I -c 'from <module> import main; main()'`` under limits.
+def spawn_limited(module: str, limits: Limits, *, cpu_s: int | None = None,
+                  hash_seed: int = 0) -> tuple[subprocess.Popen, str]:
+    """Start ``python -s -P -c 'from <module> import main; main()'`` under limits.
 
+    ``hash_seed`` fixes the child's string hashing (``PYTHONHASHSEED``), so two
+    children with different seeds expose code whose answers depend on it.
     Returns the process and its working directory (the caller removes it)."""
     workdir = tempfile.mkdtemp(prefix="sandbox-child-")
-    env = {"PATH": "/usr/bin:/bin", "PYTHONHASHSEED": "0", "LANG": "C.UTF-8"}
+    env = {"PATH": "/usr/bin:/bin", "PYTHONHASHSEED": str(int(hash_seed)), "LANG": "C.UTF-8"}
     process = subprocess.Popen(
-        [sys.executable, "-I", "-c", _BOOTSTRAP.format(root=PACKAGE_ROOT, module=module)],
+        [sys.executable, "-s", "-P", "-c", _BOOTSTRAP.format(root=PACKAGE_ROOT, module=module)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
         cwd=workdir, env=env, start_new_session=True, close_fds=True,
         preexec_fn=_limiter(limits, cpu_s if cpu_s is not None else limits.cpu_s),

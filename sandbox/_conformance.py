@@ -1,11 +1,18 @@
 """Stage 5: hypothesis conformance suites, one per hook Protocol.
 
-Each suite builds two instances from the same seed, feeds both the same
-drawn call sequence and asserts: plain-data results of the annotated return
-type, no exception on valid input, identical answers (determinism) and each
-call inside the hook's time budget. A failure raises AssertionError (or the
-candidate's own exception) carrying hypothesis's shrunk example in
-``__notes__``; :func:`run_suite` turns that into a record.
+Each example builds instances from the same seed (``build`` and
+``build_twin``, which :func:`sandbox.admit` points at two processes started
+with different hash seeds, plus a third beside the first), feeds them the
+same drawn call sequence and asserts: plain-data results of the annotated return type, no exception on
+valid input, identical answers (determinism, also across hash seeds) and each
+call inside the hook's time budget. One longer sequence then checks that
+behaviour does not change character after many calls.
+
+The suite reports the *first* failure it finds, without shrinking: the drawn
+examples are already small, and shrinking a slow or crashing candidate only
+spends the time limit. A failure raises :class:`SuiteFailure` (or, for an
+in-process builder, the candidate's own exception) whose ``counterexample``
+and ``__notes__`` say which seed and calls produced it.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ from __future__ import annotations
 import time
 from typing import Any, Callable
 
-from hypothesis import HealthCheck, given, note, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from interfaces import hook_spec
@@ -24,9 +31,27 @@ from ._plain import is_plain, matches_annotation, return_annotation
 __all__ = ["check_hook", "check_filter", "check_source", "check_advisor", "check_acceptance",
            "check_observer", "SuiteFailure"]
 
+_REPR_CHARS = 400
+
 
 class SuiteFailure(AssertionError):
-    """A conformance property does not hold for the candidate."""
+    """A conformance property does not hold for the candidate.
+
+    ``code`` is a stable violation code (``call-timeout``, ``wrong-return-type``,
+    ``not-deterministic``, ``missing-method``, or one a remote builder raises),
+    ``line`` the candidate's line where known (0 otherwise)."""
+
+    def __init__(self, code: str, message: str, line: int = 0) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.line = line
+        self.counterexample: str | None = None
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= _REPR_CHARS else text[:_REPR_CHARS] + "..."
 
 
 def _call(instance: Any, method: str, args: tuple, budget_s: float, hint: Any, which: str) -> Any:
@@ -34,41 +59,79 @@ def _call(instance: Any, method: str, args: tuple, budget_s: float, hint: Any, w
     value = getattr(instance, method)(*args)
     elapsed = time.perf_counter() - start
     if elapsed > budget_s:
-        raise SuiteFailure(f"call-timeout: {which}.{method} took {elapsed:.3f} s; the budget is {budget_s} s")
+        raise SuiteFailure("call-timeout", f"{which}.{method} took {elapsed:.3f} s; the budget is {budget_s} s")
     if not is_plain(value):
-        raise SuiteFailure(f"wrong-return-type: {method} returned {type(value).__name__}; return plain data "
+        raise SuiteFailure("wrong-return-type", f"{method} returned {type(value).__name__}; return plain data "
                            "(None, bool, int, float, str, lists and dicts of those)")
     if not matches_annotation(value, hint):
-        raise SuiteFailure(f"wrong-return-type: {method} returned {value!r}, which does not match {hint}")
+        raise SuiteFailure("wrong-return-type", f"{method} returned {_short(value)}, which does not match {hint}")
     return value
 
 
-def check_hook(hook: str, build: Callable[[int], Any], *, max_examples: int = 12,
-               calls_per_example: int = 3) -> None:
-    """Run ``hook``'s conformance suite against ``build``; raise on failure."""
+def check_hook(hook: str, build: Callable[[int], Any], *, max_examples: int = 12, calls_per_example: int = 3,
+               build_twin: Callable[[int], Any] | None = None, long_run_calls: int = 40) -> None:
+    """Run ``hook``'s conformance suite against ``build``; raise on the first failure.
+
+    ``build_twin`` builds the second instance of each pair (default: ``build``);
+    ``long_run_calls`` is the length of the one long call sequence (0 skips it)."""
     spec = hook_spec(hook)
     hint = return_annotation(spec.protocol, spec.method)
+    twin = build_twin or build
+    found: list[BaseException] = []
 
-    @settings(max_examples=max_examples, deadline=None, database=None, derandomize=True,
-              suppress_health_check=list(HealthCheck), print_blob=False)
-    @given(seed=st.integers(0, 2**31 - 1), data=st.data())
-    def conformance(seed: int, data: st.DataObject) -> None:
-        first, second = build(seed), build(seed)
-        for which in (first, second):
-            if not callable(getattr(which, spec.method, None)):
-                raise SuiteFailure(f"missing-method: build({seed}) returned an object without a "
-                                   f"{spec.method}() method")
-        for _ in range(calls_per_example):
-            args = data.draw(strategies.hook_arguments(spec.name), label="arguments")
-            answer = _call(first, spec.method, args, spec.call_budget_s, hint, "first")
-            again = _call(second, spec.method, args, spec.call_budget_s, hint, "second")
-            note(f"answer: {answer!r}")
-            if answer != again:
-                raise SuiteFailure(f"not-deterministic: two instances built with seed {seed} answered "
-                                   f"{answer!r} and {again!r} to the same call; draw randomness only from "
-                                   "random.Random(seed) kept on self")
+    def exercise(seed: int, draw: Callable[[], tuple], calls: int) -> None:
+        steps = [f"Falsifying example: build({seed}) twice"]
+        try:
+            # With a separate twin, a third instance shares the first one's process:
+            # state kept outside the instance then changes its answers.
+            instances = [("first", build(seed)), ("second", twin(seed))]
+            if build_twin is not None:
+                instances.append(("third", build(seed)))
+            for which, instance in instances:
+                if not callable(getattr(instance, spec.method, None)):
+                    raise SuiteFailure("missing-method", f"build({seed}) returned an object without a "
+                                       f"{spec.method}() method ({which} instance)")
+            for number in range(1, calls + 1):
+                args = draw()
+                steps.append(f"call {number}: {spec.method}{_short(args)}")
+                answers = [_call(instance, spec.method, args, spec.call_budget_s, hint, which)
+                           for which, instance in instances]
+                steps.append(f"  answered {_short(answers[0])}")
+                for (which, _), again in zip(instances[1:], answers[1:]):
+                    if again != answers[0]:
+                        raise SuiteFailure("not-deterministic", f"instances built with seed {seed} answered "
+                                           f"{_short(answers[0])} and {_short(again)} ({which} instance) to call "
+                                           f"{number}; draw randomness only from random.Random(seed) kept on "
+                                           "self, keep state on self, and do not depend on the order of sets "
+                                           "or on object identity")
+        except BaseException as error:
+            text = "\n".join(steps)
+            if isinstance(error, SuiteFailure):
+                error.counterexample = text
+            error.add_note(text)
+            found.append(error)
+            raise
 
-    conformance()
+    def run(examples: int, calls: int) -> None:
+        @settings(max_examples=examples, deadline=None, database=None, derandomize=True,
+                  suppress_health_check=list(HealthCheck), print_blob=False,
+                  phases=(Phase.explicit, Phase.generate))
+        @given(seed=st.integers(0, 2**31 - 1), data=st.data())
+        def conformance(seed: int, data: st.DataObject) -> None:
+            if found:  # hypothesis replays the failing example: answer it without calling the candidate again
+                raise found[0]
+            exercise(seed, lambda: data.draw(strategies.hook_arguments(spec.name), label="arguments"), calls)
+
+        try:
+            conformance()
+        except BaseException:
+            if found:
+                raise found[0] from None
+            raise
+
+    run(max_examples, calls_per_example)
+    if long_run_calls > 0:
+        run(1, long_run_calls)
 
 
 def check_filter(build: Callable[[int], Any], **options: Any) -> None:

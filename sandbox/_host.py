@@ -1,11 +1,18 @@
-"""Engine side of the mechanism host.
+"""Engine side of the mechanism host: one limited process per mechanism.
 
-Admitted mechanisms run in one long-lived child process (own process group,
-rlimits, scrubbed environment, empty working directory). Only plain JSON data
-crosses the pipe. A mechanism that raises, answers with the wrong type, runs
-past its budget or kills the host is ejected; on a hang or a crash the host is
-killed and restarted and the other mechanisms are reloaded from their
-admitted source and seed. Their in-memory state is lost by that restart.
+Each admitted mechanism runs alone in its own child (own process group,
+rlimits, scrubbed environment, empty working directory), so one mechanism's
+failure, memory use or poisoned interpreter state (a registered ABC, a
+changed decimal context, a patched class) cannot change another's answers,
+and a hang is always charged to the mechanism that hung. Only plain JSON
+data crosses a pipe, and every answer is checked here against the hook's
+return annotation and budget, with this process's clock: the child is never
+trusted to judge itself.
+
+Reproducibility is checked at run time too: after a sample of calls the
+recorded history is replayed on a fresh instance, built with the same seed
+in a fresh process under another hash seed; a mechanism whose answers
+diverge is ejected as ``not-reproducible``.
 """
 
 from __future__ import annotations
@@ -14,39 +21,36 @@ import atexit
 import hashlib
 import itertools
 import json
-import os
-import select
-import shutil
+import threading
 import time
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._admit import protocol_reference
-from ._child import kill_group, spawn_limited
 from ._codec import CodecError, encode_argument
+from ._plain import is_plain, matches_annotation, return_annotation
 from ._policy import DEFAULT_POLICY, Limits, Policy, policy_to_dict
+from ._process import MechanismProcess, ProcessFailure, clip
 from ._records import Admission, CallCounters, CallResult, Ejection, LoadResult
 
-__all__ = ["MechanismHost"]
+__all__ = ["MechanismHost", "REPLAY_AT"]
 
-_HOST_CPU_S = 3600  # cumulative for the host's life; per-call hangs are cut by the wall clock
-_GRACE_S = 1.0  # pipe and scheduling slack on top of a call's budget before the host is killed
+_GRACE_S = 1.0  # pipe and scheduling slack on top of a call's budget before the process is killed
 _LIVE_HOSTS: "weakref.WeakSet[MechanismHost]" = weakref.WeakSet()
+
+# After which calls the history is replayed on a fresh instance. Replays grow
+# with the history, so they thin out; past the last one, or past
+# _HISTORY_BYTES of recorded arguments, no more are made.
+REPLAY_AT = (2, 8, 32, 128)
+_HISTORY_BYTES = 16 << 20
+_REPLAY_HASH_SEED = 1
+_EJECTING = ("call-raised", "wrong-return-type", "missing-method")
 
 
 @atexit.register
 def _close_all() -> None:
     for host in list(_LIVE_HOSTS):
         host.close()
-
-
-class _HostDied(Exception):
-    pass
-
-
-class _HostHung(Exception):
-    pass
 
 
 @dataclass
@@ -56,138 +60,91 @@ class _Loaded:
     hook: str
     method: str
     budget_s: float
-    request: dict[str, Any]
+    hint: Any
+    process: MechanismProcess
     calls: int = 0
     ok: int = 0
     failed: int = 0
     total_s: float = 0.0
-    per_method: dict[str, int] = field(default_factory=dict)
+    history: list[tuple[list[Any], str]] = field(default_factory=list)
+    history_bytes: int = 0
+    replays: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def _hook_details(protocol: str) -> tuple[str, str, str, float]:
-    """(protocol reference for the host, hook name, method, budget) of a hook."""
+def _hook_details(protocol: str) -> tuple[Any, str, str, float]:
+    """(Protocol class, hook name, method, budget) of a hook."""
     from interfaces import HOOKS
 
     matches = [s for s in HOOKS.values() if protocol in (s.name, s.protocol.__name__)]
     if not matches:
         raise KeyError(protocol)
     spec = matches[0]
-    return f"{spec.protocol.__module__}:{spec.protocol.__qualname__}", spec.name, spec.method, spec.call_budget_s
+    return spec.protocol, spec.name, spec.method, spec.call_budget_s
 
 
 class MechanismHost:
-    """Load admitted mechanisms into a limited child process and call them.
+    """Load admitted mechanisms, each into its own limited process, and call them.
 
     ``load(admission, seed)`` -> :class:`LoadResult`; ``call(handle, *args)``
-    -> :class:`CallResult`; ``counters(handle)`` proves invocations (counted by
-    the host itself); ``ejections()`` lists what was removed and why.
+    -> :class:`CallResult`; ``counters(handle)`` proves invocations (counted
+    here, not by the mechanism's process); ``ejections()`` lists what was
+    removed and why. ``replay_at`` sets after which calls the history is
+    replayed to check reproducibility (empty: never).
     """
 
-    def __init__(self, limits: Limits = Limits(), policy: Policy = DEFAULT_POLICY) -> None:
+    def __init__(self, limits: Limits = Limits(), policy: Policy = DEFAULT_POLICY, *,
+                 replay_at: tuple[int, ...] = REPLAY_AT) -> None:
         self.limits = limits
         self.policy = policy
-        self.restarts = 0
+        self.replay_at = frozenset(replay_at)
         self._loaded: dict[str, _Loaded] = {}
         self._ejections: list[Ejection] = []
         self._retired: dict[str, _Loaded] = {}
         self._ids = itertools.count(1)
-        self._process = None
-        self._workdir = ""
-        self._buffer = b""
         _LIVE_HOSTS.add(self)
 
-    # -- process management ---------------------------------------------------
-    def _start(self) -> None:
-        self._process, self._workdir = spawn_limited("sandbox._host_main", self.limits, cpu_s=_HOST_CPU_S)
-        self._buffer = b""
-
-    def _stop(self) -> None:
-        if self._process is not None:
-            try:
-                self._process.stdin.close()
-            except OSError:
-                pass
-            kill_group(self._process)
-            for stream in (self._process.stdout,):
-                try:
-                    stream.close()
-                except OSError:
-                    pass
-            shutil.rmtree(self._workdir, ignore_errors=True)
-        self._process = None
-
-    @property
-    def pid(self) -> int | None:
-        """The host process id, or None before the first load."""
-        return self._process.pid if self._process is not None else None
-
-    def _restart(self) -> None:
-        """Kill and restart the host, then reload every mechanism still loaded."""
-        self._stop()
-        self.restarts += 1
-        self._start()
-        for handle, loaded in list(self._loaded.items()):
-            try:
-                reply = self._exchange(loaded.request, self.limits.load_wall_s)
-            except (_HostDied, _HostHung):
-                reply = {"ok": False, "code": "host-died", "message": "reloading killed the host"}
-            if not reply.get("ok"):
-                self._eject(handle, "host-died", f"could not be reloaded after a restart: {reply.get('message')}")
-                self._stop()
-                self._start()
-
-    def _exchange(self, request: dict[str, Any], timeout_s: float) -> dict[str, Any]:
-        if self._process is None or self._process.poll() is not None:
-            raise _HostDied("the host is not running")
+    # -- processes -------------------------------------------------------------
+    def _start(self, admission: Admission, seed: int, method: str, hash_seed: int = 0,
+               ) -> tuple[MechanismProcess | None, str, str]:
+        """A process with the mechanism loaded and instance 0 built: (process, code, message)."""
+        process = MechanismProcess(self.limits, hash_seed=hash_seed)
+        request = {"op": "load", "source": admission.source, "name": admission.name,
+                   "entry_point": admission.entry_point, "policy": policy_to_dict(self.policy)}
         try:
-            self._process.stdin.write(json.dumps(request).encode() + b"\n")
-            self._process.stdin.flush()
-        except (BrokenPipeError, OSError):
-            raise _HostDied("the host closed its input") from None
-        deadline = time.monotonic() + timeout_s
-        stream = self._process.stdout.fileno()
-        while b"\n" not in self._buffer:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise _HostHung(f"no answer within {timeout_s:.2f} s")
-            ready, _, _ = select.select([stream], [], [], remaining)
-            if not ready:
-                continue
-            chunk = os.read(stream, 1 << 16)
-            if not chunk:
-                raise _HostDied("the host exited")
-            self._buffer += chunk
-            if len(self._buffer) > self.limits.max_reply_bytes:
-                raise _HostDied("the host sent an oversized reply")
-        line, _, self._buffer = self._buffer.partition(b"\n")
-        return json.loads(line)
+            reply = process.exchange(request, self.limits.load_wall_s)
+            if reply.get("ok"):
+                reply = process.exchange({"op": "build", "instance": 0, "seed": seed}, self.limits.load_wall_s)
+                methods = reply.get("methods") if reply.get("ok") else None
+                if reply.get("ok") and (type(methods) is not list or method not in methods):
+                    reply = {"ok": False, "code": "missing-method", "message": f"build({seed}) returned an "
+                             f"object without a {method}() method"}
+        except ProcessFailure as failure:
+            reply = {"ok": False, "code": "load-failed", "message": f"loading stopped the process: {failure}"}
+        if reply.get("ok"):
+            return process, "", ""
+        process.close()
+        code = reply.get("code")
+        code = code if code in ("build-raised", "missing-method", "missing-entry-point") else "load-failed"
+        return None, code, clip(reply.get("message", ""))
 
     # -- public API ----------------------------------------------------------
     def load(self, admission: Admission, seed: int) -> LoadResult:
-        """Load an admitted mechanism and build one instance with ``seed``."""
+        """Start a process for an admitted mechanism and build one instance with ``seed``."""
         if not admission.admitted:
             return LoadResult(False, "", "not-admitted", "only admitted mechanisms can be loaded")
         if hashlib.sha256(admission.source.encode("utf-8", "surrogatepass")).hexdigest() != admission.digest:
             return LoadResult(False, "", "digest-mismatch", "the source does not match the admitted digest")
         try:
-            reference, hook, method, budget = _hook_details(admission.protocol)
+            protocol, hook, method, budget = _hook_details(admission.protocol)
         except KeyError:
             return LoadResult(False, "", "unknown-hook", f"{admission.protocol} is not a hook Protocol")
         handle = f"{admission.name}#{next(self._ids)}"
-        request = {"op": "load", "handle": handle, "name": admission.name, "source": admission.source,
-                   "entry_point": admission.entry_point, "protocol": reference, "method": method,
-                   "seed": seed, "budget_s": self.limits.call_wall_s or budget,
-                   "policy": policy_to_dict(self.policy)}
-        if self._process is None:
-            self._start()
-        try:
-            reply = self._exchange(request, self.limits.load_wall_s)
-        except (_HostDied, _HostHung) as error:
-            self._restart()
-            return LoadResult(False, handle, "load-failed", f"loading stopped the host: {error}")
-        if not reply.get("ok"):
-            return LoadResult(False, handle, reply.get("code", "load-failed"), reply.get("message", ""))
-        self._loaded[handle] = _Loaded(admission, seed, hook, method, self.limits.call_wall_s or budget, request)
+        process, code, message = self._start(admission, seed, method)
+        if process is None:
+            return LoadResult(False, handle, code, message)
+        self._loaded[handle] = _Loaded(admission, seed, hook, method, self.limits.call_wall_s or budget,
+                                       return_annotation(protocol, method), process)
         return LoadResult(True, handle)
 
     def call(self, handle: str, *args: Any) -> CallResult:
@@ -199,59 +156,97 @@ class MechanismHost:
             encoded = [encode_argument(a) for a in args]
         except CodecError as error:
             return CallResult(False, code=error.code, message=str(error))
-        started = time.perf_counter()
-        try:
-            reply = self._exchange({"op": "call", "handle": handle, "args": encoded}, loaded.budget_s + _GRACE_S)
-        except _HostHung:
-            return self._fail_and_restart(handle, "call-timeout", f"no answer within {loaded.budget_s} s", started)
-        except _HostDied as error:
-            return self._fail_and_restart(handle, "host-died", f"the host died during the call ({error})", started)
-        duration = float(reply.get("duration_s", time.perf_counter() - started))
-        loaded.calls = int(reply.get("calls", loaded.calls))
-        loaded.per_method[f"{loaded.hook}.{loaded.method}"] = loaded.calls
-        loaded.total_s += duration
-        if reply.get("ok"):
-            loaded.ok += 1
-            return CallResult(True, reply.get("value"), duration_s=duration)
-        loaded.failed += 1
-        code, message = reply.get("code", "call-raised"), reply.get("message", "")
-        if code in ("call-raised", "wrong-return-type", "call-timeout"):
-            self._eject(handle, code, message)
-        return CallResult(False, None, code, message, duration)
+        with loaded.lock:
+            return self._call_locked(handle, loaded, encoded)
 
-    def _fail_and_restart(self, handle: str, code: str, message: str, started: float) -> CallResult:
-        loaded = self._loaded[handle]
+    def _call_locked(self, handle: str, loaded: _Loaded, encoded: list[Any]) -> CallResult:
+        request = {"op": "call", "instance": 0, "method": loaded.method, "args": encoded}
+        started = time.perf_counter()
         loaded.calls += 1
+        try:
+            reply = loaded.process.exchange(request, loaded.budget_s + _GRACE_S)
+        except ProcessFailure as failure:
+            code = {"timeout": "call-timeout", "reply-too-large": "reply-too-large",
+                    "cpu-limit": "cpu-limit"}.get(failure.code, "host-died")
+            return self._fail(handle, loaded, code, str(failure), started)
+        duration = time.perf_counter() - started
+        if not reply.get("ok"):
+            code = reply.get("code") if reply.get("code") in _EJECTING else "call-raised"
+            line = reply.get("line") if type(reply.get("line")) is int else 0
+            where = f" (line {line})" if line else ""
+            return self._fail(handle, loaded, code, clip(reply.get("message", "")) + where, started)
+        value = reply.get("value")
+        if not is_plain(value) or not matches_annotation(value, loaded.hint):
+            return self._fail(handle, loaded, "wrong-return-type", f"returned {clip(value, 200)}, expected plain "
+                              f"data matching {loaded.hint}", started)
+        if duration > loaded.budget_s:
+            return self._fail(handle, loaded, "call-timeout", f"the call took {duration:.3f} s; the budget is "
+                              f"{loaded.budget_s} s", started)
+        loaded.ok += 1
+        loaded.total_s += duration
+        self._remember(loaded, encoded, value)
+        if loaded.calls in self.replay_at and loaded.history_bytes <= _HISTORY_BYTES:
+            diverged = self._replay(loaded)
+            if diverged:
+                loaded.ok -= 1
+                return self._fail(handle, loaded, "not-reproducible", diverged, started)
+        return CallResult(True, value, duration_s=duration)
+
+    def _remember(self, loaded: _Loaded, encoded: list[Any], value: Any) -> None:
+        if loaded.calls > max(self.replay_at, default=0) or loaded.history_bytes > _HISTORY_BYTES:
+            loaded.history.clear()  # no replay will use it
+            return
+        answer = json.dumps(value, sort_keys=True)
+        loaded.history.append((encoded, answer))
+        loaded.history_bytes += len(json.dumps(encoded)) + len(answer)
+
+    def _replay(self, loaded: _Loaded) -> str:
+        """Replay the history on a fresh instance; a description of the first divergence, or ''."""
+        loaded.replays += 1
+        process, code, message = self._start(loaded.admission, loaded.seed, loaded.method,
+                                             hash_seed=_REPLAY_HASH_SEED)
+        if process is None:
+            return f"a fresh instance with the same seed could not be built ({code}: {message})"
+        try:
+            for number, (encoded, answer) in enumerate(loaded.history, start=1):
+                request = {"op": "call", "instance": 0, "method": loaded.method, "args": encoded}
+                try:
+                    reply = process.exchange(request, loaded.budget_s + _GRACE_S)
+                except ProcessFailure as failure:
+                    return f"replaying call {number} on a fresh instance failed: {failure}"
+                again = json.dumps(reply.get("value"), sort_keys=True) if reply.get("ok") else None
+                if again != answer:
+                    got = clip(again, 200) if again is not None else clip(reply.get("message", ""), 200)
+                    return (f"call {number} answered {clip(answer, 200)} in the run but {got} when replayed on a "
+                            f"fresh instance built with seed {loaded.seed} and given the same calls; answers "
+                            "must depend only on the seed and the calls (not on set order, object identity "
+                            "or hidden state)")
+            return ""
+        finally:
+            process.close()
+
+    def _fail(self, handle: str, loaded: _Loaded, code: str, message: str, started: float) -> CallResult:
         loaded.failed += 1
-        self._stop()  # first: the hung or dead host cannot answer an unload
         self._eject(handle, code, message)
-        self._restart()
         return CallResult(False, None, code, message, time.perf_counter() - started)
 
     def _eject(self, handle: str, code: str, message: str) -> None:
         loaded = self._loaded.pop(handle, None)
         if loaded is None:
             return
+        loaded.process.close()
+        loaded.history.clear()
         self._ejections.append(Ejection(handle, loaded.admission.name, code, message))
         self._retired[handle] = loaded
-        if self._process is not None and self._process.poll() is None:
-            try:
-                self._exchange({"op": "unload", "handle": handle, "name": loaded.admission.name},
-                               self.limits.load_wall_s)
-            except (_HostDied, _HostHung):
-                pass  # the next call restarts the host
 
     def unload(self, handle: str) -> bool:
-        """Remove a mechanism from the host; True if it was loaded."""
+        """Stop a mechanism's process; True if it was loaded."""
         loaded = self._loaded.pop(handle, None)
         if loaded is None:
             return False
+        loaded.process.close()
+        loaded.history.clear()
         self._retired[handle] = loaded
-        try:
-            self._exchange({"op": "unload", "handle": handle, "name": loaded.admission.name},
-                           self.limits.load_wall_s)
-        except (_HostDied, _HostHung):
-            self._restart()
         return True
 
     def counters(self, handle: str) -> CallCounters:
@@ -260,18 +255,31 @@ class MechanismHost:
         if loaded is None:
             return CallCounters(handle, 0, 0, 0, 0.0, ())
         return CallCounters(handle, loaded.calls, loaded.ok, loaded.failed, loaded.total_s,
-                            tuple(sorted(loaded.per_method.items())))
+                            ((f"{loaded.hook}.{loaded.method}", loaded.calls),) if loaded.calls else ())
+
+    def pid_of(self, handle: str) -> int | None:
+        """The process id serving ``handle``, or None when it is not loaded."""
+        loaded = self._loaded.get(handle)
+        return loaded.process.pid if loaded is not None else None
+
+    def replays(self, handle: str) -> int:
+        """How many reproducibility replays ``handle`` has passed or failed."""
+        loaded = self._loaded.get(handle) or self._retired.get(handle)
+        return loaded.replays if loaded is not None else 0
 
     def modules(self) -> tuple[str, ...]:
-        """Names of the mechanism modules registered in the host's ``sys.modules``."""
-        if self._process is None:
-            return ()
-        try:
-            reply = self._exchange({"op": "modules"}, self.limits.load_wall_s)
-        except (_HostDied, _HostHung):
-            self._restart()
-            return ()
-        return tuple(reply.get("value", ()))
+        """Names of the mechanism modules registered in the live processes' ``sys.modules``."""
+        names: set[str] = set()
+        for handle, loaded in list(self._loaded.items()):
+            try:
+                reply = loaded.process.exchange({"op": "modules"}, self.limits.load_wall_s)
+            except ProcessFailure as failure:
+                self._eject(handle, "host-died", str(failure))
+                continue
+            value = reply.get("value")
+            if type(value) is list:
+                names.update(n for n in value if type(n) is str)
+        return tuple(sorted(names))
 
     def ejections(self) -> tuple[Ejection, ...]:
         return tuple(self._ejections)
@@ -280,8 +288,9 @@ class MechanismHost:
         return tuple(self._loaded)
 
     def close(self) -> None:
-        """Stop the host process. Safe to call more than once."""
-        self._stop()
+        """Stop every mechanism process. Safe to call more than once."""
+        for loaded in self._loaded.values():
+            loaded.process.close()
         self._loaded.clear()
 
     def __enter__(self) -> "MechanismHost":

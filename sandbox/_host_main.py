@@ -1,9 +1,16 @@
-"""The mechanism host process: loads admitted mechanisms and answers calls.
+"""One mechanism process: loads one admitted mechanism and answers calls.
 
-One JSON request per line on stdin, one JSON reply per line on a private
-copy of stdout (fd 1 itself is pointed at /dev/null so nothing else can
-corrupt the channel). Exits when stdin reaches end of file, i.e. when the
-parent goes away.
+One JSON request per line on stdin, one JSON reply per line on a private copy
+of stdout (fd 1 itself is pointed at /dev/null so ordinary output cannot
+corrupt the channel). The parent treats every reply as untrusted data and
+checks it itself; this side only does what it must do where the objects live:
+run the code, keep only plain data, and say which line of the mechanism
+raised. Exits when stdin reaches end of file, i.e. when the parent goes away.
+
+Operations: ``load`` (compile and run the module), ``build`` (call the entry
+point with a seed and keep the instance under an id), ``call`` (a public
+method of an instance with tagged arguments), ``drop`` (forget an instance),
+``modules`` (mechanism modules in ``sys.modules``), ``ping``.
 """
 
 from __future__ import annotations
@@ -16,109 +23,132 @@ from typing import Any
 
 __all__ = ["main"]
 
-
-class _Mechanism:
-    def __init__(self, instance: Any, method: str, hint: Any, budget_s: float) -> None:
-        self.instance = instance
-        self.method = method
-        self.hint = hint
-        self.budget_s = budget_s
-        self.calls = 0
+_MESSAGE_CHARS = 500
 
 
-def _load(request: dict[str, Any], mechanisms: dict[str, _Mechanism]) -> dict[str, Any]:
+class _State:
+    def __init__(self) -> None:
+        self.name = ""
+        self.module: Any = None
+        self.entry_point = "build"
+        self.instances: dict[int, Any] = {}
+
+
+def _mechanism_line(error: BaseException, name: str) -> int:
+    """The line of the mechanism's own code nearest the failure, 0 if none."""
+    line, filename = 0, f"<{name}>"
+    trace = error.__traceback__
+    while trace is not None:
+        if trace.tb_frame.f_code.co_filename == filename:
+            line = trace.tb_lineno
+        trace = trace.tb_next
+    return line
+
+
+def _failure(code: str, error: BaseException, name: str, **extra: Any) -> dict[str, Any]:
+    text = f"{type(error).__name__}: {error}"
+    return {"ok": False, "code": code, "message": text[:_MESSAGE_CHARS], "line": _mechanism_line(error, name),
+            **extra}
+
+
+def _load(request: dict[str, Any], state: _State) -> dict[str, Any]:
     from ._compile import compile_stage
     from ._loader import load_stage
-    from ._plain import return_annotation
     from ._policy import policy_from_dict
-    from ._verify_child import resolve
 
+    if state.module is not None:
+        return {"ok": False, "code": "already-loaded", "message": "this process already holds a mechanism"}
     compiled = compile_stage(request["source"], request["name"])
     if not compiled.ok:
-        return {"ok": False, "code": "load-failed", "message": str(compiled.violations[0])}
-    name = request["name"]
-    if name not in sys.modules:
-        loaded = load_stage(compiled.value, name, policy=policy_from_dict(request["policy"]),
-                            entry_point=request["entry_point"])
-        if not loaded.ok:
-            return {"ok": False, "code": "load-failed", "message": str(loaded.violations[0])}
-    module = sys.modules[name]
-    protocol = resolve(request["protocol"])
-    try:
-        instance = getattr(module, request["entry_point"])(request["seed"])
-    except BaseException as error:  # untrusted constructor
-        return {"ok": False, "code": "build-raised", "message": f"{type(error).__name__}: {error}"[:500]}
-    if not callable(getattr(instance, request["method"], None)):
-        return {"ok": False, "code": "missing-method", "message": f"no method {request['method']}()"}
-    mechanisms[request["handle"]] = _Mechanism(instance, request["method"],
-                                               return_annotation(protocol, request["method"]),
-                                               request["budget_s"])
+        first = compiled.violations[0]
+        return {"ok": False, "code": first.code, "message": first.message, "line": first.line}
+    loaded = load_stage(compiled.value, request["name"], policy=policy_from_dict(request["policy"]),
+                        entry_point=request["entry_point"])
+    if not loaded.ok:
+        first = loaded.violations[0]
+        return {"ok": False, "code": first.code, "message": first.message, "line": first.line}
+    state.name, state.module, state.entry_point = request["name"], loaded.value, request["entry_point"]
     return {"ok": True}
 
 
-def _call(request: dict[str, Any], mechanisms: dict[str, _Mechanism]) -> dict[str, Any]:
-    from ._codec import decode_argument
-    from ._plain import is_plain, matches_annotation
+def _public_methods(instance: Any) -> list[str]:
+    names = []
+    for name in dir(type(instance)):
+        if not name.startswith("_") and callable(getattr(instance, name, None)):
+            names.append(name)
+    return names
 
-    mechanism = mechanisms.get(request["handle"])
-    if mechanism is None:
-        return {"ok": False, "code": "not-loaded", "message": "no such mechanism in the host"}
+
+def _build(request: dict[str, Any], state: _State) -> dict[str, Any]:
+    if state.module is None:
+        return {"ok": False, "code": "not-loaded", "message": "no mechanism is loaded"}
+    try:
+        instance = getattr(state.module, state.entry_point)(request["seed"])
+        methods = _public_methods(instance)
+    except BaseException as error:  # untrusted constructor: anything, even SystemExit
+        return _failure("build-raised", error, state.name)
+    state.instances[int(request["instance"])] = instance
+    return {"ok": True, "methods": methods}
+
+
+def _call(request: dict[str, Any], state: _State) -> dict[str, Any]:
+    from ._codec import decode_argument
+    from ._plain import is_plain
+
+    key, method = int(request["instance"]), request["method"]
+    if key not in state.instances:
+        return {"ok": False, "code": "not-loaded", "message": "no such instance"}
+    instance = state.instances[key]
+    if type(method) is not str or method.startswith("_"):
+        return {"ok": False, "code": "missing-method", "message": f"{method!r} is not a public method"}
     args = [decode_argument(a) for a in request["args"]]
-    mechanism.calls += 1
     start = time.perf_counter()
     try:
-        value = getattr(mechanism.instance, mechanism.method)(*args)
+        value = getattr(instance, method)(*args)
     except BaseException as error:  # SystemExit, RecursionError, MemoryError, anything
-        return {"ok": False, "code": "call-raised", "calls": mechanism.calls,
-                "duration_s": time.perf_counter() - start,
-                "message": f"{type(error).__name__}: {error}"[:500]}
+        return _failure("call-raised", error, state.name, duration_s=time.perf_counter() - start)
     duration = time.perf_counter() - start
-    if not is_plain(value) or not matches_annotation(value, mechanism.hint):
-        return {"ok": False, "code": "wrong-return-type", "calls": mechanism.calls, "duration_s": duration,
-                "message": f"returned a {type(value).__name__}, expected plain data matching {mechanism.hint}"}
-    if duration > mechanism.budget_s:
-        return {"ok": False, "code": "call-timeout", "calls": mechanism.calls, "duration_s": duration,
-                "message": f"the call took {duration:.3f} s; the budget is {mechanism.budget_s} s"}
-    return {"ok": True, "value": value, "calls": mechanism.calls, "duration_s": duration}
+    if not is_plain(value):
+        return {"ok": False, "code": "wrong-return-type", "duration_s": duration,
+                "message": f"returned a {type(value).__name__}; return plain data (None, bool, int, float, "
+                           "str, lists and dicts of those)"}
+    return {"ok": True, "value": value, "duration_s": duration}
 
 
-def _unload(request: dict[str, Any], mechanisms: dict[str, _Mechanism]) -> dict[str, Any]:
-    from ._loader import unload
-
-    mechanisms.pop(request["handle"], None)
-    if request.get("name") and not any(h.split("#")[0] == request["name"] for h in mechanisms):
-        unload(request["name"])
+def _drop(request: dict[str, Any], state: _State) -> dict[str, Any]:
+    state.instances.pop(int(request["instance"]), None)
     return {"ok": True}
 
 
-def _modules(request: dict[str, Any], mechanisms: dict[str, _Mechanism]) -> dict[str, Any]:
+def _modules(request: dict[str, Any], state: _State) -> dict[str, Any]:
     """Mechanism modules present in this process's sys.modules (to prove a revert left no trace)."""
     return {"ok": True, "value": sorted(name for name in sys.modules if name.startswith("mechanism_"))}
 
 
-_OPERATIONS = {"load": _load, "call": _call, "unload": _unload, "modules": _modules,
-               "ping": lambda r, m: {"ok": True}}
+_OPERATIONS = {"load": _load, "build": _build, "call": _call, "drop": _drop, "modules": _modules,
+               "ping": lambda r, s: {"ok": True}}
 
 
 def main() -> None:
     channel = os.fdopen(os.dup(1), "w", encoding="utf-8")
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
-    sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the host
+    sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
     # Pre-import everything a mechanism may use, before any untrusted code runs.
     from . import _codec, _compile, _environment, _loader, _plain  # noqa: F401
     from ._policy import MODULE_EXPORTS
     for module in MODULE_EXPORTS:
         __import__(module)
 
-    mechanisms: dict[str, _Mechanism] = {}
+    state = _State()
     for line in sys.stdin:
         try:
             request = json.loads(line)
-            reply = _OPERATIONS[request["op"]](request, mechanisms)
+            reply = _OPERATIONS[request["op"]](request, state)
             text = json.dumps(reply)
-        except BaseException as error:  # a broken request must not end the host
-            text = json.dumps({"ok": False, "code": "host-error", "message": f"{type(error).__name__}: {error}"[:500]})
+        except BaseException as error:  # a broken request must not end the process
+            text = json.dumps({"ok": False, "code": "host-error",
+                               "message": f"{type(error).__name__}: {error}"[:_MESSAGE_CHARS]})
         channel.write(text + "\n")
         channel.flush()
     os._exit(0)  # stdin closed: the parent is gone or done

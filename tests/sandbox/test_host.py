@@ -65,7 +65,7 @@ def test_a_raising_mechanism_is_ejected_and_the_host_keeps_serving(host: Mechani
     assert [e.code for e in host.ejections()] == ["call-raised"]
     assert host.call(bad.handle, Proposal({"LR": 0.2}), TRACE, SPACE).code == "not-loaded"
     assert host.call(good.handle, Proposal({"LR": 0.2}), TRACE, SPACE).ok
-    assert host.restarts == 0
+    assert host.pid_of(bad.handle) is None and host.pid_of(good.handle) is not None
 
 
 HOSTILE_RETURNS = {
@@ -102,17 +102,19 @@ def test_recursion_bomb_is_an_ordinary_failure(host: MechanismHost) -> None:
     assert result.code == "call-raised" and "RecursionError" in result.message
 
 
-def test_an_endless_loop_is_cut_and_other_mechanisms_are_reloaded(host: MechanismHost) -> None:
+def test_an_endless_loop_is_cut_and_charged_to_the_loop_alone(host: MechanismHost) -> None:
     good = host.load(admitted(source("tabu_filter")), seed=0)
     assert host.call(good.handle, Proposal({"LR": 0.2}), TRACE, SPACE).value is None
-    first_pid = host.pid
+    good_pid = host.pid_of(good.handle)
     looping = host.load(admitted(filter_source("while True:\n    self.seen += 1")), seed=0)
+    looping_pid = host.pid_of(looping.handle)
     result = host.call(looping.handle, Proposal({"LR": 0.2}), TRACE, SPACE)
     assert result.code == "call-timeout"
-    assert host.restarts == 1 and host.pid != first_pid
-    assert [e.code for e in host.ejections()] == ["call-timeout"]
-    # Reloaded from source and seed: state (the tabu list) is gone, so no veto.
-    assert host.call(good.handle, Proposal({"LR": 0.2}), TRACE, SPACE).value is None
+    assert [(e.handle, e.code) for e in host.ejections()] == [(looping.handle, "call-timeout")]
+    assert not Path(f"/proc/{looping_pid}").exists() or "State:\tZ" in Path(f"/proc/{looping_pid}/status").read_text()
+    # The other mechanism's process was never touched: its tabu list is intact, so it vetoes the repeat.
+    assert host.pid_of(good.handle) == good_pid
+    assert "vetoed" in host.call(good.handle, Proposal({"LR": 0.2}), TRACE, SPACE).value
 
 
 def test_a_memory_bomb_costs_one_call_not_the_engine(host: MechanismHost) -> None:
@@ -135,12 +137,12 @@ def test_unadmitted_or_tampered_code_is_not_loaded(host: MechanismHost) -> None:
 def test_host_environment_holds_no_secrets_and_an_empty_cwd(monkeypatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-secret-value")
     with MechanismHost(limits=LIMITS) as host:
-        host.load(admitted(source("tabu_filter")), seed=0)
-        environ = Path(f"/proc/{host.pid}/environ").read_bytes()
-        cwd = Path(os.readlink(f"/proc/{host.pid}/cwd"))
+        pid = host.pid_of(host.load(admitted(source("tabu_filter")), seed=0).handle)
+        environ = Path(f"/proc/{pid}/environ").read_bytes()
+        cwd = Path(os.readlink(f"/proc/{pid}/cwd"))
         assert b"sk-secret-value" not in environ and b"OPENAI_API_KEY" not in environ
         assert list(cwd.iterdir()) == []
-        assert os.getpgid(host.pid) != os.getpgid(0)
+        assert os.getpgid(pid) != os.getpgid(0)
 
 
 def test_the_host_exits_when_its_parent_dies() -> None:
@@ -150,8 +152,7 @@ def test_the_host_exits_when_its_parent_dies() -> None:
         from sandbox import MechanismHost, admit
         text = open({str(Path(__file__).parent / 'mechanisms' / 'tabu_filter.py.txt')!r}).read()
         host = MechanismHost()
-        host.load(admit(text, 'filter', verify=False), seed=0)
-        print(host.pid, flush=True)
+        print(host.pid_of(host.load(admit(text, 'filter', verify=False), seed=0).handle), flush=True)
         os._exit(0)  # no cleanup at all
     """)
     output = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
@@ -174,8 +175,8 @@ def test_the_host_exits_when_its_parent_dies() -> None:
 def test_attacks_past_the_guard_stop_inside_the_host_which_stays_healthy(host: MechanismHost, body: str) -> None:
     good = host.load(admitted(source("tabu_filter")), seed=0)
     attack = host.load(admitted(filter_source(body, "from collections import deque")), seed=0)
-    pid = host.pid
+    pid = host.pid_of(good.handle)
     result = host.call(attack.handle, Proposal({"LR": 0.2}), TRACE, SPACE)
     assert result.code == "call-raised" and "SandboxViolation" in result.message
-    assert host.pid == pid and host.restarts == 0
+    assert host.pid_of(good.handle) == pid
     assert host.call(good.handle, Proposal({"LR": 0.2}), TRACE, SPACE).ok

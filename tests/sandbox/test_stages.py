@@ -87,7 +87,6 @@ def test_conformance_suites_run_in_process_on_plain_builders() -> None:
     check_observer(Passing, max_examples=5)
 
 
-@pytest.mark.slow  # hypothesis shrinks the failure: ~15 s on a small machine
 def test_conformance_suite_reports_non_determinism_with_an_example() -> None:
     import itertools
 
