@@ -50,11 +50,11 @@ class ProcessFailure(Exception):
 class MechanismProcess:
     """One limited child speaking one JSON request and one reply per line."""
 
-    def __init__(self, limits: Limits, *, hash_seed: int = 0, cpu_s: int = HOST_CPU_S) -> None:
+    def __init__(self, limits: Limits, *, hash_seed: int = 0, cpu_s: int = HOST_CPU_S,
+                 module: str = "sandbox._host_main") -> None:
         self.limits = limits
         self.hash_seed = hash_seed
-        self.process, self._workdir = spawn_limited("sandbox._host_main", limits, cpu_s=cpu_s,
-                                                    hash_seed=hash_seed)
+        self.process, self._workdir = spawn_limited(module, limits, cpu_s=cpu_s, hash_seed=hash_seed)
         self._buffer = b""
 
     @property

@@ -51,8 +51,10 @@ class RemoteBuilder:
     """``build(seed)`` for a candidate loaded in one process; every failure on
     the far side becomes a :class:`~sandbox.SuiteFailure` with a code."""
 
-    def __init__(self, process: MechanismProcess, call_budget_s: float, deadline: float, wall_s: float) -> None:
+    def __init__(self, process: MechanismProcess, call_budget_s: float, deadline: float, wall_s: float,
+                 last_line: int) -> None:
         self.process = process
+        self.last_line = last_line
         self.call_budget_s = call_budget_s
         self.deadline = deadline
         self.wall_s = wall_s
@@ -81,7 +83,7 @@ class RemoteBuilder:
         reply = self._exchange({"op": "build", "instance": instance, "seed": seed}, self.wall_s)
         if not reply.get("ok"):
             raise SuiteFailure("build-raised", f"build({seed}) raised {clip(reply.get('message', ''))}; the "
-                               "constructor must not raise", _line(reply))
+                               "constructor must not raise", _line(reply, self.last_line))
         self._live.append(instance)
         while len(self._live) > _KEEP_INSTANCES:
             self._exchange({"op": "drop", "instance": self._live.pop(0)}, self.wall_s)
@@ -105,7 +107,7 @@ class RemoteBuilder:
         message = clip(reply.get("message", ""))
         if code == "call-raised":
             message = f"the mechanism raised {message}; it must not raise on valid input"
-        raise SuiteFailure(code, message, _line(reply))
+        raise SuiteFailure(code, message, _line(reply, self.last_line))
 
 
 _ADVICE = {
@@ -116,12 +118,14 @@ _ADVICE = {
 }
 
 
-def _line(reply: dict[str, Any]) -> int:
+def _line(reply: dict[str, Any], last_line: int = 1 << 30) -> int:
+    """The reply's line number if it is one the source has, else 0."""
     line = reply.get("line", 0)
-    return line if type(line) is int and line >= 0 else 0
+    return line if type(line) is int and 0 <= line <= last_line else 0
 
 
 def _load(process: MechanismProcess, request: dict[str, Any], limits: Limits) -> Violation | None:
+    last_line = request["source"].count("\n") + 1
     try:
         reply = process.exchange(request, limits.load_wall_s)
     except ProcessFailure as failure:
@@ -134,22 +138,25 @@ def _load(process: MechanismProcess, request: dict[str, Any], limits: Limits) ->
     if reply.get("ok"):
         return None
     code = reply.get("code") if reply.get("code") in ("missing-entry-point", "restricted-compile") else "load-failed"
-    return Violation(code, _line(reply), 0, clip(reply.get("message", "")))
+    return Violation(code, _line(reply, last_line), 0, clip(reply.get("message", "")))
 
 
 def verify_stages(source: str, name: str, *, entry_point: str, policy: Policy, limits: Limits,
-                  suite: Callable[..., None] | None, call_budget_s: float = 2.0) -> tuple[StageResult, ...]:
+                  suite: Callable[..., None] | None, call_budget_s: float = 2.0,
+                  process_module: str = "sandbox._host_main") -> tuple[StageResult, ...]:
     """The ``load`` stage and, when ``suite`` is given, the ``verify`` stage.
 
     ``suite(build, build_twin)`` raises on failure; it runs in this process
-    against :class:`RemoteInstance` objects. Never raises."""
+    against :class:`RemoteInstance` objects. ``process_module`` is the program
+    the processes run (another one stands in for a compromised process in the
+    tests). Never raises."""
     from ._conformance import SuiteFailure
 
     started = time.perf_counter()
     deadline = time.monotonic() + limits.verify_wall_s
     request = {"op": "load", "source": source, "name": name, "entry_point": entry_point,
                "policy": policy_to_dict(policy)}
-    processes = [MechanismProcess(limits, hash_seed=HASH_SEEDS[0], cpu_s=limits.cpu_s)]
+    processes = [MechanismProcess(limits, hash_seed=HASH_SEEDS[0], cpu_s=limits.cpu_s, module=process_module)]
     try:
         problem = _load(processes[0], request, limits)
         loaded = StageResult("load", problem is None, time.perf_counter() - started,
@@ -157,14 +164,16 @@ def verify_stages(source: str, name: str, *, entry_point: str, policy: Policy, l
         if problem is not None or suite is None:
             return (loaded,)
         begun = time.perf_counter()
-        processes.append(MechanismProcess(limits, hash_seed=HASH_SEEDS[1], cpu_s=limits.cpu_s))
+        processes.append(MechanismProcess(limits, hash_seed=HASH_SEEDS[1], cpu_s=limits.cpu_s,
+                                          module=process_module))
         problem = _load(processes[1], request, limits)
         if problem is not None:
             violation = Violation("not-deterministic", problem.line, 0, "loading failed under a second hash "
                                   f"seed ({problem.message}); do not depend on the order of sets")
             return (loaded, StageResult("verify", False, time.perf_counter() - begun, (violation,)))
         budget = limits.call_wall_s or call_budget_s
-        build, twin = (RemoteBuilder(p, budget, deadline, limits.load_wall_s) for p in processes)
+        last_line = source.count("\n") + 1
+        build, twin = (RemoteBuilder(p, budget, deadline, limits.load_wall_s, last_line) for p in processes)
         try:
             suite(build, twin)
         except _Deadline:
