@@ -107,13 +107,16 @@ class MechanismHost:
     # -- processes -------------------------------------------------------------
     def _start(self, admission: Admission, seed: int, method: str, hash_seed: int = 0,
                ) -> tuple[MechanismProcess | None, str, str]:
-        """A process with the mechanism loaded and instance 0 built: (process, code, message)."""
+        """A process with the mechanism loaded and instance 0 built: (process, code, message);
+        on success the message is the confinement the process reported."""
         process = MechanismProcess(self.limits, hash_seed=hash_seed)
         request = {"op": "load", "source": admission.source, "name": admission.name,
                    "entry_point": admission.entry_point, "policy": policy_to_dict(self.policy)}
+        confinement = ""
         try:
             reply = process.exchange(request, self.limits.load_wall_s)
             if reply.get("ok"):
+                confinement = clip(reply.get("confinement", "not reported"), 200)
                 reply = process.exchange({"op": "build", "instance": 0, "seed": seed}, self.limits.load_wall_s)
                 methods = reply.get("methods") if reply.get("ok") else None
                 if reply.get("ok") and (type(methods) is not list or method not in methods):
@@ -122,7 +125,7 @@ class MechanismHost:
         except ProcessFailure as failure:
             reply = {"ok": False, "code": "load-failed", "message": f"loading stopped the process: {failure}"}
         if reply.get("ok"):
-            return process, "", ""
+            return process, "", confinement
         process.close()
         code = reply.get("code")
         code = code if code in ("build-raised", "missing-method", "missing-entry-point") else "load-failed"
@@ -145,7 +148,7 @@ class MechanismHost:
             return LoadResult(False, handle, code, message)
         self._loaded[handle] = _Loaded(admission, seed, hook, method, self.limits.call_wall_s or budget,
                                        return_annotation(protocol, method), process)
-        return LoadResult(True, handle)
+        return LoadResult(True, handle, confinement=message)
 
     def call(self, handle: str, *args: Any) -> CallResult:
         """Call the mechanism's hook method with interface records or plain data."""

@@ -32,6 +32,7 @@ class _State:
         self.module: Any = None
         self.entry_point = "build"
         self.instances: dict[int, Any] = {}
+        self.confinement = "unconfined"
 
 
 def _mechanism_line(error: BaseException, name: str) -> int:
@@ -68,7 +69,7 @@ def _load(request: dict[str, Any], state: _State) -> dict[str, Any]:
         first = loaded.violations[0]
         return {"ok": False, "code": first.code, "message": first.message, "line": first.line}
     state.name, state.module, state.entry_point = request["name"], loaded.value, request["entry_point"]
-    return {"ok": True}
+    return {"ok": True, "confinement": state.confinement}
 
 
 def _public_methods(instance: Any) -> list[str]:
@@ -139,8 +140,10 @@ def main() -> None:
     from ._policy import MODULE_EXPORTS
     for module in MODULE_EXPORTS:
         __import__(module)
+    from ._confine import confine
 
     state = _State()
+    state.confinement = confine()  # from here on: no files, no processes, no sockets
     for line in sys.stdin:
         try:
             request = json.loads(line)

@@ -79,12 +79,16 @@ class Admission:
 
 @dataclass(frozen=True)
 class LoadResult:
-    """The outcome of loading an admitted mechanism into the host."""
+    """The outcome of loading an admitted mechanism into the host.
+    ``confinement`` says which kernel layers its process applied to itself
+    (``"landlock abi 7, seccomp"``; ``unavailable`` or ``failed`` where the
+    machine did not allow one)."""
 
     ok: bool
     handle: str
     code: str = ""
     message: str = ""
+    confinement: str = ""
 
 
 @dataclass(frozen=True)
@@ -101,7 +105,8 @@ class CallResult:
 @dataclass(frozen=True)
 class Ejection:
     """Why a mechanism was removed from the host. Codes: ``call-timeout``,
-    ``call-raised``, ``wrong-return-type``, ``host-died``."""
+    ``call-raised``, ``wrong-return-type``, ``missing-method``,
+    ``reply-too-large``, ``cpu-limit``, ``host-died``, ``not-reproducible``."""
 
     handle: str
     name: str

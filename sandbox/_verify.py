@@ -124,21 +124,22 @@ def _line(reply: dict[str, Any], last_line: int = 1 << 30) -> int:
     return line if type(line) is int and 0 <= line <= last_line else 0
 
 
-def _load(process: MechanismProcess, request: dict[str, Any], limits: Limits) -> Violation | None:
+def _load(process: MechanismProcess, request: dict[str, Any], limits: Limits) -> tuple[Violation | None, str]:
+    """(the violation or None, the confinement the process reported)."""
     last_line = request["source"].count("\n") + 1
     try:
         reply = process.exchange(request, limits.load_wall_s)
     except ProcessFailure as failure:
         if failure.code == "timeout":
             return Violation("load-timeout", 0, 0, f"running the module took over {limits.load_wall_s} s; "
-                             "module-level code must only define things")
+                             "module-level code must only define things"), ""
         code = "cpu-limit" if failure.code == "cpu-limit" else "child-crashed"
         return Violation(code, 0, 0, f"{failure}; module-level code must only define things, "
-                         "without unbounded loops or memory use")
+                         "without unbounded loops or memory use"), ""
     if reply.get("ok"):
-        return None
+        return None, clip(reply.get("confinement", "not reported"), 200)
     code = reply.get("code") if reply.get("code") in ("missing-entry-point", "restricted-compile") else "load-failed"
-    return Violation(code, _line(reply, last_line), 0, clip(reply.get("message", "")))
+    return Violation(code, _line(reply, last_line), 0, clip(reply.get("message", ""))), ""
 
 
 def verify_stages(source: str, name: str, *, entry_point: str, policy: Policy, limits: Limits,
@@ -158,15 +159,16 @@ def verify_stages(source: str, name: str, *, entry_point: str, policy: Policy, l
                "policy": policy_to_dict(policy)}
     processes = [MechanismProcess(limits, hash_seed=HASH_SEEDS[0], cpu_s=limits.cpu_s, module=process_module)]
     try:
-        problem = _load(processes[0], request, limits)
+        problem, confinement = _load(processes[0], request, limits)
         loaded = StageResult("load", problem is None, time.perf_counter() - started,
-                             () if problem is None else (problem,))
+                             () if problem is None else (problem,),
+                             details=f"confinement: {confinement}" if confinement else "")
         if problem is not None or suite is None:
             return (loaded,)
         begun = time.perf_counter()
         processes.append(MechanismProcess(limits, hash_seed=HASH_SEEDS[1], cpu_s=limits.cpu_s,
                                           module=process_module))
-        problem = _load(processes[1], request, limits)
+        problem, _ = _load(processes[1], request, limits)
         if problem is not None:
             violation = Violation("not-deterministic", problem.line, 0, "loading failed under a second hash "
                                   f"seed ({problem.message}); do not depend on the order of sets")

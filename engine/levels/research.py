@@ -262,6 +262,9 @@ class Research:
                                            {"code": loaded.code, "message": loaded.message})
             self.run.events.message(f"Level 2: {name} failed to load: {loaded.code}: {loaded.message}")
             return
+        if "unavailable" in loaded.confinement or "failed" in loaded.confinement:
+            self.run.events.message(f"Level 2: {name} runs without part of its kernel confinement "
+                                    f"({loaded.confinement}); the restricted environment still holds")
         trace = inner.trace()
         at = len(trace.trials)
         iteration = int(self.store.get_state(self.run.run_id, "iteration", 0))
