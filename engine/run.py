@@ -33,6 +33,7 @@ ModelOpt = typer.Option(None, "--model", help="Model name (openai: the endpoint'
 ModelPathOpt = typer.Option(None, "--model-path", help="With --provider local: serve this GGUF file instead of a packaged model.")
 BaseUrlOpt = typer.Option(None, "--base-url", help="Endpoint for --provider openai, e.g. http://127.0.0.1:8000/v1. The key is read from OPENAI_API_KEY.")
 TimeoutOpt = typer.Option(None, "--request-timeout", help="Seconds a model request may take (default: 900 for --provider local, 60 for endpoints).")
+GridOpt = typer.Option(None, "--value-grid", help="Values offered per parameter in a proposal's schema, around the current value on the parameter's scale (0: any value; default 8 for --provider local, whose grammar then keeps proposals in bounds, 0 otherwise).")
 ThreadsOpt = typer.Option(2, "--server-threads", help="Threads of the local model's server; 1 is faster when other work shares the cores.")
 IterOpt = typer.Option(30, "--iterations", "-n", help="Inner-loop iterations (training trials after the baseline).")
 BudgetOpt = typer.Option(None, "--budget", help="Training budget per trial in seconds (default: the task's preset).")
@@ -134,6 +135,7 @@ def gpt(
     base_url: Optional[str] = BaseUrlOpt,
     request_timeout: Optional[float] = TimeoutOpt,
     server_threads: int = ThreadsOpt,
+    value_grid: Optional[int] = GridOpt,
     iterations: int = IterOpt,
     budget: Optional[float] = BudgetOpt,
     max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Fixed-steps mode: train this many steps instead of a time budget (deterministic)."),
@@ -163,7 +165,7 @@ def gpt(
                 task_options={"preset": preset, "budget_s": budget, "max_steps": max_steps,
                               "data": str(data) if data else None, "noise_repeats": noise_repeats or None},
                 provider=provider or default_provider(model, str(model_path) if model_path else None),
-                model=model, model_path=str(model_path) if model_path else None, base_url=base_url, request_timeout_s=request_timeout, server_threads=server_threads,
+                model=model, model_path=str(model_path) if model_path else None, base_url=base_url, request_timeout_s=request_timeout, server_threads=server_threads, value_grid=value_grid,
                 iterations=iterations,
                 levels=_levels(levels), seed=seed, workers=workers, executor=executor, acceptance=acceptance,
                 outer_every=outer_every, research_every=research_every, max_tokens=max_tokens,
@@ -191,6 +193,7 @@ def script(
     base_url: Optional[str] = BaseUrlOpt,
     request_timeout: Optional[float] = TimeoutOpt,
     server_threads: int = ThreadsOpt,
+    value_grid: Optional[int] = GridOpt,
     iterations: int = IterOpt,
     levels: str = LevelsOpt,
     seed: int = SeedOpt,
@@ -226,7 +229,7 @@ def script(
                 task="script", task_options=options,
                 provider=provider or default_provider(model, str(model_path) if model_path else None), model=model,
                 model_path=str(model_path) if model_path else None,
-                base_url=base_url, request_timeout_s=request_timeout, server_threads=server_threads, iterations=iterations, levels=_levels(levels), seed=seed, workers=workers,
+                base_url=base_url, request_timeout_s=request_timeout, server_threads=server_threads, value_grid=value_grid, iterations=iterations, levels=_levels(levels), seed=seed, workers=workers,
                 executor=executor, acceptance=acceptance, outer_every=outer_every, research_every=research_every,
                 max_tokens=max_tokens, max_usd=max_usd, record=str(record) if record else None,
                 replay=str(replay) if replay else None,

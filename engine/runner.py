@@ -213,6 +213,7 @@ class Run:
                           registry=registry, acceptance=acceptance, search_config=config,
                           max_rejections=s.max_rejections, events=self.events, record_exchange=record)
         inner.noise_floor = noise
+        inner.grid_points = s.grid_points
         outer = OuterLoop(provider=provider, space=inner.space, metric=task.metric, every=s.outer_every,
                           record_exchange=record) if "1.5" in s.levels else None
         try:

@@ -33,6 +33,9 @@ class RunSettings:
     outer_every: int = 5
     research_every: int = 2
     max_rejections: int = 3
+    #: Values offered per parameter in a proposal's schema (0: any value; None: 8 for the local
+    #: model, whose grammar then keeps every proposal in bounds, 0 for other providers).
+    value_grid: int | None = None
     max_tokens: int | None = None
     max_usd: float | None = None
     record: str | None = None
@@ -49,8 +52,20 @@ class RunSettings:
         for name in ("iterations", "workers", "outer_every", "research_every", "server_threads"):
             if int(getattr(self, name)) < (0 if name == "iterations" else 1):
                 raise ConfigError(f"{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
+        if self.value_grid is not None and int(self.value_grid) < 0:
+            raise ConfigError(f"value-grid must be 0 or more, got {self.value_grid}")
+        if self.value_grid and self.provider == "heuristic":
+            raise ConfigError("value-grid needs a model: the heuristic stand-in's moves are not on the grid; "
+                              "drop --value-grid or pick another provider")
         if self.executor not in ("local", "ray"):
             raise ConfigError(f"executor must be local or ray, got {self.executor!r}")
+
+    @property
+    def grid_points(self) -> int:
+        """Values offered per parameter in the proposal schema (0: any value)."""
+        if self.value_grid is not None:
+            return int(self.value_grid)
+        return 8 if self.provider == "local" else 0
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

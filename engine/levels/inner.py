@@ -87,6 +87,7 @@ class InnerLoop:
         self.record_exchange = record_exchange or (lambda exchange: None)
         self.workers = max(1, int(getattr(executor, "workers", 1)))
         self.noise_floor: float | None = task.noise_floor()
+        self.grid_points = 0  # values offered per parameter in the proposal schema; 0: any value
 
     # -- state ---------------------------------------------------------------
     def trace(self) -> TraceView:
@@ -194,14 +195,16 @@ class InnerLoop:
             "advice": advice,
             "feedback": list(feedback),
         }
-        from engine.llm import LLMRequest, proposal_answer_for
+        from engine.llm import LLMRequest, proposal_answer_for, value_grid
 
         source = f"{self.provider.name}:{self.provider.model}"
         changeable = tuple(n for n in self.search_config.active
                            if n in self.space and not self.space[n].locked and n not in self.search_config.frozen)
+        grids = tuple((n, value_grid(self.space[n], current.get(n, self.space[n].default), self.grid_points))
+                      for n in changeable) if self.grid_points else ()
         try:
             reply = self.provider.ask(LLMRequest("propose", tuple(messages), context, "1"),
-                                      proposal_answer_for(changeable))
+                                      proposal_answer_for(changeable, tuple((n, g) for n, g in grids if g)))
         except AutoresearchError as exc:
             exchange = getattr(exc, "exchange", None)
             if exchange is not None:

@@ -24,6 +24,7 @@ from ._answers import (
     SpecifyAnswer,
 )
 from ._endpoints import ENDPOINTS, MODES
+from ._grid import value_grid
 from ._errors import ExchangeError
 from ._factory import PROVIDERS, make_provider
 from ._heuristic import SYMPTOMS, CatalogEntry, HeuristicProvider, OuterRules
@@ -61,6 +62,7 @@ __all__ = [
     "Price",
     "ProposalAnswer",
     "proposal_answer_for",
+    "value_grid",
     "Provider",
     "RecordingProvider",
     "ReplayProvider",

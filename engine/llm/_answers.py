@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Literal
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
@@ -74,27 +74,46 @@ class ProposalAnswer(BaseModel):
 
 
 @functools.lru_cache(maxsize=128)
-def proposal_answer_for(names: tuple[str, ...]) -> type[ProposalAnswer]:
+def proposal_answer_for(names: tuple[str, ...],
+                        grids: tuple[tuple[str, tuple[Any, ...]], ...] = ()) -> type[ProposalAnswer]:
     """:class:`ProposalAnswer` whose change names must be among ``names`` (the parameters active now).
 
     Built per request so the schema itself says which names may change: a
     grammar-constrained local model then cannot name a frozen parameter, and
     any other model's answer that does fails validation and gets a repair
-    round naming the allowed ones. Same class name, so transcripts and the
-    heuristic provider treat it as a ``ProposalAnswer``.
+    round naming the allowed ones. ``grids`` (``(name, values)`` pairs, see
+    :func:`engine.llm.value_grid`) narrows a parameter's value to an enum of
+    those values, so such a model's proposal is in bounds by construction.
+    Same class name, so transcripts and the heuristic provider treat it as a
+    ``ProposalAnswer``.
     """
     if not names:
         return ProposalAnswer
-    allowed = Literal[names]  # type: ignore[valid-type]
-    change = create_model(
-        "ParamChange", __base__=ParamChange,
-        name=(allowed, Field(description="Exact parameter name, one of: " + ", ".join(names) + ".")),
-    )
+    listed = {name: values for name, values in grids if name in names and values}
+    free = tuple(n for n in names if n not in listed)
+    members: list[Any] = []
+    if free:
+        members.append(create_model(
+            "ParamChange", __base__=ParamChange,
+            name=(Literal[free], Field(description="Exact parameter name, one of: " + ", ".join(free) + ".")),
+        ))
+    for name, values in listed.items():
+        members.append(create_model(
+            f"Change_{name}", __base__=ParamChange,
+            name=(Literal[(name,)], Field(description=f"The parameter {name}.")),  # type: ignore[valid-type]
+            value=(Literal[values], Field(description=f"New value of {name}, one of: "  # type: ignore[valid-type]
+                                          + ", ".join(_shown(v) for v in values) + ".")),
+        ))
+    change: Any = members[0] if len(members) == 1 else Annotated[Union[tuple(members)], Field(discriminator="name")]
     return create_model(
         "ProposalAnswer", __base__=ProposalAnswer,
         changes=(list[change], Field(min_length=1, max_length=2,  # type: ignore[valid-type]
                                      description="Only the parameters you change (one or two), each with its new value.")),
     )
+
+
+def _shown(value: Any) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
 
 
 class OuterAnswer(BaseModel):

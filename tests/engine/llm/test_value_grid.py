@@ -1,0 +1,112 @@
+"""Proposals valid by construction: each parameter's allowed values as an enum
+in the per-request schema, checked against the space and through a real
+chat-completions server."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from engine.llm import LLMRequest, OpenAIProvider, proposal_answer_for, value_grid
+from engine.llm._openai import OpenAISettings
+from engine.settings import RunSettings
+from interfaces import ConfigError, ParamKind, ParamSpec
+
+from .chat_server import Answer
+
+FAST = OpenAISettings(timeout_s=2.0, max_attempts=1, backoff_s=0.01, backoff_max_s=0.05, repair_rounds=1)
+
+
+@st.composite
+def numeric_spec_and_value(draw):
+    kind = draw(st.sampled_from([ParamKind.FLOAT, ParamKind.INT]))
+    log = draw(st.booleans())
+    if kind is ParamKind.INT:
+        low = draw(st.integers(1 if log else -50, 100))
+        high = draw(st.integers(low, low + 5000))
+        value = draw(st.integers(low, high))
+    else:
+        low = draw(st.floats(1e-6 if log else -100.0, 10.0, allow_nan=False))
+        high = draw(st.floats(low, low + 1e4, allow_nan=False))
+        value = draw(st.floats(low, high, allow_nan=False))
+    return ParamSpec("P", kind, value, low=low, high=high, log=log), value
+
+
+@settings(max_examples=300, deadline=None)
+@given(numeric_spec_and_value(), st.integers(1, 12))
+def test_every_grid_value_is_allowed_new_and_the_grid_is_full_when_the_range_allows(case, points) -> None:
+    spec, current = case
+    grid = value_grid(spec, current, points)
+    if grid is None:  # only when nothing else fits in the bounds
+        assert spec.kind is ParamKind.INT and spec.high - spec.low < 1 or spec.high == spec.low
+        return
+    assert list(grid) == sorted(set(grid)) and 1 <= len(grid) <= points
+    for value in grid:
+        assert spec.check(value) is None and value != current
+        assert type(value) is (int if spec.kind is ParamKind.INT else float)
+    if spec.kind is ParamKind.INT and spec.high - spec.low >= 2 * points:
+        assert len(grid) == points
+
+
+def test_a_log_parameter_moves_by_a_constant_factor_on_both_sides() -> None:
+    spec = ParamSpec("MATRIX_LR", "float", 0.01, low=1e-4, high=0.1, log=True)
+    grid = value_grid(spec, 0.01)
+    below, above = [v for v in grid if v < 0.01], [v for v in grid if v > 0.01]
+    assert len(below) == len(above) == 4
+    ratios = [b / a for a, b in zip(grid, grid[1:]) if b < 0.01 or a > 0.01]
+    assert max(ratios) / min(ratios) < 1.02  # equal steps on the log scale (to 3 significant digits)
+
+
+def test_at_a_bound_the_grid_is_one_sided_but_full() -> None:
+    spec = ParamSpec("DEPTH", "int", 8, low=1, high=8)
+    assert value_grid(spec, 8) == (1, 2, 3, 4, 5, 6, 7)
+    assert value_grid(ParamSpec("LR", "float", 0.1, low=1e-4, high=0.1, log=True), 0.1)[-1] < 0.1
+
+
+def test_bools_and_choices_offer_the_other_values() -> None:
+    assert value_grid(ParamSpec("BIAS", "bool", False), False) == (True,)
+    assert value_grid(ParamSpec("ACT", "choice", "relu", choices=("relu", "gelu", "silu")), "relu") == ("gelu", "silu")
+    assert value_grid(ParamSpec("SHAPE", "choice", (1, 2), choices=((1, 2), (2, 2))), (1, 2)) is None
+
+
+def test_the_schema_enumerates_grid_values_and_refuses_others() -> None:
+    lr = ParamSpec("MATRIX_LR", "float", 0.01, low=1e-4, high=0.1, log=True)
+    grid = value_grid(lr, 0.01)
+    model = proposal_answer_for(("MATRIX_LR", "USE_BIAS"), (("MATRIX_LR", grid),))
+    schema = model.model_json_schema()["$defs"]
+    assert schema["Change_MATRIX_LR"]["properties"]["value"]["enum"] == list(grid)
+    assert schema["ParamChange"]["properties"]["name"]["const"] == "USE_BIAS"
+    accepted = model.model_validate({"changes": [{"name": "MATRIX_LR", "value": grid[0]},
+                                                 {"name": "USE_BIAS", "value": True}], "rationale": "r"})
+    assert accepted.as_changes() == {"MATRIX_LR": grid[0], "USE_BIAS": True}
+    with pytest.raises(ValidationError, match="MATRIX_LR"):
+        model.model_validate({"changes": [{"name": "MATRIX_LR", "value": 0.5}], "rationale": "r"})
+
+
+def test_an_off_grid_answer_is_repaired_through_a_real_server(chat_server, monkeypatch) -> None:
+    monkeypatch.setenv("TEST_LLM_KEY", "sk-test")
+    grid = value_grid(ParamSpec("MATRIX_LR", "float", 0.01, low=1e-4, high=0.1, log=True), 0.01)
+    model = proposal_answer_for(("MATRIX_LR",), (("MATRIX_LR", grid),))
+    chat_server.push(Answer.json({"changes": [{"name": "MATRIX_LR", "value": 0.0001}], "rationale": "lower"}),
+                     Answer.json({"changes": [{"name": "MATRIX_LR", "value": grid[3]}], "rationale": "lower"}))
+    llm = OpenAIProvider("test-model", endpoint="compatible", base_url=chat_server.base_url,
+                         api_key_env="TEST_LLM_KEY", mode="json_schema", settings=FAST)
+    reply = llm.ask(LLMRequest("propose", ({"role": "user", "content": "Propose."},), level="1"), model)
+    assert reply.value.as_changes() == {"MATRIX_LR": grid[3]}
+    sent = chat_server.requests[0]["body"]["response_format"]["json_schema"]["schema"]
+    assert sent["$defs"]["Change_MATRIX_LR"]["properties"]["value"]["enum"] == list(grid)
+    assert str(grid[3]) in json.dumps(chat_server.requests[1]["body"]["messages"])
+
+
+def test_the_grid_is_on_by_default_for_the_local_model_only() -> None:
+    assert RunSettings(provider="local").grid_points == 8
+    assert RunSettings(provider="heuristic").grid_points == 0
+    assert RunSettings(provider="openai", value_grid=5).grid_points == 5
+    assert math.isclose(RunSettings(provider="local", value_grid=0).grid_points, 0)
+    with pytest.raises(ConfigError, match="value-grid needs a model"):
+        RunSettings(provider="heuristic", value_grid=8)
