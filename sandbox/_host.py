@@ -30,7 +30,7 @@ from typing import Any
 from ._codec import CodecError, encode_argument
 from ._plain import is_plain, matches_annotation, return_annotation
 from ._policy import DEFAULT_POLICY, Limits, Policy, policy_to_dict
-from ._process import MechanismProcess, ProcessFailure, clip
+from ._process import MechanismProcess, ProcessFailure, clip, take_process
 from ._records import Admission, CallCounters, CallResult, Ejection, LoadResult
 
 __all__ = ["MechanismHost", "REPLAY_AT"]
@@ -109,7 +109,7 @@ class MechanismHost:
                ) -> tuple[MechanismProcess | None, str, str]:
         """A process with the mechanism loaded and instance 0 built: (process, code, message);
         on success the message is the confinement the process reported."""
-        process = MechanismProcess(self.limits, hash_seed=hash_seed)
+        process = take_process(self.limits, hash_seed=hash_seed)
         request = {"op": "load", "source": admission.source, "name": admission.name,
                    "entry_point": admission.entry_point, "policy": policy_to_dict(self.policy)}
         confinement = ""

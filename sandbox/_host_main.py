@@ -140,6 +140,8 @@ def main() -> None:
     from ._policy import MODULE_EXPORTS
     for module in MODULE_EXPORTS:
         __import__(module)
+    from ._policy import DEFAULT_POLICY
+    _environment.build_globals("mechanism_warm_up", DEFAULT_POLICY)  # first-use costs paid while idle
     from ._confine import confine
 
     state = _State()

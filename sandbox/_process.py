@@ -9,19 +9,21 @@ verdict; durations are measured here, with this process's clock.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import select
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from typing import Any
 
 from ._child import kill_group, spawn_limited
 from ._policy import Limits
 
-__all__ = ["MechanismProcess", "ProcessFailure", "MESSAGE_CHARS", "HOST_CPU_S", "clip"]
+__all__ = ["MechanismProcess", "ProcessFailure", "MESSAGE_CHARS", "HOST_CPU_S", "clip", "take_process"]
 
 # Longest message kept from a child; a longer one is cut here, whatever the
 # child claims to have cut, so a flood never reaches the store or a prompt.
@@ -131,3 +133,33 @@ class MechanismProcess:
         except OSError:
             pass
         shutil.rmtree(self._workdir, ignore_errors=True)
+
+
+# One started, idle process per kind, so a load does not wait for an
+# interpreter to start and import (about 80 ms on a small machine): taking
+# one starts its replacement at once, which then warms up while the taken one
+# works. Spares hold no mechanism and run nothing untrusted until taken.
+_SPARES: dict[tuple[Any, ...], MechanismProcess] = {}
+_SPARES_LOCK = threading.Lock()
+
+
+def take_process(limits: Limits, *, hash_seed: int = 0, cpu_s: int = HOST_CPU_S,
+                 module: str = "sandbox._host_main") -> MechanismProcess:
+    """A started :class:`MechanismProcess` of this kind, warm where one was ready."""
+    key = (limits, hash_seed, cpu_s, module)
+    with _SPARES_LOCK:
+        spare = _SPARES.pop(key, None)
+        _SPARES[key] = MechanismProcess(limits, hash_seed=hash_seed, cpu_s=cpu_s, module=module)
+    if spare is not None and spare.alive():
+        return spare
+    if spare is not None:
+        spare.close()
+    return MechanismProcess(limits, hash_seed=hash_seed, cpu_s=cpu_s, module=module)
+
+
+@atexit.register
+def _close_spares() -> None:
+    with _SPARES_LOCK:
+        for spare in _SPARES.values():
+            spare.close()
+        _SPARES.clear()

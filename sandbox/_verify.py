@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 from ._codec import CodecError, encode_argument
 from ._policy import Limits, Policy, policy_to_dict
-from ._process import MechanismProcess, ProcessFailure, clip
+from ._process import MechanismProcess, ProcessFailure, clip, take_process
 from ._records import StageResult, Violation
 
 __all__ = ["verify_stages", "RemoteBuilder", "RemoteInstance", "HASH_SEEDS"]
@@ -157,7 +157,7 @@ def verify_stages(source: str, name: str, *, entry_point: str, policy: Policy, l
     deadline = time.monotonic() + limits.verify_wall_s
     request = {"op": "load", "source": source, "name": name, "entry_point": entry_point,
                "policy": policy_to_dict(policy)}
-    processes = [MechanismProcess(limits, hash_seed=HASH_SEEDS[0], cpu_s=limits.cpu_s, module=process_module)]
+    processes = [take_process(limits, hash_seed=HASH_SEEDS[0], cpu_s=limits.cpu_s, module=process_module)]
     try:
         problem, confinement = _load(processes[0], request, limits)
         loaded = StageResult("load", problem is None, time.perf_counter() - started,
@@ -166,8 +166,8 @@ def verify_stages(source: str, name: str, *, entry_point: str, policy: Policy, l
         if problem is not None or suite is None:
             return (loaded,)
         begun = time.perf_counter()
-        processes.append(MechanismProcess(limits, hash_seed=HASH_SEEDS[1], cpu_s=limits.cpu_s,
-                                          module=process_module))
+        processes.append(take_process(limits, hash_seed=HASH_SEEDS[1], cpu_s=limits.cpu_s,
+                                      module=process_module))
         problem, _ = _load(processes[1], request, limits)
         if problem is not None:
             violation = Violation("not-deterministic", problem.line, 0, "loading failed under a second hash "
