@@ -1,6 +1,7 @@
 """Speed of the local model server: load time, prompt and generation tokens/s.
 
     python -m benchmarks.local_model_bench --model qwen-0.5b --model qwen-1.5b
+    python -m benchmarks.local_model_bench --model qwen-1.5b --skip-speed --proposals 50 --value-grid 8 --value-grid 0
 
 For each model: the time from starting :class:`LocalServer` to ``/health``
 answering (the model load), then ``--runs`` requests read through llama.cpp's
@@ -24,7 +25,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -297,7 +298,8 @@ def _quality_run(settings: Any, runs_root: Path) -> tuple[Path, str]:
     return run.run_dir, run.run_id
 
 
-def measure_quality(model: str, *, proposals: int, sessions: int, runs_root: Path, seed: int = 0) -> ModelQuality:
+def measure_quality(model: str, *, proposals: int, sessions: int, runs_root: Path, seed: int = 0,
+                    value_grid: int | None = None) -> ModelQuality:
     """Two engine runs on the quad script with the local model, then their stores read back.
 
     Level 1 alone for ``proposals`` iterations, and all levels with a Level 2
@@ -309,11 +311,12 @@ def measure_quality(model: str, *, proposals: int, sessions: int, runs_root: Pat
 
     task_options = {"path": str(QUAD_SCRIPT), "metric": "loss"}
     level1 = RunSettings(task="script", task_options=task_options, provider="local", model=model,
-                         iterations=proposals, levels=("1",), seed=seed, server_threads=SERVER_THREADS)
+                         iterations=proposals, levels=("1",), seed=seed, server_threads=SERVER_THREADS,
+                         value_grid=value_grid)
     level2 = RunSettings(task="script", task_options=task_options, provider="local", model=model,
                          # No cycle follows the last iteration, so one more iteration than sessions.
                          iterations=sessions + 1, levels=("1", "1.5", "2"), outer_every=1, research_every=1,
-                         seed=seed, server_threads=SERVER_THREADS)
+                         seed=seed, server_threads=SERVER_THREADS, value_grid=value_grid)
     made = valid = 0
     invalid: list[str] = []
     proposal_seconds: list[float] = []
@@ -348,10 +351,10 @@ def _codes(pairs: tuple[tuple[str, int], ...], limit: int = 4) -> str:
 
 
 def _print_quality(results: list[ModelQuality]) -> None:
-    print(f"{'model':<11}{'proposals':>10}{'valid':>8}{'s/proposal':>12}{'sessions':>10}"
+    print(f"{'model':<20}{'proposals':>10}{'valid':>8}{'s/proposal':>12}{'sessions':>10}"
           f"{'1st try':>9}{'repaired':>10}{'never':>7}{'s/session':>11}")
     for r in results:
-        print(f"{r.model:<11}{r.proposals:>10}{r.valid_share:>8.0%}{r.seconds_per_proposal:>12.1f}{r.sessions:>10}"
+        print(f"{r.model:<20}{r.proposals:>10}{r.valid_share:>8.0%}{r.seconds_per_proposal:>12.1f}{r.sessions:>10}"
               f"{r.admitted_first_try:>9}{r.admitted_after_repair:>10}{r.never_admitted:>7}{r.seconds_per_session:>11.1f}")
     for r in results:
         print(f"{r.model}: invalid proposals: {_codes(r.invalid_codes)}; commonest violations: "
@@ -462,6 +465,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="quality: Level 1 iterations per model (0: no quality part)")
     parser.add_argument("--sessions", type=int, default=0, help="quality: Level 2 sessions per model")
     parser.add_argument("--runs-dir", type=Path, help="quality: keep the engine runs here (default: a scratch folder)")
+    parser.add_argument("--value-grid", type=int, action="append",
+                        help="quality: values offered per parameter in the proposal schema (0: any value); "
+                             "repeatable, each one measured in turn (default: the engine's, 8 for the local model)")
     args = parser.parse_args(argv)
     models = args.model or ["qwen-0.5b", "qwen-1.5b"]
     output: dict[str, Any] = {"load_average_1m_start": os.getloadavg()[0]}
@@ -477,8 +483,11 @@ def main(argv: list[str] | None = None) -> int:
             output["speed"] = [asdict(result) for result in results]
         if args.proposals or args.sessions:
             runs_root = args.runs_dir or Path(scratch) / "runs"
-            quality = [measure_quality(model, proposals=args.proposals, sessions=args.sessions, runs_root=runs_root)
-                       for model in models]
+            grids = args.value_grid or [None]
+            quality = [replace(measure_quality(model, proposals=args.proposals, sessions=args.sessions,
+                                               runs_root=runs_root, value_grid=grid),
+                               model=model if grid is None else f"{model} grid={grid}")
+                       for model in models for grid in grids]
             _print_quality(quality)
             output["quality"] = [dict(asdict(q), valid_share=q.valid_share) for q in quality]
     output["load_average_1m_end"] = os.getloadavg()[0]
