@@ -311,6 +311,14 @@ class _Guard(cst.CSTVisitor):
         allowed = ", ".join(sorted(self.policy.modules[module]))
         self.report(node, "forbidden-import", f"{module}.{member} is not available; {module} offers: {allowed}")
 
+    def visit_Expr(self, node: cst.Expr) -> Optional[bool]:
+        # A bare string statement (a docstring) is never a value the code can pass on, so it
+        # may mention ``__main__`` or ``__init__``; f-strings are still checked, they evaluate.
+        value = node.value
+        while isinstance(value, cst.ConcatenatedString) and isinstance(value.left, cst.SimpleString):
+            value = value.right
+        return not isinstance(value, cst.SimpleString)
+
     def visit_If(self, node: cst.If) -> Optional[bool]:
         return not any(node is block for block in self.ignored)
 

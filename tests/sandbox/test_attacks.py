@@ -116,6 +116,8 @@ ATTACKS = [
     ("string-template", "import string\nreturn string.Template('$x')", "forbidden-import", "runtime"),
     ("fstring-dunder", "return f'{attack.__globals__}'", "dunder-attribute", "compile"),
     ("format-string-plain", "s = '{0.__globals__}'\nreturn s", "dunder-string", None),
+    ("bare-fstring-statement", "f'{attack.__globals__}'", "dunder-attribute", "compile"),
+    ("docstring-like-concatenation", "x = 'a' '__globals__'\nreturn x", "dunder-string", None),
     # -- frames and tracebacks -----------------------------------------------------
     ("generator-frame", "g = (i for i in [1])\nreturn g.gi_frame.f_back.f_globals", "frame-attribute", "compile"),
     ("generator-function-frame", "def gen():\n    yield 1\nreturn gen().gi_frame.f_back", "frame-attribute",
