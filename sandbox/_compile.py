@@ -71,12 +71,12 @@ class _MechanismTransformer(RestrictingNodeTransformer):
             return super().visit_Attribute(node)
         node = self.node_contents_visit(node)
         if isinstance(node.ctx, ast.Load):
-            call = ast.Call(func=ast.Name("_getattr_", ast.Load()), args=[node.value, ast.Constant(node.attr)],
-                            keywords=[])
+            call = ast.Call(func=ast.Name("_getattr_", ast.Load()),
+                            args=[node.value, ast.Constant(node.attr)], keywords=[])
             copy_locations(call, node)
             return call
-        owner = ast.Call(func=ast.Name("_write_private_", ast.Load()), args=[node.value, ast.Constant(node.attr)],
-                         keywords=[])
+        owner = ast.Call(func=ast.Name("_write_private_", ast.Load()),
+                         args=[node.value, ast.Constant(node.attr)], keywords=[])
         copy_locations(owner, node.value)
         node.value = owner
         return node

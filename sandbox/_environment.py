@@ -186,8 +186,8 @@ def make_getattr(module_name: str) -> Callable[..., Any]:
                 return safe_format
         elif name == "register":
             if not _is_own_class(obj, module_name):
-                raise SandboxViolation("register changes a shared abstract base class for everyone; it is only "
-                                       "available on classes the mechanism defines")
+                raise SandboxViolation("register changes a shared abstract base class for everyone; it is "
+                                       "only available on classes the mechanism defines")
         else:
             raise SandboxViolation(f"attribute {name!r} is off limits")
         if type(obj) is types.ModuleType:
@@ -237,8 +237,8 @@ def _attrgetter_for(module_name: str, getattr_: Callable[..., Any]) -> Callable[
         """``operator.attrgetter`` in Python: every step goes through ``_getattr_``."""
         if not names:
             raise TypeError("attrgetter expected 1 argument, got 0")
-        paths = tuple(tuple(_refuse_unsafe_name(part) for part in exact_str(dotted, "attrgetter names").split("."))
-                      for dotted in names)
+        dotted_names = [exact_str(dotted, "attrgetter names") for dotted in names]
+        paths = tuple(tuple(_refuse_unsafe_name(part) for part in dotted.split(".")) for dotted in dotted_names)
 
         def get(obj: Any) -> Any:
             values = []
@@ -437,8 +437,8 @@ def build_globals(name: str, policy: Policy) -> dict[str, Any]:
         owner = _defining_class(_class_mro(obj if is_class else type(obj)), attribute)
         if owner is not None and _class_dict(owner).get("__module__") != name and (
                 is_class or _is_data_descriptor(_class_dict(owner)[attribute])):
-            raise SandboxViolation(f"attribute {attribute!r} belongs to {owner.__name__}, which the mechanism "
-                                   "did not define")
+            raise SandboxViolation(f"attribute {attribute!r} belongs to {owner.__name__}, which the "
+                                   "mechanism did not define")
         return obj
 
     def augattr(op: str, owner: Any, attribute: str, value: Any) -> None:

@@ -96,8 +96,8 @@ def _is_main_block(node: cst.CSTNode) -> bool:
     if not isinstance(node, cst.If) or node.orelse is not None:
         return False
     test = node.test
-    if not (isinstance(test, cst.Comparison) and isinstance(test.left, cst.Name) and test.left.value == "__name__"
-            and len(test.comparisons) == 1):
+    if not (isinstance(test, cst.Comparison) and isinstance(test.left, cst.Name)
+            and test.left.value == "__name__" and len(test.comparisons) == 1):
         return False
     (target,) = test.comparisons
     return isinstance(target.operator, cst.Equal) and _literal_string(target.comparator) == "__main__"
@@ -233,8 +233,8 @@ class _Guard(cst.CSTVisitor):
                 self.report(node, "dunder-attribute", f"attribute {name!r} is off limits; only use "
                             "public attributes and single-underscore attributes of your own objects")
             elif name.startswith("_") and not is_private_name(name):
-                self.report(node, "private-attribute", f"attribute {name!r} is reserved (names like _x_ belong "
-                            "to enum and the sandbox); use a name such as _x")
+                self.report(node, "private-attribute", f"attribute {name!r} is reserved (names like _x_ "
+                            "belong to enum and the sandbox); use a name such as _x")
             elif name in FRAME_ATTRIBUTES:
                 self.report(node, "frame-attribute", f"attribute {name!r} reaches interpreter internals; "
                             "it is not available")
@@ -296,6 +296,8 @@ class _Guard(cst.CSTVisitor):
         one returns, a literal. The run-time guard decides everything else."""
         if isinstance(node, cst.Call):
             node = node.func
+            if (_dotted(node) or "").split(".")[-1] in ("namedtuple", "NamedTuple"):
+                return False  # the class it returns is the mechanism's own
         if isinstance(node, (cst.BaseString, cst.Integer, cst.Float, cst.List, cst.Dict, cst.Set, cst.Tuple)):
             return True
         head = (_dotted(node) or "").split(".")[0]
@@ -461,8 +463,8 @@ class _Guard(cst.CSTVisitor):
                             "argument; better, use plain attribute access")
             elif (name.startswith("__") or (name.startswith("_") and not is_private_name(name))
                   or name in FRAME_ATTRIBUTES or name == "format_map"):
-                self.report(node, "dunder-attribute", f"{func}(..., {name!r}) reaches an attribute that is off "
-                            "limits; use public attributes and your own single-underscore attributes only")
+                self.report(node, "dunder-attribute", f"{func}(..., {name!r}) reaches an attribute that is "
+                            "off limits; use public attributes and your own single-underscore attributes only")
 
 
 class _PositionedGuard(_Guard):

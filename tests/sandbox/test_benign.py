@@ -70,7 +70,8 @@ SNIPPETS = {
                                       "    def _push(self, x):\n        self._tabu.append(_clip(x))\n"
                                       "        return list(self._tabu)\nt = T()\nt._push(20)\nreturn t._push(3)",
     "namedtuple-methods": "from collections import namedtuple\nP = namedtuple('P', 'x y')\np = P(1, 2)\n"
-                          "return p._replace(y=5), p._asdict(), P._make([7, 8]), P._fields",
+                          "return p._replace(y=5), p._asdict(), P._make([7, 8]), P._fields, "
+                          "namedtuple('Q', 'a')._make([1]).a",
     "typing-namedtuple-methods": "from typing import NamedTuple\nclass P(NamedTuple):\n    x: int\n"
                                  "    y: int = 0\nreturn P(1)._replace(y=3), P._field_defaults",
     "nonlocal-closure": "def counter():\n    n = 0\n    def bump():\n        nonlocal n\n        n += 1\n"
@@ -120,7 +121,7 @@ def test_benign_snippets_compute_what_plain_python_computes() -> None:
     assert run_unguarded(_module(SNIPPETS["dataclass-helper"])) == ("a", 2, [1])
     assert run_unguarded(_module(SNIPPETS["module-string-join"])) == "a_ba, b"
     assert run_unguarded(_module(SNIPPETS["private-attributes-and-helpers"])) == [9, 3]
-    assert run_unguarded(_module(SNIPPETS["namedtuple-methods"])) == ((1, 5), {"x": 1, "y": 2}, (7, 8), ("x", "y"))
+    assert run_unguarded(_module(SNIPPETS["namedtuple-methods"])) == ((1, 5), {"x": 1, "y": 2}, (7, 8), ("x", "y"), 1)
     assert run_unguarded(_module(SNIPPETS["nonlocal-closure"])) == 2
     assert run_unguarded(_module(SNIPPETS["raise-from"])) == "no"
     assert run_unguarded(_module(SNIPPETS["yield-from"])) == [1, 2, 3]

@@ -28,8 +28,9 @@ def test_own_instance_class_and_module_private_names_work() -> None:
             "def _double(x):\n    return 2 * x\n"
             "class _Base:\n    _LIMIT = 2\n    def _score(self):\n        return self._LIMIT\n"
             "class A(_Base):\n    def __init__(self):\n        self._items = []\n"
-            "    def add(self, x):\n        self._items.append(_double(x))\n        self._count = len(self._items)\n"
-            "        self._count += 1\n        _CACHE[x] = self._score()\n        return self._items, self._count\n"
+            "    def add(self, x):\n        self._items.append(_double(x))\n"
+            "        self._count = len(self._items)\n        self._count += 1\n"
+            "        _CACHE[x] = self._score()\n        return self._items, self._count\n"
             "a = A()\na.add(1)\n"
             "return a.add(2), A._LIMIT, _CACHE, hasattr(a, '_missing'), getattr(a, '_missing', 'default')")
     assert _runs(body) == (([2, 4], 3), 2, {1: 2, 2: 2}, False, "default")
@@ -51,7 +52,8 @@ def test_a_property_with_a_private_name() -> None:
 
 @pytest.mark.parametrize("body", [
     "import random\nreturn random.Random(1)._randbelow",                       # foreign instance
-    "import random\nclass R(random.Random):\n    pass\nreturn R(1)._randbelow",  # inherited from a foreign class
+    # inherited from a foreign class
+    "import random\nclass R(random.Random):\n    pass\nreturn R(1)._randbelow",
     "import random\nclass R(random.Random):\n    pass\nreturn R._randbelow",     # the same on the class
     "import statistics\nclass N(statistics.NormalDist):\n    pass\nreturn N(0, 1)._mu",  # a foreign slot
     "import math\nreturn getattr(math, '_x', None)",                            # a module proxy
@@ -76,7 +78,8 @@ def test_private_writes_need_an_own_object_and_no_foreign_slot() -> None:
 
 def test_an_own_instance_may_shadow_an_inherited_method_for_itself_only() -> None:
     body = ("import random\nclass R(random.Random):\n    pass\n"
-            "r = R(1)\nr._randbelow = lambda n: 0\nreturn r.randrange(10), [R(1).randrange(10) for _ in range(3)]")
+            "r = R(1)\nr._randbelow = lambda n: 0\n"
+            "return r.randrange(10), [R(1).randrange(10) for _ in range(3)]")
     first, others = _runs(body)
     assert first == 0
     assert others == [random.Random(1).randrange(10)] * 3  # the other instances draw as usual
