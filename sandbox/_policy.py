@@ -4,11 +4,13 @@ explains refusals) and the environment (which is the real boundary)."""
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Mapping
 
-__all__ = ["Policy", "Limits", "DEFAULT_POLICY", "MODULE_EXPORTS", "GLOBAL_RNG_FUNCTIONS"]
+__all__ = ["Policy", "Limits", "DEFAULT_POLICY", "MODULE_EXPORTS", "GLOBAL_RNG_FUNCTIONS", "is_private_name",
+           "ALWAYS_FORBIDDEN_NAMES"]
 
 # Per allowed module, the only names a mechanism can reach. Everything else a
 # real module holds (``dataclasses.sys``, ``functools.recursive_repr``'s
@@ -47,8 +49,11 @@ MODULE_EXPORTS: Mapping[str, frozenset[str]] = MappingProxyType({
         "truediv", "truth", "xor",
     }),
     "fractions": frozenset({"Fraction"}),
+    # ``localcontext`` is left out: it changes the thread's current context, which a generator
+    # suspended inside the ``with`` block leaves changed after the call returns. A ``Context``
+    # object is private to the code that made it (``Context(prec=50).divide(a, b)``).
     "decimal": frozenset({
-        "Decimal", "localcontext", "InvalidOperation", "DivisionByZero", "ROUND_HALF_UP", "ROUND_HALF_EVEN",
+        "Decimal", "Context", "InvalidOperation", "DivisionByZero", "ROUND_HALF_UP", "ROUND_HALF_EVEN",
         "ROUND_HALF_DOWN", "ROUND_DOWN", "ROUND_UP", "ROUND_FLOOR", "ROUND_CEILING",
     }),
     "copy": frozenset({"copy", "deepcopy"}),
@@ -80,6 +85,23 @@ FORBIDDEN_NAMES = frozenset({
     "BaseException", "SystemExit", "KeyboardInterrupt", "GeneratorExit", "print_function",
     "copyright", "credits", "license", "printed",
 })
+
+# Forbidden names the restricted compiler refuses wherever they appear, even where the
+# module binds them itself: it rewrites or refuses them by name (``printed``, ``eval(...)``).
+ALWAYS_FORBIDDEN_NAMES = frozenset({"eval", "exec", "breakpoint", "printed", "print_function"})
+
+# Single-underscore names RestrictedPython itself uses in the code it generates.
+_GENERATED_NAMES = re.compile(r"_print|_tmp\d+")
+
+
+def is_private_name(name: str) -> bool:
+    """True for a single-underscore name a mechanism may give its own things: ``_tabu``,
+    ``_helper``, ``_CACHE``. Never ``_`` alone, a dunder or mangled ``__x``, a sunder ``_x_``
+    (enum internals and RestrictedPython's guards ``_getattr_``, ``_write_``, ...) or a name
+    RestrictedPython generates (``_print``, ``_tmp0``)."""
+    return (len(name) > 1 and name[0] == "_" and name[1] != "_" and name[-1] != "_"
+            and not _GENERATED_NAMES.fullmatch(name))
+
 
 # Dunder methods a class may define. The restricted compiler accepts exactly
 # these; hostile ``__eq__`` results never reach the engine because only plain

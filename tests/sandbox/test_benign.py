@@ -64,6 +64,40 @@ SNIPPETS = {
     "print-is-collected": "print('debugging output')\nreturn 1",
     "generator-function": "def gen(n):\n    for i in range(n):\n        yield i * i\nreturn list(gen(4))",
     "module-string-join": "parts = ['a', 'b']\nreturn '_'.join(parts) + ', '.join(parts)",
+    # -- forms strong models write that used to be refused -----------------------------------
+    "private-attributes-and-helpers": "from collections import deque\ndef _clip(x):\n    return min(x, 9)\n"
+                                      "class T:\n    def __init__(self):\n        self._tabu = deque(maxlen=2)\n"
+                                      "    def _push(self, x):\n        self._tabu.append(_clip(x))\n"
+                                      "        return list(self._tabu)\nt = T()\nt._push(20)\nreturn t._push(3)",
+    "namedtuple-methods": "from collections import namedtuple\nP = namedtuple('P', 'x y')\np = P(1, 2)\n"
+                          "return p._replace(y=5), p._asdict(), P._make([7, 8]), P._fields, "
+                          "namedtuple('Q', 'a')._make([1]).a",
+    "typing-namedtuple-methods": "from typing import NamedTuple\nclass P(NamedTuple):\n    x: int\n"
+                                 "    y: int = 0\nreturn P(1)._replace(y=3), P._field_defaults",
+    "nonlocal-closure": "def counter():\n    n = 0\n    def bump():\n        nonlocal n\n        n += 1\n"
+                        "        return n\n    return bump\nc = counter()\nc()\nreturn c()",
+    "raise-from": "class BadSpace(ValueError):\n    pass\ntry:\n    try:\n        int('x')\n"
+                  "    except ValueError as error:\n        raise BadSpace('no') from error\n"
+                  "except BadSpace as error:\n    return str(error)",
+    "raise-from-none": "try:\n    try:\n        {}['k']\n    except KeyError:\n        raise ValueError('k') from None\n"
+                       "except ValueError as error:\n    return error.args",
+    "yield-from": "def inner():\n    yield 1\n    yield 2\ndef outer():\n    yield from inner()\n"
+                  "    yield from [3]\nreturn list(outer())",
+    "str-format": "x = 3.14159\nreturn '{:.3g}'.format(x), '{0:>{w}}|{name!r}'.format('a', w=3, name='n'), "
+                  "str.format('{}-{}', 1, 2), '{{literal}} {0:{1}}'.format(7, '03d')",
+    "builtin-names-as-variables": "id = 3\ntype = 'kind'\ntotal = 0\nfor dir in ['a', 'b']:\n    total += len(dir)\n"
+                                  "def pick(input, license=1, vars=None):\n    return input + license\n"
+                                  "filter = [x for x in range(3)]\nreturn id, type, total, pick(1), filter",
+    "keyword-named-like-builtin": "from dataclasses import dataclass, field\n@dataclass\nclass F:\n"
+                                  "    kind: str = field(default='x')\nreturn dict(type=1, id=2), F().kind",
+    "decimal-context": "import decimal\nctx = decimal.Context(prec=4)\n"
+                       "return str(ctx.divide(decimal.Decimal(2), decimal.Decimal(3)))",
+    "docstring-naming-dunders": "class A:\n    \"\"\"Built in __init__; see __main__.\"\"\"\n"
+                                "    def f(self):\n        'Like __eq__, ' 'but looser.'\n        return 1\n"
+                                "return A().f()",
+    "own-enum-and-abc": "import enum, typing\nclass Mode(enum.IntEnum):\n    A = 1\n    B = 2\n"
+                        "class M(typing.Mapping):\n    def keys(self):\n        return []\n"
+                        "return Mode(2).name, Mode.A + 1, M.register(int) is int",
 }
 
 
@@ -86,10 +120,83 @@ def test_benign_snippets_compute_what_plain_python_computes() -> None:
     assert run_unguarded(_module(body)) == (5, {"k": 3}, [1, 2])
     assert run_unguarded(_module(SNIPPETS["dataclass-helper"])) == ("a", 2, [1])
     assert run_unguarded(_module(SNIPPETS["module-string-join"])) == "a_ba, b"
+    assert run_unguarded(_module(SNIPPETS["private-attributes-and-helpers"])) == [9, 3]
+    assert run_unguarded(_module(SNIPPETS["namedtuple-methods"])) == ((1, 5), {"x": 1, "y": 2}, (7, 8), ("x", "y"), 1)
+    assert run_unguarded(_module(SNIPPETS["nonlocal-closure"])) == 2
+    assert run_unguarded(_module(SNIPPETS["raise-from"])) == "no"
+    assert run_unguarded(_module(SNIPPETS["yield-from"])) == [1, 2, 3]
+    assert run_unguarded(_module(SNIPPETS["str-format"])) == ("3.14", "  a|'n'", "1-2", "{literal} 007")
+    assert run_unguarded(_module(SNIPPETS["builtin-names-as-variables"])) == (3, "kind", 2, 2, [0, 1, 2])
+
+
+# Whole modules through admit(): module-level private names, a __main__ block, builtin-named
+# variables at module level. verify=False loads the module in the child and checks build.
+MODULES = {
+    "module-private-names": "_CACHE = {}\n_LIMIT = 3\n\ndef _helper(x):\n    return x % _LIMIT\n\n"
+                            "class Obs:\n    def __init__(self, seed):\n        self._seen = 0\n\n"
+                            "    def observe(self, trial, trace):\n        self._seen = _helper(self._seen + 1)\n\n"
+                            "def build(seed):\n    return Obs(seed)\n",
+    "main-block": "class Obs:\n    def observe(self, trial, trace):\n        return None\n\n"
+                  "def build(seed):\n    return Obs()\n\n"
+                  "if __name__ == \"__main__\":\n    import os\n    print(build(0), open('x'))\n",
+    "main-block-one-line": "def build(seed):\n    return None\n\nif __name__ == '__main__': build(0)\n",
+    "module-level-builtin-names": "id = 1\ntype = 'observer'\n\ndef build(seed):\n    return id + seed\n",
+}
+
+
+@pytest.mark.parametrize("text", [pytest.param(t, id=k) for k, t in MODULES.items()])
+def test_benign_module_is_admitted(text: str) -> None:
+    admission = admit(text, "observer", verify=False)
+    assert admission.admitted, admission.feedback()
+
+
+def test_the_main_block_is_ignored_and_reported_and_other_lines_keep_their_numbers() -> None:
+    from sandbox import guard_stage, parse_stage
+
+    text = MODULES["main-block"] + "\n\nTAIL = 1\n"
+    result = guard_stage(parse_stage(text).value, entry_point="build")
+    assert result.ok
+    assert result.details.endswith("ignored the __main__ block at line 8")
+    assert isinstance(result.value, str)
+    assert "__main__" not in result.value and "open(" not in result.value
+    assert result.value.splitlines()[:7] == text.splitlines()[:7]
+    assert result.value.splitlines().index("TAIL = 1") == text.splitlines().index("TAIL = 1")
+    plain = guard_stage(parse_stage(SOURCE_WITHOUT_MAIN).value)
+    assert plain.value == SOURCE_WITHOUT_MAIN and "__main__" not in plain.details
+
+
+SOURCE_WITHOUT_MAIN = "def build(seed):\n    return None\n"
+
+
+@pytest.mark.parametrize("block", [
+    "if __name__ == '__main__':\n    pass\nelse:\n    pass\n",
+    "if __name__ != '__main__':\n    pass\n",
+    "if '__main__' == __name__:\n    pass\n",
+    "if __name__ == '__main__' or True:\n    pass\n",
+    "if __name__ == f'__main__':\n    pass\n",
+    "def f():\n    if __name__ == '__main__':\n        pass\n",
+])
+def test_only_the_exact_main_block_is_ignored(block: str) -> None:
+    text = "def build(seed):\n    return None\n\n" + block
+    assert not admit(text, "observer", verify=False).admitted
+    assert compile_errors(text), "the restricted compiler must refuse what the guard does not ignore"
+
+
+def test_the_main_block_never_runs_even_when_compiled_from_the_original_text() -> None:
+    from sandbox import compile_stage, load_stage, unload
+
+    text = "RAN = []\n\ndef build(seed):\n    return None\n\nif __name__ == '__main__':\n    RAN.append(1)\n"
+    compiled = compile_stage(text, "main_probe")
+    assert compiled.ok, compiled.violations
+    loaded = load_stage(compiled.value, "main_probe")
+    try:
+        assert loaded.ok and loaded.value.RAN == []
+    finally:
+        unload("main_probe")
 
 
 MECHANISMS = {"tabu_filter": "filter", "bandit_advisor": "advisor", "random_source": "source",
-              "noise_acceptance": "acceptance", "plateau_observer": "observer"}
+              "noise_acceptance": "acceptance", "plateau_observer": "observer", "modern_tabu_filter": "filter"}
 
 
 @pytest.mark.parametrize("name", MECHANISMS)
@@ -100,7 +207,8 @@ def test_benign_mechanism_passes_static_stages(name: str) -> None:
 
 
 @pytest.mark.parametrize("name, hook", [
-    pytest.param(n, h, marks=() if n == "tabu_filter" else pytest.mark.slow) for n, h in MECHANISMS.items()])
+    pytest.param(n, h, marks=() if n in ("tabu_filter", "modern_tabu_filter") else pytest.mark.slow)
+    for n, h in MECHANISMS.items()])
 def test_benign_mechanism_is_admitted_end_to_end(name: str, hook: str) -> None:
     admission = admit(source(name), hook)
     assert admission.admitted, admission.feedback()

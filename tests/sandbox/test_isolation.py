@@ -73,18 +73,6 @@ def test_a_memory_squatter_cannot_starve_another_mechanism() -> None:
     host.close()
 
 
-def test_poisoning_the_decimal_context_changes_only_the_poisoner(host: MechanismHost) -> None:
-    poisoner = loaded_filter(host, filter_source(
-        "def enter():\n    with decimal.localcontext(prec=2) as context:\n        yield context\n"
-        "self.held = enter()\nnext(self.held)\nreturn str(decimal.Decimal(1) / decimal.Decimal(3))", "import decimal"))
-    victim = loaded_filter(host, filter_source("return str(decimal.Decimal(1) / decimal.Decimal(3))",
-                                               "import decimal"))
-    before = ask(host, victim).value
-    poisoned = ask(host, poisoner)
-    assert poisoned.ok and poisoned.value == "0.33"  # the poisoner did change its own context
-    assert ask(host, victim).value == before == "0." + "3" * 28
-
-
 def test_a_hang_is_charged_to_the_mechanism_that_hung(host: MechanismHost) -> None:
     victim = loaded_filter(host, source("tabu_filter"))
     hanging = loaded_filter(host, filter_source("while True:\n    self.seen += 1"))
