@@ -9,13 +9,15 @@ The contract every mechanism follows, whatever its hook:
   ``itertools``, ``functools``, ``heapq``, ``bisect``, ``dataclasses``,
   ``typing``, ``enum``, ``operator``, ``fractions``, ``decimal``, ``copy``,
   ``string``, ``re``. Nothing else: no I/O, no ``os``, ``sys``, ``time``.
-* No names or attributes that start with an underscore. The only dunder
-  methods a class may define are ``__init__``, ``__eq__``, ``__ne__``,
-  ``__lt__``, ``__le__``, ``__gt__``, ``__ge__`` and ``__contains__``.
-  Not available: ``eval``, ``exec``, ``compile``, ``open``, ``getattr``,
-  ``setattr``, ``delattr``, ``hasattr``, ``globals``, ``vars``, ``type``,
-  ``super``, ``classmethod``, ``print`` for output, ``async``, ``global``,
-  ``nonlocal``. Write ``self.count += 1``, not ``setattr(self, "count", ...)``.
+* Private names (``_helper()``, ``self._tabu``) are fine on your own module,
+  classes and objects, never on anything else; no dunder names (``__x__``,
+  ``__x``). The only dunder methods a class may define are ``__init__``,
+  ``__eq__``, ``__ne__``, ``__lt__``, ``__le__``, ``__gt__``, ``__ge__`` and
+  ``__contains__``. Not available: ``eval``, ``exec``, ``compile``, ``open``,
+  ``setattr``, ``delattr``, ``globals``, ``vars``, ``type``, ``super``,
+  ``classmethod``, ``print`` for output, ``async``, ``global``;
+  ``getattr``/``hasattr`` only with a literal name. Write
+  ``self.count += 1``, not ``setattr(self, "count", ...)``.
 * State lives on ``self`` (lists, dicts, counters, ``random.Random(seed)``).
   Never use the module-level ``random.random()``: create
   ``self.rng = random.Random(seed)`` in ``__init__`` so that two instances
