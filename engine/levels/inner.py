@@ -200,7 +200,8 @@ class InnerLoop:
         source = f"{self.provider.name}:{self.provider.model}"
         changeable = tuple(n for n in self.search_config.active
                            if n in self.space and not self.space[n].locked and n not in self.search_config.frozen)
-        grids = tuple((n, value_grid(self.space[n], current.get(n, self.space[n].default), self.grid_points))
+        grids = tuple((n, value_grid(self.space[n], current.get(n, self.space[n].default), self.grid_points,
+                                     exclude=lambda v, n=n: trace.has_tried(dict(current, **{n: v}))))
                       for n in changeable) if self.grid_points else ()
         try:
             reply = self.provider.ask(LLMRequest("propose", tuple(messages), context, "1"),

@@ -7,13 +7,15 @@ model's proposals are out of bounds as often as without them. So, where the
 grid is on, each numeric parameter is offered the grid points nearest the
 incumbent on its own scale (multiplicative steps for log parameters), inside
 its bounds and never the incumbent itself; a bool is offered its other value
-and a choice the other choices.
+and a choice the other choices. Values whose single change was already tried
+from the incumbent are left out, so a small model that repeats itself is
+offered new values rather than a duplicate.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Callable
 
 from interfaces import ParamKind, ParamSpec
 
@@ -32,16 +34,20 @@ def _short(value: float, current: float, low: float, high: float) -> float:
     return value
 
 
-def value_grid(spec: ParamSpec, current: Any, points: int = 8) -> tuple[Any, ...] | None:
+def value_grid(spec: ParamSpec, current: Any, points: int = 8,
+               exclude: Callable[[Any], bool] | None = None) -> tuple[Any, ...] | None:
     """Up to ``points`` allowed values nearest ``current``, sorted; None where
     the parameter's values cannot be listed (tuple choices, a non-numeric
-    incumbent of a numeric parameter)."""
+    incumbent of a numeric parameter, every value excluded). ``exclude``
+    drops values (those already tried, say) and the next nearest take their place."""
+    skip = exclude or (lambda value: False)
     if spec.kind is ParamKind.BOOL:
-        return (not current,) if isinstance(current, bool) else (True, False)
+        flips = (not current,) if isinstance(current, bool) else (True, False)
+        return tuple(v for v in flips if not skip(v)) or None
     if spec.kind is ParamKind.CHOICE:
         if any(isinstance(c, tuple) for c in spec.choices):
             return None
-        others = tuple(c for c in spec.choices if not (c == current and type(c) is type(current)))
+        others = tuple(c for c in spec.choices if not (c == current and type(c) is type(current)) and not skip(c))
         return others or None
     if isinstance(current, bool) or not isinstance(current, (int, float)) or not math.isfinite(current):
         return None
@@ -62,7 +68,7 @@ def value_grid(spec: ParamSpec, current: Any, points: int = 8) -> tuple[Any, ...
     for value in map(at, steps):
         value = min(max(value, low), high)
         value = int(round(value)) if spec.kind is ParamKind.INT else _short(value, current, low, high)
-        if not (low <= value <= high) or value == current or value in values:
+        if not (low <= value <= high) or value == current or value in values or skip(value):
             continue
         values.append(value)
         if len(values) == points:
@@ -70,5 +76,6 @@ def value_grid(spec: ParamSpec, current: Any, points: int = 8) -> tuple[Any, ...
     if spec.kind is ParamKind.INT and len(values) < points:
         # Rounding merged steps of a narrow integer range: fill with the nearest unused integers.
         nearest = sorted(range(int(math.ceil(low)), int(math.floor(high)) + 1), key=lambda v: (abs(v - current), v))
-        values += [v for v in nearest[:points * 4] if v != current and v not in values][:points - len(values)]
+        values += [v for v in nearest[:points * 4]
+                   if v != current and v not in values and not skip(v)][:points - len(values)]
     return tuple(sorted(values)) or None

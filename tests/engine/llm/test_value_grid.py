@@ -110,3 +110,34 @@ def test_the_grid_is_on_by_default_for_the_local_model_only() -> None:
     assert math.isclose(RunSettings(provider="local", value_grid=0).grid_points, 0)
     with pytest.raises(ConfigError, match="value-grid needs a model"):
         RunSettings(provider="heuristic", value_grid=8)
+
+
+def test_exclude_drops_values_and_the_next_nearest_take_their_place() -> None:
+    spec = ParamSpec("DEPTH", "int", 4, low=1, high=16)
+    full = value_grid(spec, 4, 4)
+    fewer = value_grid(spec, 4, 4, exclude=lambda v: v in (3, 5))
+    assert 3 in full and 5 in full and 3 not in fewer and 5 not in fewer and len(fewer) == 4
+    assert value_grid(ParamSpec("BIAS", "bool", False), False, exclude=lambda v: True) is None
+
+
+def test_a_run_offers_no_value_whose_change_was_already_tried(tmp_path, chat_server) -> None:
+    from pathlib import Path
+
+    from engine.runner import Run
+
+    quad = Path(__file__).resolve().parents[1] / "data" / "quad.py"
+    settings = RunSettings(task="script", task_options={"path": str(quad), "metric": "loss"}, provider="llamacpp",
+                           base_url=chat_server.base_url, model="m", value_grid=8, iterations=2, levels=("1",))
+    # 0.0133 and 0.0075: one step up and down from 0.01 on the log grid of the bounds quad.py's
+    # discovered space gives LEARNING_RATE (the first assertion checks it).
+    chat_server.push(Answer.json({"changes": [{"name": "LEARNING_RATE", "value": 0.0133}], "rationale": "up"}),
+                     Answer.json({"changes": [{"name": "LEARNING_RATE", "value": 0.0075}], "rationale": "down"}))
+    Run.create(settings, tmp_path).execute()
+
+    def offered(number: int) -> list:
+        schema = chat_server.requests[number]["body"]["response_format"]["json_schema"]["schema"]
+        return schema["$defs"]["Change_LEARNING_RATE"]["properties"]["value"]["enum"]
+
+    assert 0.0133 in offered(0) and 0.0075 in offered(0)
+    assert 0.0133 not in offered(1) and len(offered(1)) == 8  # it was tried (and discarded) from 0.01
+    assert len(chat_server.requests) == 2  # both answers were on the grid: no repair round
