@@ -48,6 +48,9 @@ AcceptOpt = typer.Option("keep-if-better", "--acceptance", help="keep-if-better 
 MaxTokensOpt = typer.Option(None, "--max-tokens", help="Stop cleanly once the run has used this many tokens.")
 MaxUsdOpt = typer.Option(None, "--max-usd", help="Stop cleanly once the run has cost this much.")
 OuterOpt = typer.Option(5, "--outer-every", help="Level 1.5 runs every this many iterations.")
+ConfineOpt = typer.Option("none", "--confine", help="none (the default: a trial's processes are confined, not its "
+                          "files or network) or bwrap (also a read-only file system but its working directory, and "
+                          "no network; needs bubblewrap installed). See docs/threat-model.md.")
 ResearchOpt = typer.Option(2, "--research-every", help="Level 2 runs every this many Level 1.5 cycles.")
 
 
@@ -153,6 +156,7 @@ def gpt(
     max_usd: Optional[float] = MaxUsdOpt,
     outer_every: int = OuterOpt,
     research_every: int = ResearchOpt,
+    confine: str = ConfineOpt,
 ) -> None:
     """Search the GPT pretraining task's hyperparameters to minimise val_bpb."""
     settings = None
@@ -168,6 +172,7 @@ def gpt(
                 levels=_levels(levels), seed=seed, workers=workers, executor=executor, acceptance=acceptance,
                 outer_every=outer_every, research_every=research_every, max_tokens=max_tokens,
                 max_usd=max_usd, record=str(record) if record else None, replay=str(replay) if replay else None,
+                confine=confine,
             )
         except AutoresearchError as exc:
             _error(exc)
@@ -205,6 +210,7 @@ def script(
     max_usd: Optional[float] = MaxUsdOpt,
     outer_every: int = OuterOpt,
     research_every: int = ResearchOpt,
+    confine: str = ConfineOpt,
 ) -> None:
     """Search any script with a hyperparameter block and a printed metric."""
     settings = None
@@ -229,7 +235,7 @@ def script(
                 base_url=base_url, request_timeout_s=request_timeout, server_threads=server_threads, iterations=iterations, levels=_levels(levels), seed=seed, workers=workers,
                 executor=executor, acceptance=acceptance, outer_every=outer_every, research_every=research_every,
                 max_tokens=max_tokens, max_usd=max_usd, record=str(record) if record else None,
-                replay=str(replay) if replay else None,
+                replay=str(replay) if replay else None, confine=confine,
             )
         except AutoresearchError as exc:
             _error(exc)

@@ -100,8 +100,10 @@ class Run:
 
         root = self.run_dir / "trials"
         if self.settings.executor == "ray":
+            if self.settings.confine != "none":
+                raise ConfigError("--confine applies to the local executor only", code="bad-confinement")
             return executors.RayExecutor(workers=self.settings.workers, root=root)
-        return executors.LocalExecutor(workers=self.settings.workers, root=root)
+        return executors.LocalExecutor(workers=self.settings.workers, root=root, confine=self.settings.confine)
 
     @contextlib.contextmanager
     def _provider(self, ledger: Any) -> Iterator[Any]:
@@ -135,7 +137,11 @@ class Run:
         from engine.report import write_report
         from engine.store import RunStore
 
+        from engine.executors import become_subreaper
+
         s = self.settings
+        # Orphans of a trial whose supervisor died are re-parented here, not to PID 1, where a sweep finds them.
+        become_subreaper()
         task = self._task()
         store = RunStore.open(self.run_dir / "run.sqlite")
         ledger = Ledger(Budget(max_tokens=s.max_tokens, max_usd=s.max_usd))
@@ -165,6 +171,9 @@ class Run:
                 self.events.message(f"provider: {provider.describe()}")
                 executor = self._executor()
                 stack.callback(executor.close)
+                # Runs before close: on any way out but the normal one (Ctrl-C, an error), trials in
+                # flight are stopped now instead of being waited for.
+                stack.push(_stop_trials_on_error(executor))
                 status = self._loop(task, store, provider, executor)
         except KeyboardInterrupt:
             status = "interrupted"
@@ -284,6 +293,16 @@ class Run:
         for name, text in request.files.items():
             if name.endswith(".py"):
                 (self.run_dir / f"best_{Path(name).name}").write_text(text)
+
+
+def _stop_trials_on_error(executor: Any) -> Any:
+    """An exit callback that stops the executor's trials in flight when the block ends by an exception."""
+    def exit_callback(kind: type[BaseException] | None, *_rest: object) -> bool:
+        if kind is not None and hasattr(executor, "stop"):
+            executor.stop()
+        return False  # the exception goes on
+
+    return exit_callback
 
 
 def remove_run(run_dir: Path) -> None:

@@ -37,6 +37,8 @@ class RunSettings:
     max_usd: float | None = None
     record: str | None = None
     replay: str | None = None
+    #: How trials are confined: ``none`` (processes only) or ``bwrap`` (also files and network; needs bubblewrap).
+    confine: str = "none"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "levels", tuple(str(level) for level in self.levels))
@@ -49,6 +51,9 @@ class RunSettings:
         for name in ("iterations", "workers", "outer_every", "research_every", "server_threads"):
             if int(getattr(self, name)) < (0 if name == "iterations" else 1):
                 raise ConfigError(f"{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
+        from engine.executors import check_confinement
+
+        check_confinement(self.confine)  # a typed error now, before a run is created, if bwrap is missing
         if self.executor not in ("local", "ray"):
             raise ConfigError(f"executor must be local or ray, got {self.executor!r}")
 
