@@ -133,11 +133,22 @@ class Run:
 
     # -- the run ----------------------------------------------------------------
     def execute(self) -> RunResult:
+        from engine.store import RunLock
+
+        # One engine per run: a second one is refused here, before it reads or writes anything.
+        lock = RunLock.acquire(self.run_dir)
+        if lock.previous_pid is not None:
+            self.events.message(f"took over the run lock of engine pid {lock.previous_pid}, which is no longer running")
+        try:
+            return self._execute_locked()
+        finally:
+            lock.release()
+
+    def _execute_locked(self) -> RunResult:
+        from engine.executors import become_subreaper
         from engine.llm import Budget, Ledger
         from engine.report import write_report
         from engine.store import RunStore
-
-        from engine.executors import become_subreaper
 
         s = self.settings
         # Orphans of a trial whose supervisor died are re-parented here, not to PID 1, where a sweep finds them.

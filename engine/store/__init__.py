@@ -7,12 +7,14 @@ last committed state. See :class:`RunStore` for the API.
 
 from interfaces import StoreError
 
+from ._lock import LOCK_FILENAME, RunLock
 from ._paths import RunPaths, write_atomic
 from ._records import MECHANISM_EVENT_KINDS, RUN_STATUSES, ConfigSnapshot, InFlightTrial, RunInfo
 from ._schema import MIGRATIONS, SCHEMA_VERSION
 from ._store import STORE_FILENAME, RunStore
 
 __all__ = [
+    "LOCK_FILENAME",
     "MECHANISM_EVENT_KINDS",
     "MIGRATIONS",
     "RUN_STATUSES",
@@ -21,6 +23,7 @@ __all__ = [
     "ConfigSnapshot",
     "InFlightTrial",
     "RunInfo",
+    "RunLock",
     "RunPaths",
     "RunStore",
     "StoreError",
