@@ -174,9 +174,9 @@ class Run:
                 if self.resume:
                     lost = store.in_flight(self.run_id)
                     if lost:
+                        # Cleared, the lost indices are free again: the next proposals take them, so
+                        # indices stay contiguous (see InnerLoop.next_index).
                         self.events.message(f"re-running {len(lost)} trial(s) that were in flight: {lost}")
-                        # The lost trial's index is proposed and run again, so indices stay contiguous.
-                        store.set_state(self.run_id, "next_index", min(lost))
                     store.clear_in_flight(self.run_id)
                     store.set_status(self.run_id, "running")
                 self.events.message(f"provider: {provider.describe()}")
@@ -240,24 +240,23 @@ class Run:
                 research.restore(inner)
             inner.ensure_baseline()
             iteration = int(store.get_state(self.run_id, "iteration", 0))
-            cycle = int(store.get_state(self.run_id, "outer_cycle", 0))
-            while iteration < s.iterations:
+            # ``outer_cycle`` counts cycles *completed*: it is saved after a cycle's Level 1.5 and Level 2
+            # work, so a run killed inside a cycle runs that cycle again on resume (each part skips what it
+            # had already stored: a snapshot, an evaluation, a finished session).
+            done = int(store.get_state(self.run_id, "outer_cycle", 0))
+            while True:
+                if iteration and iteration % s.outer_every == 0 and iteration < s.iterations:
+                    cycle = iteration // s.outer_every
+                    if done < cycle:
+                        self._cycle(cycle, store, inner, outer, research)
+                        done = cycle
+                        store.set_state(self.run_id, "outer_cycle", cycle)
+                if iteration >= s.iterations:
+                    break
                 inner.iterate()
                 registry.flush_calls()
                 iteration += 1
                 store.set_state(self.run_id, "iteration", iteration)
-                if iteration % s.outer_every == 0 and iteration < s.iterations:
-                    cycle += 1
-                    store.set_state(self.run_id, "outer_cycle", cycle)
-                    trace = inner.trace()
-                    if outer is not None:
-                        update = outer.update(trace, inner.search_config)
-                        inner.search_config = update.config
-                        note = update.reason + ("" if not update.notes else " | " + "; ".join(update.notes))
-                        store.add_config_snapshot(self.run_id, cycle, len(trace), update.config, note)
-                        self.events.message(f"Level 1.5 cycle {cycle}: {note[:160]}")
-                    if research is not None:
-                        research.after_cycle(cycle, inner)
             if research is not None:
                 research.finish(inner)
             self._save_best(task, inner)
@@ -266,6 +265,22 @@ class Run:
         finally:
             if host is not None:
                 host.close()
+
+    def _cycle(self, cycle: int, store: Any, inner: InnerLoop, outer: Any, research: Any) -> None:
+        """Level 1.5 then Level 2 after cycle ``cycle``'s iterations; a part already stored is not redone."""
+        if outer is not None:
+            stored = {snapshot.cycle: snapshot for snapshot in store.config_snapshots(self.run_id)}
+            if cycle in stored:
+                inner.search_config = stored[cycle].config
+            else:
+                trace = inner.trace()
+                update = outer.update(trace, inner.search_config)
+                inner.search_config = update.config
+                note = update.reason + ("" if not update.notes else " | " + "; ".join(update.notes))
+                store.add_config_snapshot(self.run_id, cycle, len(trace), update.config, note)
+                self.events.message(f"Level 1.5 cycle {cycle}: {note[:160]}")
+        if research is not None:
+            research.after_cycle(cycle, inner)
 
     def _noise_floor(self, task: Task, store: Any, executor: Any) -> float | None:
         """The task's noise floor, measured first when ``noise_repeats`` asks for it.

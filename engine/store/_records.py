@@ -36,6 +36,7 @@ MECHANISM_EVENT_KINDS = (
     "evaluation",  # the evaluation window's measurements, before the verdict
     "restore",  # reloaded into the host after a resume (its own state restarts)
     "failure",  # a session or a load that failed; data carries code and message
+    "interrupted",  # a session a stop or kill cut short; data says whether it is run again or skipped
 )
 
 # A run id names a directory, so it must be a single safe path component.
