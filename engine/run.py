@@ -90,12 +90,14 @@ def _levels(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
-def _execute(settings: RunSettings | None, runs_root: Path, resume: Optional[str]) -> None:
+def _execute(settings: RunSettings | None, runs_root: Path, resume: Optional[str],
+             overrides: dict[str, Any] | None = None) -> None:
     from .progress import Progress
 
     try:
         if resume:
-            run = Run.reopen(resolve_run_dir(resume, runs_root))
+            run = Run.reopen(resolve_run_dir(resume, runs_root),
+                             overrides={k: v for k, v in (overrides or {}).items() if v is not None})
             settings = run.settings
             console.print(f"resuming run [bold]{run.run_id}[/bold] in {run.run_dir}")
         else:
@@ -118,11 +120,14 @@ def _execute(settings: RunSettings | None, runs_root: Path, resume: Optional[str
     except AutoresearchError as exc:
         _error(exc)
         raise typer.Exit(2)
-    _summary(result)
+    _summary(result, settings.task if settings else "", runs_root)
 
 
-def _summary(result: Any) -> None:
+def _summary(result: Any, task: str = "", runs_root: Path | None = None) -> None:
     console.print(f"\nrun {result.run_id}: {result.status}, {result.trials} trials")
+    if result.status == "stopped":
+        console.print(f"stopped by its budget; resume with a higher cap: python -m engine.run {task} --resume "
+                      f"{result.run_id} --run-dir {runs_root} --max-tokens N (or --max-usd X)")
     if result.baseline is not None and result.best is not None:
         console.print(f"baseline {result.baseline:.4f} -> best {result.best:.4f} ({result.best - result.baseline:+.4f})")
     if result.report is not None:
@@ -177,7 +182,7 @@ def gpt(
         except AutoresearchError as exc:
             _error(exc)
             raise typer.Exit(2)
-    _execute(settings, run_dir, resume)
+    _execute(settings, run_dir, resume, {"max_tokens": max_tokens, "max_usd": max_usd})
 
 
 @app.command()
@@ -240,7 +245,7 @@ def script(
         except AutoresearchError as exc:
             _error(exc)
             raise typer.Exit(2)
-    _execute(settings, run_dir, resume)
+    _execute(settings, run_dir, resume, {"max_tokens": max_tokens, "max_usd": max_usd})
 
 
 def _print_space(task: Any) -> None:

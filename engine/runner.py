@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from interfaces import ConfigError, SearchConfig, StoreError, Task
+from interfaces import AutoresearchError, ConfigError, SearchConfig, StoreError, Task
 
 from .hooks import HookRegistry
 from .levels.acceptance import BuiltinAcceptance
@@ -25,7 +25,10 @@ from .levels.outer import OuterLoop
 from .settings import RunSettings
 from .tasks import load_task
 
-__all__ = ["Run", "RunResult", "new_run_id", "resolve_run_dir"]
+__all__ = ["Run", "RunResult", "UNTOUCHABLE_STORE_CODES", "new_run_id", "resolve_run_dir"]
+
+#: Store errors after which the run's store is not written to at all, not even to mark the run failed.
+UNTOUCHABLE_STORE_CODES = ("store-corrupt", "store-empty", "store-version")
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,7 @@ class Run:
         self.run_id = run_id
         self.events = events or LoopEvents()
         self.resume = resume
+        self.stop_reason = ""
 
     @classmethod
     def create(cls, settings: RunSettings, runs_root: Path, *, run_id: str | None = None,
@@ -78,7 +82,9 @@ class Run:
         return cls(settings, run_dir, run_id, events=events)
 
     @classmethod
-    def reopen(cls, run_dir: Path, *, events: LoopEvents | None = None) -> "Run":
+    def reopen(cls, run_dir: Path, *, events: LoopEvents | None = None,
+               overrides: dict[str, Any] | None = None) -> "Run":
+        """The run stored in ``run_dir``, to resume; ``overrides`` replace stored settings (a higher budget)."""
         from engine.store import RunStore
 
         store = RunStore.open(run_dir / "run.sqlite")
@@ -89,7 +95,8 @@ class Run:
             info = runs[0]
         finally:
             store.close()
-        return cls(RunSettings.from_dict(info.settings), run_dir, info.run_id, events=events, resume=True)
+        settings = dict(info.settings, **(overrides or {}))
+        return cls(RunSettings.from_dict(settings), run_dir, info.run_id, events=events, resume=True)
 
     # -- wiring -----------------------------------------------------------------
     def _task(self) -> Task:
@@ -155,11 +162,14 @@ class Run:
         become_subreaper()
         task = self._task()
         store = RunStore.open(self.run_dir / "run.sqlite")
-        ledger = Ledger(Budget(max_tokens=s.max_tokens, max_usd=s.max_usd))
+        budget = Budget(max_tokens=s.max_tokens, max_usd=s.max_usd)
+        ledger = Ledger(budget)
         if self.resume:
             saved = store.get_state(self.run_id, "ledger", None)
             if saved:
-                ledger = Ledger.from_dict(saved)
+                # The spending so far, under the cap the run is resumed with (a stopped run gets a higher one).
+                ledger = Ledger.from_dict(saved, budget=budget)
+            store.set_settings(self.run_id, s.to_dict())
         self.ledger = ledger
         status = "failed"
         if not self.resume:
@@ -188,20 +198,47 @@ class Run:
                 status = self._loop(task, store, provider, executor)
         except KeyboardInterrupt:
             status = "interrupted"
-            store.set_status(self.run_id, status, note="stopped by Ctrl-C")
+            self._mark(store, status, "stopped by Ctrl-C or SIGTERM")
             raise
+        except AutoresearchError as exc:
+            if exc.code != "budget-exceeded":
+                self._mark(store, "failed", str(exc)[:2000], exc)
+                raise
+            # The budget is a stop the user asked for, not a failure: the run is whole and resumes with a higher cap.
+            status = "stopped"
+            self._mark(store, status, f"{exc.message} Resume with a higher --max-tokens or --max-usd.")
+            self.stop_reason = exc.message
         except BaseException as exc:
-            store.set_status(self.run_id, "failed", note=str(exc)[:2000])
+            self._mark(store, "failed", str(exc)[:2000], exc)
             raise
         finally:
-            report = None
-            with contextlib.suppress(Exception):
-                report = write_report(store, self.run_id, self.run_dir)
+            result = self._result(store, task, status, write_report)
+        return result
+
+    def _mark(self, store: Any, status: str, note: str, cause: BaseException | None = None) -> None:
+        """Record how the run ended, never raising: this runs while another error is on its way out.
+
+        A store that is corrupt or empty is left exactly as it was found.
+        """
+        if isinstance(cause, StoreError) and cause.code in UNTOUCHABLE_STORE_CODES:
+            return
+        try:
+            store.set_status(self.run_id, status, note=note)
+        except Exception as exc:  # disk full, read-only: the first error is the one to report
+            self.events.message(f"could not record the run as {status}: {exc}")
+
+    def _result(self, store: Any, task: Task, status: str, write_report: Any) -> RunResult:
+        report = baseline = best = None
+        trials = 0
+        with contextlib.suppress(Exception):  # a report is a convenience; the store holds the run
+            report = write_report(store, self.run_id, self.run_dir)
+        with contextlib.suppress(Exception):
             trace = store.trace(self.run_id, minimize=task.minimize)
-            baseline = trace.baseline()
-            result = RunResult(self.run_id, self.run_dir, status, baseline.metric if baseline else None,
-                               trace.best_metric(), len(trace), report)
+            first, best, trials = trace.baseline(), trace.best_metric(), len(trace)
+            baseline = first.metric if first else None
+        with contextlib.suppress(Exception):
             store.close()
+        return RunResult(self.run_id, self.run_dir, status, baseline, best, trials, report)
         return result
 
     def _record_exchange(self, store: Any) -> Any:

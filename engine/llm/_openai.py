@@ -35,7 +35,7 @@ from interfaces import ConfigError
 
 from ._endpoints import ENDPOINTS, Endpoint, default_price, instructor_mode
 from ._errors import provider_error
-from ._ledger import Ledger, Price
+from ._ledger import Ledger, Price, estimate_tokens
 from ._records import Exchange, LLMReply, LLMRequest, Usage
 from ._redact import register_secret
 
@@ -209,16 +209,19 @@ class OpenAIProvider:
     def _scrub(self, text: str) -> str:
         return text.replace(self._api_key, "[redacted]") if self._api_key != _NO_KEY else text
 
-    def _create_kwargs(self) -> dict[str, Any]:
+    def _create_kwargs(self, allowance: int | None) -> dict[str, Any]:
         extra: dict[str, Any] = {}
         if self.settings.temperature is not None:
             extra["temperature"] = self.settings.temperature
-        if self.settings.max_output_tokens is not None:
-            extra["max_tokens"] = self.settings.max_output_tokens
+        caps = [cap for cap in (self.settings.max_output_tokens, allowance) if cap is not None]
+        if caps:
+            extra["max_tokens"] = min(caps)
         return extra
 
     def ask(self, request: LLMRequest, response_model: type[T]) -> LLMReply[T]:
-        self.ledger.check(request.purpose)
+        # Before anything is sent: refused when the budget is spent, and the answer capped by what is left.
+        allowance = self.ledger.completion_allowance(estimate_tokens(request.chat_messages()), self.price,
+                                                     request.purpose)
         log = _CallLog(self.price)
         started = time.monotonic()
         retrying = Retrying(
@@ -240,7 +243,7 @@ class OpenAIProvider:
                 model=self.model,
                 max_retries=self.settings.repair_rounds,
                 hooks=log.hooks,
-                **self._create_kwargs(),
+                **self._create_kwargs(allowance),
             )
         except Exception as exc:
             cause = _root_cause(exc)

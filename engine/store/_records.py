@@ -18,7 +18,8 @@ __all__ = [
     "check_run_id",
 ]
 
-RUN_STATUSES = ("running", "finished", "failed", "interrupted")
+# ``stopped``: ended cleanly by its own budget (--max-tokens, --max-usd); it resumes with a higher one.
+RUN_STATUSES = ("running", "finished", "failed", "interrupted", "stopped")
 
 # What can happen to a mechanism, in the order it usually happens. ``calls``
 # events carry ``{"counts": {hook: n}}`` increments; ``effect`` events say what

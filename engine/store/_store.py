@@ -63,7 +63,14 @@ def _level_key(level: Any) -> str:
 
 
 def _count(exchange: Mapping[str, Any], key: str, kind: type) -> Any:
-    value = exchange.get(key, kind(0))
+    """``key`` of an exchange, at its top level or, as providers write it, under ``usage``."""
+    usage = exchange.get("usage")
+    if key in exchange:
+        value = exchange[key]
+    elif isinstance(usage, Mapping):
+        value = usage.get(key, kind(0))
+    else:
+        value = kind(0)
     if value is None:
         return kind(0)
     if (
@@ -248,6 +255,13 @@ class RunStore:
             run_id, task, _json.loads(settings), provider, model, status, created_at, finished_at, note
         )
 
+    def set_settings(self, run_id: str, settings: Mapping[str, Any]) -> None:
+        """Replace the run's stored settings (a resume that changes its budget)."""
+        settings_json = _json.dumps(settings, what="run settings")
+        with self.transaction():
+            self._require_run(run_id)
+            self._conn.execute("UPDATE runs SET settings = ? WHERE run_id = ?", (settings_json, run_id))
+
     def set_provider(self, run_id: str, provider: str, model: str) -> None:
         """Name the provider and model that answer for the run (once the provider has started)."""
         with self.transaction():
@@ -255,7 +269,7 @@ class RunStore:
             self._conn.execute("UPDATE runs SET provider = ?, model = ? WHERE run_id = ?", (provider, model, run_id))
 
     def set_status(self, run_id: str, status: str, note: str = "") -> None:
-        """Mark a run running (again, on resume), finished, failed or interrupted."""
+        """Mark a run running (again, on resume), finished, failed, interrupted or stopped (by its budget)."""
         if status not in RUN_STATUSES:
             raise StoreError(
                 f"run status must be one of {', '.join(RUN_STATUSES)}, got {status!r}", code="bad-status"
@@ -387,8 +401,10 @@ class RunStore:
 
     def add_llm_call(self, run_id: str, exchange: Mapping[str, Any]) -> int:
         """Store one LLM exchange (a JSON-able mapping with at least ``purpose``
-        and ``level``); return its id. Token counts, ``cost_usd`` and
-        ``duration_s`` are absent for providers that do not report them."""
+        and ``level``); return its id. Token counts and ``cost_usd`` are read
+        from the top level or from a nested ``usage`` mapping (the form of
+        :meth:`engine.llm.Exchange.to_dict`); they and ``duration_s`` are
+        absent for providers that do not report them."""
         if not isinstance(exchange, Mapping):
             raise StoreError(
                 f"an LLM call must be a mapping, got {type(exchange).__name__}", code="bad-llm-call"
@@ -432,6 +448,18 @@ class RunStore:
             run_id=run_id,
         )
         return [dict(_json.loads(text), id=call_id, created_at=created) for call_id, text, created in rows]
+
+    def llm_call_rows(self, run_id: str) -> list[dict[str, Any]]:
+        """The stored columns of every call, oldest first: the per-call token table of the report."""
+        rows = self._query(
+            "SELECT id, purpose, level, provider, model, prompt_tokens, completion_tokens, cost_usd, duration_s,"
+            " failed FROM llm_calls WHERE run_id = ? ORDER BY id",
+            (run_id,),
+            run_id=run_id,
+        )
+        keys = ("id", "purpose", "level", "provider", "model", "prompt_tokens", "completion_tokens", "cost_usd",
+                "duration_s", "failed")
+        return [dict(zip(keys, row)) for row in rows]
 
     def usage(self, run_id: str) -> dict[str, Any]:
         """Token, cost and call totals: ``{"levels": {level: totals}, "total": totals}``."""
