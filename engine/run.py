@@ -90,10 +90,56 @@ def _levels(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
+def _stop_on_sigterm(_signum: int, _frame: Any) -> None:
+    # SIGTERM stops a run the way Ctrl-C does: trials stopped, the run marked interrupted, resumable.
+    raise KeyboardInterrupt
+
+
+def typed_failure(exc: BaseException, run_dir: Path | None) -> AutoresearchError:
+    """A one-line typed error for a failure that is not one of ours (an OS or SQLite error, a bug).
+
+    ``disk-full`` (ENOSPC, EDQUOT), ``run-dir-unwritable`` (EROFS, EACCES,
+    EPERM), ``os-error`` (any other OSError), the store's codes for an SQLite
+    error, and ``internal-error`` for anything else, whose traceback is
+    written to ``<run dir>/crash.log`` (or the temporary directory) instead of
+    the terminal.
+    """
+    import errno
+    import sqlite3
+    import tempfile
+    import traceback
+
+    if isinstance(exc, OSError):
+        where = f" ({exc.filename})" if exc.filename else ""
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return AutoresearchError(f"no space left on the disk{where}; free space, then resume", code="disk-full")
+        if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            return AutoresearchError(f"cannot write{where}: {exc.strerror}; the runs directory must be writable",
+                                     code="run-dir-unwritable")
+        return AutoresearchError(f"{exc.strerror or exc}{where}", code="os-error")
+    if isinstance(exc, sqlite3.Error):
+        from .store import store_error
+
+        return store_error(exc, (run_dir or Path(".")) / "run.sqlite", "using")
+    folder = run_dir if run_dir is not None and run_dir.is_dir() else Path(tempfile.gettempdir())
+    log = folder / "crash.log"
+    try:
+        with log.open("a", encoding="utf-8") as handle:
+            handle.write("".join(traceback.format_exception(exc)))
+        where = f"; the traceback is in {log}"
+    except OSError:
+        where = ""
+    return AutoresearchError(f"{type(exc).__name__}: {str(exc)[:300]}{where}", code="internal-error")
+
+
 def _execute(settings: RunSettings | None, runs_root: Path, resume: Optional[str],
              overrides: dict[str, Any] | None = None) -> None:
+    import signal
+
     from .progress import Progress
 
+    run = None
+    previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         if resume:
             run = Run.reopen(resolve_run_dir(resume, runs_root),
@@ -114,12 +160,20 @@ def _execute(settings: RunSettings | None, runs_root: Path, resume: Optional[str
             run.events = progress.events()
             result = run.execute()
     except KeyboardInterrupt:
-        console.print(f"\n[yellow]interrupted.[/yellow] Resume with: python -m engine.run {settings.task if settings else ''} "
-                      f"--resume {run.run_id} --run-dir {runs_root}")
+        if run is None:
+            console.print("\n[yellow]interrupted[/yellow] before the run started.")
+        else:
+            console.print(f"\n[yellow]interrupted.[/yellow] Resume with: python -m engine.run "
+                          f"{settings.task if settings else 'script'} --resume {run.run_id} --run-dir {runs_root}")
         raise typer.Exit(130)
     except AutoresearchError as exc:
         _error(exc)
         raise typer.Exit(2)
+    except Exception as exc:  # an OS or SQLite error, or a bug: still one typed line, never a traceback
+        _error(typed_failure(exc, run.run_dir if run is not None else None))
+        raise typer.Exit(2)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     _summary(result, settings.task if settings else "", runs_root)
 
 

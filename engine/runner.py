@@ -78,7 +78,11 @@ class Run:
         run_dir = runs_root / run_id
         if (run_dir / "run.sqlite").exists():
             raise ConfigError(f"run directory {run_dir} already holds a run; use --resume {run_id}")
-        run_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            run_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the run directory {run_dir}: {exc.strerror}",
+                             code="run-dir-unwritable") from None
         return cls(settings, run_dir, run_id, events=events)
 
     @classmethod
@@ -95,8 +99,13 @@ class Run:
             info = runs[0]
         finally:
             store.close()
-        settings = dict(info.settings, **(overrides or {}))
-        return cls(RunSettings.from_dict(settings), run_dir, info.run_id, events=events, resume=True)
+        settings = dict(info.settings, **(overrides or {})) if isinstance(info.settings, dict) else None
+        try:
+            loaded = RunSettings.from_dict(settings)  # type: ignore[arg-type]
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise StoreError(f"the settings stored in {run_dir / 'run.sqlite'} are not run settings ({exc}); "
+                             "the store was edited or damaged", code="store-corrupt") from None
+        return cls(loaded, run_dir, info.run_id, events=events, resume=True)
 
     # -- wiring -----------------------------------------------------------------
     def _task(self) -> Task:

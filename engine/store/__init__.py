@@ -11,7 +11,7 @@ from ._lock import LOCK_FILENAME, RunLock
 from ._paths import RunPaths, write_atomic
 from ._records import MECHANISM_EVENT_KINDS, RUN_STATUSES, ConfigSnapshot, InFlightTrial, RunInfo
 from ._schema import MIGRATIONS, SCHEMA_VERSION
-from ._store import STORE_FILENAME, RunStore
+from ._store import STORE_FILENAME, RunStore, store_error
 
 __all__ = [
     "LOCK_FILENAME",
@@ -27,5 +27,6 @@ __all__ = [
     "RunPaths",
     "RunStore",
     "StoreError",
+    "store_error",
     "write_atomic",
 ]
