@@ -164,7 +164,8 @@ def _execute(settings: RunSettings | None, runs_root: Path, resume: Optional[str
             console.print("\n[yellow]interrupted[/yellow] before the run started.")
         else:
             console.print(f"\n[yellow]interrupted.[/yellow] Resume with: python -m engine.run "
-                          f"{settings.task if settings else 'script'} --resume {run.run_id} --run-dir {runs_root}")
+                          f"{settings.task if settings else 'script'} --resume {run.run_id} --run-dir {runs_root}",
+                          soft_wrap=True)
         raise typer.Exit(130)
     except AutoresearchError as exc:
         _error(exc)
@@ -181,7 +182,7 @@ def _summary(result: Any, task: str = "", runs_root: Path | None = None) -> None
     console.print(f"\nrun {result.run_id}: {result.status}, {result.trials} trials")
     if result.status == "stopped":
         console.print(f"stopped by its budget; resume with a higher cap: python -m engine.run {task} --resume "
-                      f"{result.run_id} --run-dir {runs_root} --max-tokens N (or --max-usd X)")
+                      f"{result.run_id} --run-dir {runs_root} --max-tokens N (or --max-usd X)", soft_wrap=True)
     if result.baseline is not None and result.best is not None:
         console.print(f"baseline {result.baseline:.4f} -> best {result.best:.4f} ({result.best - result.baseline:+.4f})")
     if result.report is not None:
