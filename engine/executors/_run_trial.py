@@ -1,4 +1,4 @@
-"""Run one trial request in its own process group, with limits, and classify it."""
+"""Run one trial request under its supervisor, with limits, and classify it."""
 
 from __future__ import annotations
 
@@ -27,10 +27,9 @@ __all__ = ["OUTPUT_HEAD_BYTES", "OUTPUT_TAIL_BYTES", "STDERR_FILE", "STDOUT_FILE
 STDOUT_FILE = "trial.stdout"
 STDERR_FILE = "trial.stderr"
 
-# Runs in the child before the trial's own program: cap its address space,
-# then replace itself with the program (so the limit is inherited and no
-# Python of ours stays in between). A wrapper rather than preexec_fn, which is
-# unsafe in a process that has threads (the executors' pools).
+# For callers that start a program themselves from a process with threads (where preexec_fn is unsafe):
+# cap the address space, then replace itself with the program. Trials no longer need it: their
+# supervisor is single-threaded when it forks and sets the limit in the child directly.
 _LIMIT_WRAPPER = (
     "import os, resource, sys\n"
     "limit = int(sys.argv[1])\n"
@@ -65,7 +64,7 @@ def stop_trials(grace_s: float = STOP_GRACE_S) -> int:
 
     Each supervisor is sent SIGTERM and does the stopping; a supervisor still
     alive ``grace_s`` + 5 s later is killed with its tree. Returns how many
-    trials were stopped. Safe to call from a signal handler's caller, any thread.
+    trials were stopped. Callable from any thread.
     """
     with _live_lock:
         supervisors = list(_live.values())
