@@ -48,9 +48,9 @@ AcceptOpt = typer.Option("keep-if-better", "--acceptance", help="keep-if-better 
 MaxTokensOpt = typer.Option(None, "--max-tokens", help="Stop cleanly once the run has used this many tokens.")
 MaxUsdOpt = typer.Option(None, "--max-usd", help="Stop cleanly once the run has cost this much.")
 OuterOpt = typer.Option(5, "--outer-every", help="Level 1.5 runs every this many iterations.")
-ConfineOpt = typer.Option("none", "--confine", help="none (the default: a trial's processes are confined, not its "
-                          "files or network) or bwrap (also a read-only file system but its working directory, and "
-                          "no network; needs bubblewrap installed). See docs/threat-model.md.")
+ConfineOpt = typer.Option("none", "--confine", help="none (the default: a trial's processes are confined, "
+                          "not its files or network) or bwrap (also a read-only file system but its working "
+                          "directory, and no network; needs bubblewrap installed). See docs/threat-model.md.")
 ResearchOpt = typer.Option(2, "--research-every", help="Level 2 runs every this many Level 1.5 cycles.")
 
 
@@ -112,10 +112,11 @@ def typed_failure(exc: BaseException, run_dir: Path | None) -> AutoresearchError
     if isinstance(exc, OSError):
         where = f" ({exc.filename})" if exc.filename else ""
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            return AutoresearchError(f"no space left on the disk{where}; free space, then resume", code="disk-full")
+            return AutoresearchError(f"no space left on the disk{where}; free space, then resume",
+                                     code="disk-full")
         if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-            return AutoresearchError(f"cannot write{where}: {exc.strerror}; the runs directory must be writable",
-                                     code="run-dir-unwritable")
+            return AutoresearchError(f"cannot write{where}: {exc.strerror}; the runs directory must be "
+                                     "writable", code="run-dir-unwritable")
         return AutoresearchError(f"{exc.strerror or exc}{where}", code="os-error")
     if isinstance(exc, sqlite3.Error):
         from .store import store_error
@@ -163,9 +164,9 @@ def _execute(settings: RunSettings | None, runs_root: Path, resume: Optional[str
         if run is None:
             console.print("\n[yellow]interrupted[/yellow] before the run started.")
         else:
-            console.print(f"\n[yellow]interrupted.[/yellow] Resume with: python -m engine.run "
-                          f"{settings.task if settings else 'script'} --resume {run.run_id} --run-dir {runs_root}",
-                          soft_wrap=True)
+            task = settings.task if settings else "script"
+            console.print(f"\n[yellow]interrupted.[/yellow] Resume with: python -m engine.run {task} "
+                          f"--resume {run.run_id} --run-dir {runs_root}", soft_wrap=True)
         raise typer.Exit(130)
     except AutoresearchError as exc:
         _error(exc)
@@ -181,8 +182,9 @@ def _execute(settings: RunSettings | None, runs_root: Path, resume: Optional[str
 def _summary(result: Any, task: str = "", runs_root: Path | None = None) -> None:
     console.print(f"\nrun {result.run_id}: {result.status}, {result.trials} trials")
     if result.status == "stopped":
-        console.print(f"stopped by its budget; resume with a higher cap: python -m engine.run {task} --resume "
-                      f"{result.run_id} --run-dir {runs_root} --max-tokens N (or --max-usd X)", soft_wrap=True)
+        console.print(f"stopped by its budget; resume with a higher cap: python -m engine.run {task} "
+                      f"--resume {result.run_id} --run-dir {runs_root} --max-tokens N (or --max-usd X)",
+                      soft_wrap=True)
     if result.baseline is not None and result.best is not None:
         console.print(f"baseline {result.baseline:.4f} -> best {result.best:.4f} ({result.best - result.baseline:+.4f})")
     if result.report is not None:

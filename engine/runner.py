@@ -88,7 +88,7 @@ class Run:
     @classmethod
     def reopen(cls, run_dir: Path, *, events: LoopEvents | None = None,
                overrides: dict[str, Any] | None = None) -> "Run":
-        """The run stored in ``run_dir``, to resume; ``overrides`` replace stored settings (a higher budget)."""
+        """The run stored in ``run_dir``, to resume; ``overrides`` replace stored settings (a new budget)."""
         from engine.store import RunStore
 
         store = RunStore.open(run_dir / "run.sqlite")
@@ -119,7 +119,8 @@ class Run:
             if self.settings.confine != "none":
                 raise ConfigError("--confine applies to the local executor only", code="bad-confinement")
             return executors.RayExecutor(workers=self.settings.workers, root=root)
-        return executors.LocalExecutor(workers=self.settings.workers, root=root, confine=self.settings.confine)
+        return executors.LocalExecutor(workers=self.settings.workers, root=root,
+                                       confine=self.settings.confine)
 
     @contextlib.contextmanager
     def _provider(self, ledger: Any) -> Iterator[Any]:
@@ -154,7 +155,8 @@ class Run:
         # One engine per run: a second one is refused here, before it reads or writes anything.
         lock = RunLock.acquire(self.run_dir)
         if lock.previous_pid is not None:
-            self.events.message(f"took over the run lock of engine pid {lock.previous_pid}, which is no longer running")
+            self.events.message(f"took over the run lock of engine pid {lock.previous_pid}, "
+                                "which is no longer running")
         try:
             return self._execute_locked()
         finally:
@@ -167,7 +169,7 @@ class Run:
         from engine.store import RunStore
 
         s = self.settings
-        # Orphans of a trial whose supervisor died are re-parented here, not to PID 1, where a sweep finds them.
+        # Orphans of a trial whose supervisor died re-parent here, not to PID 1, where a sweep finds them.
         become_subreaper()
         task = self._task()
         store = RunStore.open(self.run_dir / "run.sqlite")
@@ -176,7 +178,7 @@ class Run:
         if self.resume:
             saved = store.get_state(self.run_id, "ledger", None)
             if saved:
-                # The spending so far, under the cap the run is resumed with (a stopped run gets a higher one).
+                # The spending so far, under the cap the run resumes with (a stopped run gets a higher one).
                 ledger = Ledger.from_dict(saved, budget=budget)
             store.set_settings(self.run_id, s.to_dict())
         self.ledger = ledger
@@ -213,7 +215,8 @@ class Run:
             if exc.code != "budget-exceeded":
                 self._mark(store, "failed", str(exc)[:2000], exc)
                 raise
-            # The budget is a stop the user asked for, not a failure: the run is whole and resumes with a higher cap.
+            # The budget is a stop the user asked for, not a failure: the run is whole and resumes with a
+            # higher cap.
             status = "stopped"
             self._mark(store, status, f"{exc.message} Resume with a higher --max-tokens or --max-usd.")
             self.stop_reason = exc.message

@@ -37,7 +37,7 @@ class RunSettings:
     max_usd: float | None = None
     record: str | None = None
     replay: str | None = None
-    #: How trials are confined: ``none`` (processes only) or ``bwrap`` (also files and network; needs bubblewrap).
+    #: How trials are confined: ``none`` (processes only) or ``bwrap`` (files and network too; needs bwrap).
     confine: str = "none"
 
     def __post_init__(self) -> None:

@@ -53,8 +53,8 @@ def load_space_file(path: str | Path, values: Mapping[str, Any]) -> SpaceFile:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[:exc.start].count(b"\n") + 1
-        raise ConfigError(f"space file {path} is not UTF-8 text (line {line}, byte {exc.start}); TOML must be "
-                          "UTF-8", code="space-file-not-utf8") from None
+        raise ConfigError(f"space file {path} is not UTF-8 text (line {line}, byte {exc.start}); "
+                          "TOML must be UTF-8", code="space-file-not-utf8") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -40,7 +40,7 @@ def check_confinement(confine: str) -> str | None:
 
 
 def confined_argv(argv: list[str], workdir: Path, bwrap: str | None) -> list[str]:
-    """``argv`` run under bubblewrap (when ``bwrap`` is given): read-only root, writable ``workdir``, no network."""
+    """``argv`` under bubblewrap when ``bwrap`` is given: read-only root, writable ``workdir``, no net."""
     if bwrap is None:
         return argv
     work = str(workdir.resolve())

@@ -21,8 +21,8 @@ from ._confine import check_confinement, confined_argv, trial_cgroup_parent
 from ._environment import secret_names, trial_environment
 from ._supervisor import descendants, kill_tree
 
-__all__ = ["OUTPUT_HEAD_BYTES", "OUTPUT_TAIL_BYTES", "STDERR_FILE", "STDOUT_FILE", "TRIAL_MARKER", "limited_argv",
-           "run_trial", "stop_trials", "sweep_marked"]
+__all__ = ["OUTPUT_HEAD_BYTES", "OUTPUT_TAIL_BYTES", "STDERR_FILE", "STDOUT_FILE", "TRIAL_MARKER",
+           "limited_argv", "run_trial", "stop_trials", "sweep_marked"]
 
 STDOUT_FILE = "trial.stdout"
 STDERR_FILE = "trial.stderr"
@@ -186,7 +186,7 @@ def run_trial(request: TrialRequest, workdir: str | Path, *, confine: str = "non
         "cwd": str(workdir),
         "env": dict(trial_environment(request.env), **{TRIAL_MARKER: token}),
         "limit_s": request.time_limit_s,
-        "memory_bytes": None if request.memory_limit_mb is None else int(request.memory_limit_mb) * 1024 * 1024,
+        "memory_bytes": None if request.memory_limit_mb is None else int(request.memory_limit_mb) << 20,
         "stdout": str(stdout_path),
         "stderr": str(stderr_path),
         "head_bytes": OUTPUT_HEAD_BYTES,
@@ -201,7 +201,8 @@ def run_trial(request: TrialRequest, workdir: str | Path, *, confine: str = "non
     if report.get("error"):
         return Outcome(status=TrialStatus.CRASHED, reason=report["error"])
     if report.get("terminated"):
-        return Outcome(status=TrialStatus.CRASHED, exit_code=report.get("exit_code"), duration_s=round(duration, 3),
+        return Outcome(status=TrialStatus.CRASHED, exit_code=report.get("exit_code"),
+                       duration_s=round(duration, 3),
                        reason="stopped: the engine was interrupted while the trial ran",
                        log_tail=_read(stderr_path)[-2000:])
     file_metrics, file_problem = _file_metrics(workdir, request.metric_file)
@@ -250,7 +251,8 @@ def _supervise(config: dict, backstop_s: float, token: str) -> dict:
     try:
         report = json.loads(lines[-1])
     except (IndexError, ValueError):
-        described = f"signal {-process.returncode}" if (process.returncode or 0) < 0 else f"exit {process.returncode}"
+        code = process.returncode or 0
+        described = f"signal {-code}" if code < 0 else f"exit {code}"
         return {"error": f"the trial supervisor ended ({described}) without a report: "
                          f"{err.decode('utf-8', 'replace').strip()[-500:]}"}
     return report

@@ -227,7 +227,7 @@ class _Capture(threading.Thread):
         return max(0, self.total - self.head - self.tail)
 
 
-# -- the supervisor ----------------------------------------------------------------------------------------------
+# -- the supervisor --------------------------------------------------------------------------------------
 
 def main(config: dict) -> dict:
     stop = threading.Event()
@@ -256,8 +256,9 @@ def main(config: dict) -> dict:
               "cgroup": cgroup is not None}
     started = time.monotonic()
     try:
-        trial = subprocess.Popen(config["argv"], cwd=config["cwd"], env=config["env"], stdin=subprocess.DEVNULL,
-                                 stdout=out_w, stderr=err_w, start_new_session=True, preexec_fn=child_setup)
+        trial = subprocess.Popen(config["argv"], cwd=config["cwd"], env=config["env"],
+                                 stdin=subprocess.DEVNULL, stdout=out_w, stderr=err_w, start_new_session=True,
+                                 preexec_fn=child_setup)
     except OSError as exc:
         os.close(out_w), os.close(err_w), os.close(out_r), os.close(err_r)
         _remove_cgroup(cgroup)

@@ -160,8 +160,8 @@ class Research:
                 self.store.set_state(run_id, "level2_retry", {"cycle": cycle, "attempt": attempt + 1})
         self._save(self._session_dir(number) / "decision.json",
                    {"decision": "interrupted", "then": "skipped" if skip else "run again"})
-        self.run.events.message(f"Level 2 session {number} was interrupted by a stop; "
-                                + ("skipping this cycle's session (its second try)" if skip else "running it again"))
+        then = "skipping this cycle's session (its second try)" if skip else "running it again"
+        self.run.events.message(f"Level 2 session {number} was interrupted by a stop; {then}")
         return skip
 
     def _session_ended(self, cycle: int | None) -> None:
@@ -195,7 +195,8 @@ class Research:
         with self.store.transaction():
             self.store.set_state(run_id, "level2_sessions", number)
             if cycle is not None:
-                self.store.set_state(run_id, "level2_open", {"session": number, "cycle": cycle, "attempt": attempt})
+                self.store.set_state(run_id, "level2_open",
+                                     {"session": number, "cycle": cycle, "attempt": attempt})
         folder = self._session_dir(number)
         trace = inner.trace()
         tried = self.store.get_state(self.run.run_id, "level2_tried", [])

@@ -87,7 +87,8 @@ def _failure_code(exc: BaseException, log: "_CallLog | None" = None) -> tuple[st
     """
     if isinstance(exc, UnicodeDecodeError):
         return "provider-undecodable", True
-    if log is not None and log.requests and log.requests > log.responses and isinstance(exc, json.JSONDecodeError):
+    body_unparsed = log is not None and log.requests > log.responses
+    if body_unparsed and isinstance(exc, json.JSONDecodeError):
         return "provider-undecodable", True  # the HTTP body itself did not parse: no response was seen
     if log is not None and log.last_choices == 0 and isinstance(exc, (IndexError, TypeError, AttributeError)):
         return "provider-empty-answer", True
@@ -271,9 +272,8 @@ class OpenAIProvider:
                                                      request.purpose)
         log = _CallLog(self.price)
         started = time.monotonic()
-        backoff = wait_exponential_jitter(
-            multiplier=self.settings.backoff_s, max=self.settings.backoff_max_s, jitter=self.settings.backoff_s
-        )
+        s = self.settings
+        backoff = wait_exponential_jitter(multiplier=s.backoff_s, max=s.backoff_max_s, jitter=s.backoff_s)
 
         def wait(state: Any) -> float:
             # A server that says how long to wait is believed, up to retry_after_max_s.

@@ -218,7 +218,8 @@ def _per_call_section(store: RunStore, run_id: str) -> list[str]:
     lines = ["### Tokens per call", ""]
     shown = calls[-_PER_CALL_ROWS:]
     if len(calls) > len(shown):
-        lines += [f"The last {len(shown)} of {len(calls)} calls (all are in `run.sqlite`, table `llm_calls`).", ""]
+        lines += [f"The last {len(shown)} of {len(calls)} calls (all are in `run.sqlite`, "
+                  "table `llm_calls`).", ""]
     rows = [
         [c["id"], f"level {c['level']}", c["purpose"], c["prompt_tokens"], c["completion_tokens"],
          c["prompt_tokens"] + c["completion_tokens"], f"{c['cost_usd']:.4f}", f"{c['duration_s']:.2f}",

@@ -68,7 +68,8 @@ class RunLock:
         previous = _read_pid(fd)
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        stale = previous if previous is not None and previous != os.getpid() and not _pid_alive(previous) else None
+        dead = previous is not None and previous != os.getpid() and not _pid_alive(previous)
+        stale = previous if dead else None
         return cls(path, fd, stale)
 
     def release(self) -> None:

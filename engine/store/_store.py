@@ -62,9 +62,11 @@ def store_error(exc: sqlite3.Error, path: Path, doing: str) -> StoreError:
     text = str(exc)
     if name.startswith("SQLITE_FULL") or "disk is full" in text:
         code, hint = "disk-full", "free space on that disk, then resume"
-    elif name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN")) or "readonly" in text or "unable to open" in text:
-        code, hint = "store-read-only", "the run directory must be writable (WAL needs its -wal and -shm files)"
-    elif name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or "malformed" in text or "not a database" in text:
+    elif name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN")) or any(
+            marker in text for marker in ("readonly", "unable to open")):
+        code, hint = "store-read-only", "the run directory must be writable (WAL writes -wal and -shm files)"
+    elif name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or any(
+            marker in text for marker in ("malformed", "not a database")):
         code, hint = "store-corrupt", "the file is damaged; restore it from a copy (it was left as it was)"
     elif name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
         code, hint = "store-busy", "another process holds the store; is a second engine on this run?"
@@ -202,8 +204,8 @@ class RunStore:
         finally:
             probe.close()
         if problems != ["ok"]:
-            raise StoreError(f"{path} is damaged ({'; '.join(problems[:3])}); it was left as it was: restore it "
-                             "from a copy", code="store-corrupt")
+            raise StoreError(f"{path} is damaged ({'; '.join(problems[:3])}); it was left as it was: "
+                             "restore it from a copy", code="store-corrupt")
 
     def close(self) -> None:
         with self._lock:
@@ -325,8 +327,8 @@ class RunStore:
         run_id, task, settings, provider, model, status, created_at, finished_at, note = row
         decoded = _json.loads(settings)
         if not isinstance(decoded, dict):
-            raise StoreError(f"run {run_id!r}'s stored settings are not a JSON object; the store was edited or "
-                             "damaged", code="store-corrupt")
+            raise StoreError(f"run {run_id!r}'s stored settings are not a JSON object; the store was "
+                             "edited or damaged", code="store-corrupt")
         return RunInfo(run_id, task, decoded, provider, model, status, created_at, finished_at, note)
 
     def set_settings(self, run_id: str, settings: Mapping[str, Any]) -> None:
@@ -526,13 +528,13 @@ class RunStore:
     def llm_call_rows(self, run_id: str) -> list[dict[str, Any]]:
         """The stored columns of every call, oldest first: the per-call token table of the report."""
         rows = self._query(
-            "SELECT id, purpose, level, provider, model, prompt_tokens, completion_tokens, cost_usd, duration_s,"
-            " failed FROM llm_calls WHERE run_id = ? ORDER BY id",
+            "SELECT id, purpose, level, provider, model, prompt_tokens, completion_tokens, cost_usd,"
+            " duration_s, failed FROM llm_calls WHERE run_id = ? ORDER BY id",
             (run_id,),
             run_id=run_id,
         )
-        keys = ("id", "purpose", "level", "provider", "model", "prompt_tokens", "completion_tokens", "cost_usd",
-                "duration_s", "failed")
+        keys = ("id", "purpose", "level", "provider", "model", "prompt_tokens", "completion_tokens",
+                "cost_usd", "duration_s", "failed")
         return [dict(zip(keys, row)) for row in rows]
 
     def usage(self, run_id: str) -> dict[str, Any]:
