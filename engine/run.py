@@ -49,6 +49,9 @@ AcceptOpt = typer.Option("keep-if-better", "--acceptance", help="keep-if-better 
 MaxTokensOpt = typer.Option(None, "--max-tokens", help="Stop cleanly once the run has used this many tokens.")
 MaxUsdOpt = typer.Option(None, "--max-usd", help="Stop cleanly once the run has cost this much.")
 OuterOpt = typer.Option(5, "--outer-every", help="Level 1.5 runs every this many iterations.")
+ConfineOpt = typer.Option("none", "--confine", help="none (the default: a trial's processes are confined, "
+                          "not its files or network) or bwrap (also a read-only file system but its working "
+                          "directory, and no network; needs bubblewrap installed). See docs/threat-model.md.")
 ResearchOpt = typer.Option(2, "--research-every", help="Level 2 runs every this many Level 1.5 cycles.")
 
 
@@ -88,12 +91,61 @@ def _levels(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
-def _execute(settings: RunSettings | None, runs_root: Path, resume: Optional[str]) -> None:
+def _stop_on_sigterm(_signum: int, _frame: Any) -> None:
+    # SIGTERM stops a run the way Ctrl-C does: trials stopped, the run marked interrupted, resumable.
+    raise KeyboardInterrupt
+
+
+def typed_failure(exc: BaseException, run_dir: Path | None) -> AutoresearchError:
+    """A one-line typed error for a failure that is not one of ours (an OS or SQLite error, a bug).
+
+    ``disk-full`` (ENOSPC, EDQUOT), ``run-dir-unwritable`` (EROFS, EACCES,
+    EPERM), ``os-error`` (any other OSError), the store's codes for an SQLite
+    error, and ``internal-error`` for anything else, whose traceback is
+    written to ``<run dir>/crash.log`` (or the temporary directory) instead of
+    the terminal.
+    """
+    import errno
+    import sqlite3
+    import tempfile
+    import traceback
+
+    if isinstance(exc, OSError):
+        where = f" ({exc.filename})" if exc.filename else ""
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return AutoresearchError(f"no space left on the disk{where}; free space, then resume",
+                                     code="disk-full")
+        if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            return AutoresearchError(f"cannot write{where}: {exc.strerror}; the runs directory must be "
+                                     "writable", code="run-dir-unwritable")
+        return AutoresearchError(f"{exc.strerror or exc}{where}", code="os-error")
+    if isinstance(exc, sqlite3.Error):
+        from .store import store_error
+
+        return store_error(exc, (run_dir or Path(".")) / "run.sqlite", "using")
+    folder = run_dir if run_dir is not None and run_dir.is_dir() else Path(tempfile.gettempdir())
+    log = folder / "crash.log"
+    try:
+        with log.open("a", encoding="utf-8") as handle:
+            handle.write("".join(traceback.format_exception(exc)))
+        where = f"; the traceback is in {log}"
+    except OSError:
+        where = ""
+    return AutoresearchError(f"{type(exc).__name__}: {str(exc)[:300]}{where}", code="internal-error")
+
+
+def _execute(settings: RunSettings | None, runs_root: Path, resume: Optional[str],
+             overrides: dict[str, Any] | None = None) -> None:
+    import signal
+
     from .progress import Progress
 
+    run = None
+    previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         if resume:
-            run = Run.reopen(resolve_run_dir(resume, runs_root))
+            run = Run.reopen(resolve_run_dir(resume, runs_root),
+                             overrides={k: v for k, v in (overrides or {}).items() if v is not None})
             settings = run.settings
             console.print(f"resuming run [bold]{run.run_id}[/bold] in {run.run_dir}")
         else:
@@ -110,17 +162,30 @@ def _execute(settings: RunSettings | None, runs_root: Path, resume: Optional[str
             run.events = progress.events()
             result = run.execute()
     except KeyboardInterrupt:
-        console.print(f"\n[yellow]interrupted.[/yellow] Resume with: python -m engine.run {settings.task if settings else ''} "
-                      f"--resume {run.run_id} --run-dir {runs_root}")
+        if run is None:
+            console.print("\n[yellow]interrupted[/yellow] before the run started.")
+        else:
+            task = settings.task if settings else "script"
+            console.print(f"\n[yellow]interrupted.[/yellow] Resume with: python -m engine.run {task} "
+                          f"--resume {run.run_id} --run-dir {runs_root}", soft_wrap=True)
         raise typer.Exit(130)
     except AutoresearchError as exc:
         _error(exc)
         raise typer.Exit(2)
-    _summary(result)
+    except Exception as exc:  # an OS or SQLite error, or a bug: still one typed line, never a traceback
+        _error(typed_failure(exc, run.run_dir if run is not None else None))
+        raise typer.Exit(2)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    _summary(result, settings.task if settings else "", runs_root)
 
 
-def _summary(result: Any) -> None:
+def _summary(result: Any, task: str = "", runs_root: Path | None = None) -> None:
     console.print(f"\nrun {result.run_id}: {result.status}, {result.trials} trials")
+    if result.status == "stopped":
+        console.print(f"stopped by its budget; resume with a higher cap: python -m engine.run {task} "
+                      f"--resume {result.run_id} --run-dir {runs_root} --max-tokens N (or --max-usd X)",
+                      soft_wrap=True)
     if result.baseline is not None and result.best is not None:
         console.print(f"baseline {result.baseline:.4f} -> best {result.best:.4f} ({result.best - result.baseline:+.4f})")
     if result.report is not None:
@@ -155,6 +220,7 @@ def gpt(
     max_usd: Optional[float] = MaxUsdOpt,
     outer_every: int = OuterOpt,
     research_every: int = ResearchOpt,
+    confine: str = ConfineOpt,
 ) -> None:
     """Search the GPT pretraining task's hyperparameters to minimise val_bpb."""
     settings = None
@@ -170,11 +236,12 @@ def gpt(
                 levels=_levels(levels), seed=seed, workers=workers, executor=executor, acceptance=acceptance,
                 outer_every=outer_every, research_every=research_every, max_tokens=max_tokens,
                 max_usd=max_usd, record=str(record) if record else None, replay=str(replay) if replay else None,
+                confine=confine,
             )
         except AutoresearchError as exc:
             _error(exc)
             raise typer.Exit(2)
-    _execute(settings, run_dir, resume)
+    _execute(settings, run_dir, resume, {"max_tokens": max_tokens, "max_usd": max_usd})
 
 
 @app.command()
@@ -208,6 +275,7 @@ def script(
     max_usd: Optional[float] = MaxUsdOpt,
     outer_every: int = OuterOpt,
     research_every: int = ResearchOpt,
+    confine: str = ConfineOpt,
 ) -> None:
     """Search any script with a hyperparameter block and a printed metric."""
     settings = None
@@ -232,12 +300,12 @@ def script(
                 base_url=base_url, request_timeout_s=request_timeout, server_threads=server_threads, value_grid=value_grid, iterations=iterations, levels=_levels(levels), seed=seed, workers=workers,
                 executor=executor, acceptance=acceptance, outer_every=outer_every, research_every=research_every,
                 max_tokens=max_tokens, max_usd=max_usd, record=str(record) if record else None,
-                replay=str(replay) if replay else None,
+                replay=str(replay) if replay else None, confine=confine,
             )
         except AutoresearchError as exc:
             _error(exc)
             raise typer.Exit(2)
-    _execute(settings, run_dir, resume)
+    _execute(settings, run_dir, resume, {"max_tokens": max_tokens, "max_usd": max_usd})
 
 
 def _print_space(task: Any) -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from interfaces import ConfigError, SearchConfig, StoreError, Task
+from interfaces import AutoresearchError, ConfigError, SearchConfig, StoreError, Task
 
 from .hooks import HookRegistry
 from .levels.acceptance import BuiltinAcceptance
@@ -25,7 +25,10 @@ from .levels.outer import OuterLoop
 from .settings import RunSettings
 from .tasks import load_task
 
-__all__ = ["Run", "RunResult", "new_run_id", "resolve_run_dir"]
+__all__ = ["Run", "RunResult", "UNTOUCHABLE_STORE_CODES", "new_run_id", "resolve_run_dir"]
+
+#: Store errors after which the run's store is not written to at all, not even to mark the run failed.
+UNTOUCHABLE_STORE_CODES = ("store-corrupt", "store-empty", "store-version")
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,7 @@ class Run:
         self.run_id = run_id
         self.events = events or LoopEvents()
         self.resume = resume
+        self.stop_reason = ""
 
     @classmethod
     def create(cls, settings: RunSettings, runs_root: Path, *, run_id: str | None = None,
@@ -74,11 +78,17 @@ class Run:
         run_dir = runs_root / run_id
         if (run_dir / "run.sqlite").exists():
             raise ConfigError(f"run directory {run_dir} already holds a run; use --resume {run_id}")
-        run_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            run_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the run directory {run_dir}: {exc.strerror}",
+                             code="run-dir-unwritable") from None
         return cls(settings, run_dir, run_id, events=events)
 
     @classmethod
-    def reopen(cls, run_dir: Path, *, events: LoopEvents | None = None) -> "Run":
+    def reopen(cls, run_dir: Path, *, events: LoopEvents | None = None,
+               overrides: dict[str, Any] | None = None) -> "Run":
+        """The run stored in ``run_dir``, to resume; ``overrides`` replace stored settings (a new budget)."""
         from engine.store import RunStore
 
         store = RunStore.open(run_dir / "run.sqlite")
@@ -89,7 +99,13 @@ class Run:
             info = runs[0]
         finally:
             store.close()
-        return cls(RunSettings.from_dict(info.settings), run_dir, info.run_id, events=events, resume=True)
+        settings = dict(info.settings, **(overrides or {})) if isinstance(info.settings, dict) else None
+        try:
+            loaded = RunSettings.from_dict(settings)  # type: ignore[arg-type]
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise StoreError(f"the settings stored in {run_dir / 'run.sqlite'} are not run settings ({exc}); "
+                             "the store was edited or damaged", code="store-corrupt") from None
+        return cls(loaded, run_dir, info.run_id, events=events, resume=True)
 
     # -- wiring -----------------------------------------------------------------
     def _task(self) -> Task:
@@ -100,8 +116,11 @@ class Run:
 
         root = self.run_dir / "trials"
         if self.settings.executor == "ray":
+            if self.settings.confine != "none":
+                raise ConfigError("--confine applies to the local executor only", code="bad-confinement")
             return executors.RayExecutor(workers=self.settings.workers, root=root)
-        return executors.LocalExecutor(workers=self.settings.workers, root=root)
+        return executors.LocalExecutor(workers=self.settings.workers, root=root,
+                                       confine=self.settings.confine)
 
     @contextlib.contextmanager
     def _provider(self, ledger: Any) -> Iterator[Any]:
@@ -131,18 +150,37 @@ class Run:
 
     # -- the run ----------------------------------------------------------------
     def execute(self) -> RunResult:
+        from engine.store import RunLock
+
+        # One engine per run: a second one is refused here, before it reads or writes anything.
+        lock = RunLock.acquire(self.run_dir)
+        if lock.previous_pid is not None:
+            self.events.message(f"took over the run lock of engine pid {lock.previous_pid}, "
+                                "which is no longer running")
+        try:
+            return self._execute_locked()
+        finally:
+            lock.release()
+
+    def _execute_locked(self) -> RunResult:
+        from engine.executors import become_subreaper
         from engine.llm import Budget, Ledger
         from engine.report import write_report
         from engine.store import RunStore
 
         s = self.settings
+        # Orphans of a trial whose supervisor died re-parent here, not to PID 1, where a sweep finds them.
+        become_subreaper()
         task = self._task()
         store = RunStore.open(self.run_dir / "run.sqlite")
-        ledger = Ledger(Budget(max_tokens=s.max_tokens, max_usd=s.max_usd))
+        budget = Budget(max_tokens=s.max_tokens, max_usd=s.max_usd)
+        ledger = Ledger(budget)
         if self.resume:
             saved = store.get_state(self.run_id, "ledger", None)
             if saved:
-                ledger = Ledger.from_dict(saved)
+                # The spending so far, under the cap the run resumes with (a stopped run gets a higher one).
+                ledger = Ledger.from_dict(saved, budget=budget)
+            store.set_settings(self.run_id, s.to_dict())
         self.ledger = ledger
         status = "failed"
         if not self.resume:
@@ -157,31 +195,62 @@ class Run:
                 if self.resume:
                     lost = store.in_flight(self.run_id)
                     if lost:
+                        # Cleared, the lost indices are free again: the next proposals take them, so
+                        # indices stay contiguous (see InnerLoop.next_index).
                         self.events.message(f"re-running {len(lost)} trial(s) that were in flight: {lost}")
-                        # The lost trial's index is proposed and run again, so indices stay contiguous.
-                        store.set_state(self.run_id, "next_index", min(lost))
                     store.clear_in_flight(self.run_id)
                     store.set_status(self.run_id, "running")
                 self.events.message(f"provider: {provider.describe()}")
                 executor = self._executor()
                 stack.callback(executor.close)
+                # Runs before close: on any way out but the normal one (Ctrl-C, an error), trials in
+                # flight are stopped now instead of being waited for.
+                stack.push(_stop_trials_on_error(executor))
                 status = self._loop(task, store, provider, executor)
         except KeyboardInterrupt:
             status = "interrupted"
-            store.set_status(self.run_id, status, note="stopped by Ctrl-C")
+            self._mark(store, status, "stopped by Ctrl-C or SIGTERM")
             raise
+        except AutoresearchError as exc:
+            if exc.code != "budget-exceeded":
+                self._mark(store, "failed", str(exc)[:2000], exc)
+                raise
+            # The budget is a stop the user asked for, not a failure: the run is whole and resumes with a
+            # higher cap.
+            status = "stopped"
+            self._mark(store, status, f"{exc.message} Resume with a higher --max-tokens or --max-usd.")
+            self.stop_reason = exc.message
         except BaseException as exc:
-            store.set_status(self.run_id, "failed", note=str(exc)[:2000])
+            self._mark(store, "failed", str(exc)[:2000], exc)
             raise
         finally:
-            report = None
-            with contextlib.suppress(Exception):
-                report = write_report(store, self.run_id, self.run_dir)
+            result = self._result(store, task, status, write_report)
+        return result
+
+    def _mark(self, store: Any, status: str, note: str, cause: BaseException | None = None) -> None:
+        """Record how the run ended, never raising: this runs while another error is on its way out.
+
+        A store that is corrupt or empty is left exactly as it was found.
+        """
+        if isinstance(cause, StoreError) and cause.code in UNTOUCHABLE_STORE_CODES:
+            return
+        try:
+            store.set_status(self.run_id, status, note=note)
+        except Exception as exc:  # disk full, read-only: the first error is the one to report
+            self.events.message(f"could not record the run as {status}: {exc}")
+
+    def _result(self, store: Any, task: Task, status: str, write_report: Any) -> RunResult:
+        report = baseline = best = None
+        trials = 0
+        with contextlib.suppress(Exception):  # a report is a convenience; the store holds the run
+            report = write_report(store, self.run_id, self.run_dir)
+        with contextlib.suppress(Exception):
             trace = store.trace(self.run_id, minimize=task.minimize)
-            baseline = trace.baseline()
-            result = RunResult(self.run_id, self.run_dir, status, baseline.metric if baseline else None,
-                               trace.best_metric(), len(trace), report)
+            first, best, trials = trace.baseline(), trace.best_metric(), len(trace)
+            baseline = first.metric if first else None
+        with contextlib.suppress(Exception):
             store.close()
+        return RunResult(self.run_id, self.run_dir, status, baseline, best, trials, report)
         return result
 
     def _record_exchange(self, store: Any) -> Any:
@@ -221,24 +290,23 @@ class Run:
                 research.restore(inner)
             inner.ensure_baseline()
             iteration = int(store.get_state(self.run_id, "iteration", 0))
-            cycle = int(store.get_state(self.run_id, "outer_cycle", 0))
-            while iteration < s.iterations:
+            # ``outer_cycle`` counts cycles *completed*: it is saved after a cycle's Level 1.5 and Level 2
+            # work, so a run killed inside a cycle runs that cycle again on resume (each part skips what it
+            # had already stored: a snapshot, an evaluation, a finished session).
+            done = int(store.get_state(self.run_id, "outer_cycle", 0))
+            while True:
+                if iteration and iteration % s.outer_every == 0 and iteration < s.iterations:
+                    cycle = iteration // s.outer_every
+                    if done < cycle:
+                        self._cycle(cycle, store, inner, outer, research)
+                        done = cycle
+                        store.set_state(self.run_id, "outer_cycle", cycle)
+                if iteration >= s.iterations:
+                    break
                 inner.iterate()
                 registry.flush_calls()
                 iteration += 1
                 store.set_state(self.run_id, "iteration", iteration)
-                if iteration % s.outer_every == 0 and iteration < s.iterations:
-                    cycle += 1
-                    store.set_state(self.run_id, "outer_cycle", cycle)
-                    trace = inner.trace()
-                    if outer is not None:
-                        update = outer.update(trace, inner.search_config)
-                        inner.search_config = update.config
-                        note = update.reason + ("" if not update.notes else " | " + "; ".join(update.notes))
-                        store.add_config_snapshot(self.run_id, cycle, len(trace), update.config, note)
-                        self.events.message(f"Level 1.5 cycle {cycle}: {note[:160]}")
-                    if research is not None:
-                        research.after_cycle(cycle, inner)
             if research is not None:
                 research.finish(inner)
             self._save_best(task, inner)
@@ -247,6 +315,22 @@ class Run:
         finally:
             if host is not None:
                 host.close()
+
+    def _cycle(self, cycle: int, store: Any, inner: InnerLoop, outer: Any, research: Any) -> None:
+        """Level 1.5 then Level 2 after cycle ``cycle``'s iterations; a part already stored is not redone."""
+        if outer is not None:
+            stored = {snapshot.cycle: snapshot for snapshot in store.config_snapshots(self.run_id)}
+            if cycle in stored:
+                inner.search_config = stored[cycle].config
+            else:
+                trace = inner.trace()
+                update = outer.update(trace, inner.search_config)
+                inner.search_config = update.config
+                note = update.reason + ("" if not update.notes else " | " + "; ".join(update.notes))
+                store.add_config_snapshot(self.run_id, cycle, len(trace), update.config, note)
+                self.events.message(f"Level 1.5 cycle {cycle}: {note[:160]}")
+        if research is not None:
+            research.after_cycle(cycle, inner)
 
     def _noise_floor(self, task: Task, store: Any, executor: Any) -> float | None:
         """The task's noise floor, measured first when ``noise_repeats`` asks for it.
@@ -285,6 +369,16 @@ class Run:
         for name, text in request.files.items():
             if name.endswith(".py"):
                 (self.run_dir / f"best_{Path(name).name}").write_text(text)
+
+
+def _stop_trials_on_error(executor: Any) -> Any:
+    """An exit callback that stops the executor's trials in flight when the block ends by an exception."""
+    def exit_callback(kind: type[BaseException] | None, *_rest: object) -> bool:
+        if kind is not None and hasattr(executor, "stop"):
+            executor.stop()
+        return False  # the exception goes on
+
+    return exit_callback
 
 
 def remove_run(run_dir: Path) -> None:

@@ -40,6 +40,8 @@ class RunSettings:
     max_usd: float | None = None
     record: str | None = None
     replay: str | None = None
+    #: How trials are confined: ``none`` (processes only) or ``bwrap`` (files and network too; needs bwrap).
+    confine: str = "none"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "levels", tuple(str(level) for level in self.levels))
@@ -57,6 +59,9 @@ class RunSettings:
         if self.value_grid and self.provider == "heuristic":
             raise ConfigError("value-grid needs a model: the heuristic stand-in's moves are not on the grid; "
                               "drop --value-grid or pick another provider")
+        from engine.executors import check_confinement
+
+        check_confinement(self.confine)  # a typed error now, before a run is created, if bwrap is missing
         if self.executor not in ("local", "ray"):
             raise ConfigError(f"executor must be local or ray, got {self.executor!r}")
 

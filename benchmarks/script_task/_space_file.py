@@ -48,8 +48,15 @@ def load_space_file(path: str | Path, values: Mapping[str, Any]) -> SpaceFile:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"space file {path} does not exist", code="space-file-not-found")
+    raw = path.read_bytes()
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise ConfigError(f"space file {path} is not UTF-8 text (line {line}, byte {exc.start}); "
+                          "TOML must be UTF-8", code="space-file-not-utf8") from None
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"space file {path} is not valid TOML: {exc}", code="space-file-invalid") from None
     table = data.get("tool", {}).get("engine", {}).get("space") if "tool" in data else data
@@ -89,6 +96,11 @@ def parse_space_table(table: Mapping[str, Any], values: Mapping[str, Any], *, wh
 def _spec(name: str, default: Any, entry: Mapping[str, Any], where: str) -> ParamSpec:
     base = default_spec(name, default)
     low, high = entry.get("low", base.low), entry.get("high", base.high)
+    for key in ("low", "high"):
+        bound = entry.get(key)
+        if key in entry and (isinstance(bound, bool) or not isinstance(bound, (int, float))):
+            raise ConfigError(f"{where}: params.{name}.{key} must be a number, got {bound!r}",
+                              code="space-file-invalid")
     if "choices" in entry:
         choices = tuple(tuple(c) if isinstance(c, list) else c for c in entry["choices"])
         kind = ParamKind.CHOICE

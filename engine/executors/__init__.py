@@ -9,13 +9,18 @@ from ._classify import OOM_MARKERS, classify, log_tail, parse_metrics
 from ._environment import ALLOWED_PARENT_VARS, secret_names, trial_environment
 from ._local import LocalExecutor
 from ._ray import RayExecutor
-from ._run_trial import STDERR_FILE, STDOUT_FILE, limited_argv, run_trial
+from ._confine import CONFINEMENTS, check_confinement
+from ._run_trial import STDERR_FILE, STDOUT_FILE, limited_argv, run_trial, stop_trials
+from ._supervisor import become_subreaper
 
 __all__ = [
     "ALLOWED_PARENT_VARS",
+    "CONFINEMENTS",
     "LocalExecutor",
     "OOM_MARKERS",
     "RayExecutor",
+    "become_subreaper",
+    "check_confinement",
     "STDERR_FILE",
     "STDOUT_FILE",
     "classify",
@@ -24,5 +29,6 @@ __all__ = [
     "parse_metrics",
     "run_trial",
     "secret_names",
+    "stop_trials",
     "trial_environment",
 ]

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from interfaces import Outcome, TrialRequest, TrialStatus
 
-from ._run_trial import run_trial
+from ._confine import check_confinement
+from ._run_trial import run_trial, stop_trials
 
 __all__ = ["LocalExecutor", "new_workdir", "guarded_run"]
 
@@ -20,10 +21,10 @@ def new_workdir(root: Path, index: int) -> Path:
     return Path(tempfile.mkdtemp(prefix=f"trial-{index:05d}-", dir=root))
 
 
-def guarded_run(request: TrialRequest, workdir: Path) -> Outcome:
+def guarded_run(request: TrialRequest, workdir: Path, confine: str = "none") -> Outcome:
     """:func:`run_trial`, with a failure of the executor itself as a record, not an exception."""
     try:
-        return run_trial(request, workdir)
+        return run_trial(request, workdir, confine=confine)
     except Exception as exc:  # the executor's own fault (disk full, ...): still a record
         return Outcome(status=TrialStatus.CRASHED, reason=f"executor-error: {exc!r}",
                        log_tail=traceback.format_exc()[-2000:])
@@ -34,18 +35,27 @@ class LocalExecutor:
 
     ``root`` holds one working directory per trial (a temporary directory
     if not given); it is kept after ``close`` so logs can be read.
+    ``confine`` is ``none`` or ``bwrap`` (see :mod:`engine.executors._confine`);
+    ``bwrap`` without bubblewrap installed is a ``confinement-unavailable``
+    error here, before any trial runs.
     """
 
-    def __init__(self, workers: int = 1, root: str | Path | None = None) -> None:
+    def __init__(self, workers: int = 1, root: str | Path | None = None, *, confine: str = "none") -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
+        check_confinement(confine)
+        self.confine = confine
         self.workers = workers
         self.root = Path(root) if root is not None else Path(tempfile.mkdtemp(prefix="trials-"))
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="trial")
 
     def submit(self, request: TrialRequest) -> "Future[Outcome]":
         workdir = new_workdir(self.root, request.index)
-        return self._pool.submit(guarded_run, request, workdir)
+        return self._pool.submit(guarded_run, request, workdir, self.confine)
+
+    def stop(self) -> int:
+        """Stop the trials in flight now (SIGTERM, SIGKILL after a grace); they end as crashed records."""
+        return stop_trials()
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)

@@ -94,14 +94,22 @@ class InnerLoop:
         return self.store.trace(self.run_id, minimize=self.task.minimize)
 
     def next_index(self) -> int:
-        trials = self.store.trials(self.run_id)
-        used = max((t.index for t in trials), default=-1)
-        return max(used + 1, int(self.store.get_state(self.run_id, "next_index", 0)))
+        """The smallest index neither stored as a trial nor begun (in flight).
+
+        An index is taken only when its trial is written: begun (it runs) or
+        finished (rejected). Nothing is saved when an index is merely chosen,
+        so a run killed while asking for a proposal re-uses that index on
+        resume, and so does a trial that was in flight and is run again:
+        indices have no gaps.
+        """
+        used = {t.index for t in self.store.trials(self.run_id)} | set(self.store.in_flight(self.run_id))
+        index = 0
+        while index in used:
+            index += 1
+        return index
 
     def _reserve_index(self) -> int:
-        index = self.next_index()
-        self.store.set_state(self.run_id, "next_index", index + 1)
-        return index
+        return self.next_index()
 
     def incumbent_config(self, trace: TraceView) -> dict[str, Any]:
         incumbent = trace.incumbent()

@@ -128,18 +128,75 @@ class Research:
             if iteration - evaluation.activated_iteration >= evaluation.window:
                 self._evaluate(evaluation, inner, final=False)
         if cycle % self.run.settings.research_every == 0:
-            self.session(inner)
+            if int(self.store.get_state(self.run.run_id, "level2_cycle_done", 0)) >= cycle:
+                return  # this cycle's session ended before the run was killed; it is not run twice
+            if self._interrupted_before(cycle):
+                return
+            self.session(inner, cycle=cycle)
+
+    def _interrupted_before(self, cycle: int) -> bool:
+        """Record a session a kill interrupted; True when this cycle's session is to be skipped.
+
+        The rule: a session interrupted by a kill is recorded (an ``interrupted``
+        event, ``decision.json`` saying so) and run once more, under a new
+        number, when the run resumes. If that second try is interrupted too,
+        the cycle's session is skipped (recorded as such), so a run that keeps
+        being killed there still moves on.
+        """
+        run_id = self.run.run_id
+        open_session = self.store.get_state(run_id, "level2_open", None)
+        if not open_session or int(open_session["cycle"]) != cycle:
+            return False
+        number, attempt = int(open_session["session"]), int(open_session.get("attempt", 1))
+        skip = attempt >= 2
+        with self.store.transaction():
+            self.store.add_mechanism_event(run_id, f"session-{number}", "interrupted", None,
+                                           {"cycle": cycle, "attempt": attempt,
+                                            "then": "skipped" if skip else "run again"})
+            self.store.set_state(run_id, "level2_open", None)
+            if skip:
+                self.store.set_state(run_id, "level2_cycle_done", cycle)
+            else:
+                self.store.set_state(run_id, "level2_retry", {"cycle": cycle, "attempt": attempt + 1})
+        self._save(self._session_dir(number) / "decision.json",
+                   {"decision": "interrupted", "then": "skipped" if skip else "run again"})
+        then = "skipping this cycle's session (its second try)" if skip else "running it again"
+        self.run.events.message(f"Level 2 session {number} was interrupted by a stop; {then}")
+        return skip
+
+    def _session_ended(self, cycle: int | None) -> None:
+        if cycle is None:
+            return
+        with self.store.transaction():
+            self.store.set_state(self.run.run_id, "level2_open", None)
+            self.store.set_state(self.run.run_id, "level2_cycle_done", cycle)
 
     def finish(self, inner: Any) -> None:
         for evaluation in list(self.evaluations):
             self._evaluate(evaluation, inner, final=True)
 
     # -- one session -----------------------------------------------------------
-    def session(self, inner: Any) -> None:
+    def session(self, inner: Any, *, cycle: int | None = None) -> None:
+        """One session; with ``cycle``, marked open while it runs so a kill inside it is found on resume."""
+        try:
+            self._session(inner, cycle)
+        except AutoresearchError:
+            raise  # the run stops (budget, replay, auth); the session stays open and is re-run on resume
+        else:
+            self._session_ended(cycle)
+
+    def _session(self, inner: Any, cycle: int | None) -> None:
         from engine.llm import (CritiqueAnswer, ExploreAnswer, GenerateAnswer, LLMRequest, SpecifyAnswer)
 
-        number = int(self.store.get_state(self.run.run_id, "level2_sessions", 0)) + 1
-        self.store.set_state(self.run.run_id, "level2_sessions", number)
+        run_id = self.run.run_id
+        number = int(self.store.get_state(run_id, "level2_sessions", 0)) + 1
+        retry = self.store.get_state(run_id, "level2_retry", None)
+        attempt = int(retry["attempt"]) if retry and cycle is not None and int(retry["cycle"]) == cycle else 1
+        with self.store.transaction():
+            self.store.set_state(run_id, "level2_sessions", number)
+            if cycle is not None:
+                self.store.set_state(run_id, "level2_open",
+                                     {"session": number, "cycle": cycle, "attempt": attempt})
         folder = self._session_dir(number)
         trace = inner.trace()
         tried = self.store.get_state(self.run.run_id, "level2_tried", [])

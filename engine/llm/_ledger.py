@@ -11,7 +11,18 @@ from interfaces import ConfigError
 from ._errors import provider_error
 from ._records import Usage
 
-__all__ = ["Budget", "Price", "Ledger"]
+__all__ = ["Budget", "Price", "Ledger", "estimate_tokens"]
+
+
+def estimate_tokens(messages: Any) -> int:
+    """A prompt's tokens, estimated before it is sent: one per three characters of its JSON text.
+
+    Real tokenizers give about four characters per token for English and
+    code; three errs toward more tokens, so a cap computed from it holds.
+    """
+    import json
+
+    return len(json.dumps(messages, default=str)) // 3 + 1
 
 
 @dataclass(frozen=True)
@@ -99,6 +110,44 @@ class Ledger:
                     f"refusing the next {purpose} call",
                 )
 
+    def completion_allowance(self, prompt_tokens: int, price: Price | None = None,
+                             purpose: str = "call") -> int | None:
+        """The most completion tokens the next request may ask for (its ``max_tokens``); None: no cap.
+
+        ``prompt_tokens`` is the request's prompt, estimated before it is sent
+        (:func:`estimate_tokens`). What is left of the token cap, and of the
+        dollar cap at ``price``, after that prompt, bounds the answer, so a
+        single answer cannot run past the budget. Raises ``budget-exceeded``,
+        before anything is sent, when nothing is left for an answer.
+        """
+        self.check(purpose)
+        total, cap = self.total, self.budget
+        allowed: list[int] = []
+        if cap.max_tokens is not None:
+            allowed.append(cap.max_tokens - total.total_tokens - prompt_tokens)
+        if cap.max_usd is not None and price is not None and price.completion_per_mtok > 0:
+            left_usd = cap.max_usd - (total.cost_usd or 0.0) - price.cost(prompt_tokens, 0)
+            allowed.append(int(left_usd * 1e6 / price.completion_per_mtok))
+        if not allowed:
+            return None
+        allowance = min(allowed)
+        if allowance <= 0:
+            raise provider_error(
+                "budget-exceeded",
+                f"the budget left ({self._left_text()}) does not cover the {purpose} call's prompt "
+                f"(about {prompt_tokens} tokens) and an answer; refusing to send it",
+            )
+        return allowance
+
+    def _left_text(self) -> str:
+        total, cap = self.total, self.budget
+        parts = []
+        if cap.max_tokens is not None:
+            parts.append(f"{max(0, cap.max_tokens - total.total_tokens)} of {cap.max_tokens} tokens")
+        if cap.max_usd is not None:
+            parts.append(f"${max(0.0, cap.max_usd - (total.cost_usd or 0.0)):.4f} of ${cap.max_usd:.4f}")
+        return ", ".join(parts)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "budget": self.budget.to_dict(),
@@ -107,10 +156,14 @@ class Ledger:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Ledger":
-        """Rebuild a ledger (e.g. when a run resumes) from :meth:`to_dict` data."""
-        budget = data.get("budget") or {}
-        ledger = cls(Budget(budget.get("max_tokens"), budget.get("max_usd")))
+    def from_dict(cls, data: Mapping[str, Any], budget: Budget | None = None) -> "Ledger":
+        """Rebuild a ledger (e.g. when a run resumes) from :meth:`to_dict` data.
+
+        ``budget``, when given, replaces the stored cap: a run stopped by its
+        budget resumes with a higher one.
+        """
+        saved = data.get("budget") or {}
+        ledger = cls(budget if budget is not None else Budget(saved.get("max_tokens"), saved.get("max_usd")))
         for level, usage in (data.get("by_level") or {}).items():
             ledger.add(level, Usage.from_dict(usage))
         return ledger

@@ -7,8 +7,11 @@ Two loops, each for its own kind of failure:
   gives up with ``invalid-answer``;
 * our loop around it (tenacity) retries transport failures that may pass:
   timeouts, connection errors, 408/409/429 and 5xx, with exponential backoff
-  and jitter. 400, 401, 403, 404 and 422 are not retried: asking again gets
-  the same answer.
+  and jitter, or as long as the server's ``Retry-After`` (``retry-after-ms``)
+  asks, up to ``retry_after_max_s``; also a response with no choices
+  (``provider-empty-answer``) and a body that is not JSON or not text
+  (``provider-undecodable``). 400, 401, 403, 404 and 422 are not retried:
+  asking again gets the same answer.
 
 The SDK's own retries are off so that only this policy applies. The API key
 is read from an environment variable, held only by the HTTP client, and
@@ -17,6 +20,7 @@ scrubbed from every error text we produce.
 
 from __future__ import annotations
 
+import email.utils
 import json
 import logging
 import os
@@ -35,7 +39,7 @@ from interfaces import ConfigError
 
 from ._endpoints import ENDPOINTS, Endpoint, default_price, instructor_mode
 from ._errors import provider_error
-from ._ledger import Ledger, Price
+from ._ledger import Ledger, Price, estimate_tokens
 from ._records import Exchange, LLMReply, LLMRequest, Usage
 from ._redact import register_secret
 
@@ -58,6 +62,8 @@ class OpenAISettings:
     repair_rounds: int = 1
     temperature: float | None = None
     max_output_tokens: int | None = None
+    #: The longest ``Retry-After`` honoured; a server asking for more is waited for this long.
+    retry_after_max_s: float = 120.0
 
     def __post_init__(self) -> None:
         if self.timeout_s <= 0:
@@ -70,8 +76,24 @@ class OpenAISettings:
             raise ConfigError("backoff cannot be negative", code="bad-retries")
 
 
-def _failure_code(exc: BaseException) -> tuple[str, bool]:
-    """The stable code for a failure, and whether trying again may help."""
+def _failure_code(exc: BaseException, log: "_CallLog | None" = None) -> tuple[str, bool]:
+    """The stable code for a failure, and whether trying again may help.
+
+    ``provider-empty-answer`` (a response with no choices) and
+    ``provider-undecodable`` (a body that is not JSON, or not text) are the
+    server's fault, not the model's, and are retried like a 5xx; ``log``
+    tells them from an answer that did not parse, which goes to a repair
+    round instead.
+    """
+    if isinstance(exc, UnicodeDecodeError):
+        return "provider-undecodable", True
+    body_unparsed = log is not None and log.requests > log.responses
+    if body_unparsed and isinstance(exc, json.JSONDecodeError):
+        return "provider-undecodable", True  # the HTTP body itself did not parse: no response was seen
+    if log is not None and log.last_choices == 0 and isinstance(exc, (IndexError, TypeError, AttributeError)):
+        return "provider-empty-answer", True
+    if isinstance(exc, openai.APIResponseValidationError):
+        return "provider-undecodable", True
     if isinstance(exc, openai.APITimeoutError):
         return "provider-timeout", True
     if isinstance(exc, openai.APIConnectionError):
@@ -97,8 +119,30 @@ def _root_cause(exc: BaseException) -> BaseException:
     return exc
 
 
-def _worth_retrying(exc: BaseException) -> bool:
-    return _failure_code(_root_cause(exc))[1]
+def retry_after_s(exc: BaseException) -> float | None:
+    """Seconds a server asked us to wait (``Retry-After``: seconds or an HTTP date; ``retry-after-ms``)."""
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None)
+    if headers is None:
+        return None
+    milliseconds = headers.get("retry-after-ms")
+    if milliseconds:
+        try:
+            return max(0.0, float(milliseconds) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
 
 
 def _answer_text(response: Any) -> str:
@@ -119,6 +163,8 @@ class _CallLog:
     def __init__(self, price: Price | None) -> None:
         self.price = price
         self.requests = 0
+        self.responses = 0
+        self.last_choices: int | None = None
         self.texts: list[str] = []
         self.prompt_tokens = 0
         self.completion_tokens = 0
@@ -130,6 +176,8 @@ class _CallLog:
         self.requests += 1
 
     def _on_response(self, response: Any) -> None:
+        self.responses += 1
+        self.last_choices = len(getattr(response, "choices", None) or [])
         self.texts.append(_answer_text(response))
         usage = getattr(response, "usage", None)
         if usage is not None:
@@ -209,26 +257,36 @@ class OpenAIProvider:
     def _scrub(self, text: str) -> str:
         return text.replace(self._api_key, "[redacted]") if self._api_key != _NO_KEY else text
 
-    def _create_kwargs(self) -> dict[str, Any]:
+    def _create_kwargs(self, allowance: int | None) -> dict[str, Any]:
         extra: dict[str, Any] = {}
         if self.settings.temperature is not None:
             extra["temperature"] = self.settings.temperature
-        if self.settings.max_output_tokens is not None:
-            extra["max_tokens"] = self.settings.max_output_tokens
+        caps = [cap for cap in (self.settings.max_output_tokens, allowance) if cap is not None]
+        if caps:
+            extra["max_tokens"] = min(caps)
         return extra
 
     def ask(self, request: LLMRequest, response_model: type[T]) -> LLMReply[T]:
-        self.ledger.check(request.purpose)
+        # Before anything is sent: refused when the budget is spent, and the answer capped by what is left.
+        allowance = self.ledger.completion_allowance(estimate_tokens(request.chat_messages()), self.price,
+                                                     request.purpose)
         log = _CallLog(self.price)
         started = time.monotonic()
+        s = self.settings
+        backoff = wait_exponential_jitter(multiplier=s.backoff_s, max=s.backoff_max_s, jitter=s.backoff_s)
+
+        def wait(state: Any) -> float:
+            # A server that says how long to wait is believed, up to retry_after_max_s.
+            asked = retry_after_s(_root_cause(state.outcome.exception()))
+            return backoff(state) if asked is None else min(asked, self.settings.retry_after_max_s)
+
         retrying = Retrying(
             stop=stop_after_attempt(self.settings.max_attempts),
-            wait=wait_exponential_jitter(
-                multiplier=self.settings.backoff_s, max=self.settings.backoff_max_s, jitter=self.settings.backoff_s
-            ),
-            retry=retry_if_exception(_worth_retrying),
+            wait=wait,
+            retry=retry_if_exception(lambda exc: _failure_code(_root_cause(exc), log)[1]),
             before_sleep=lambda state: _log.info(
-                "retrying %s call after %s", request.purpose, _failure_code(_root_cause(state.outcome.exception()))[0]
+                "retrying %s call after %s", request.purpose,
+                _failure_code(_root_cause(state.outcome.exception()), log)[0]
             ),
             reraise=True,
         )
@@ -240,11 +298,11 @@ class OpenAIProvider:
                 model=self.model,
                 max_retries=self.settings.repair_rounds,
                 hooks=log.hooks,
-                **self._create_kwargs(),
+                **self._create_kwargs(allowance),
             )
         except Exception as exc:
             cause = _root_cause(exc)
-            code, _ = _failure_code(cause)
+            code, _ = _failure_code(cause, log)
             message = self._scrub(f"{type(cause).__name__}: {cause}")
             if code == "invalid-answer":
                 message = (

@@ -206,7 +206,28 @@ def _usage_section(store: RunStore, run_id: str) -> list[str]:
             rows,
         )
         + [""]
+        + _per_call_section(store, run_id)
     )
+
+
+_PER_CALL_ROWS = 200  # a long run's table would bury the rest of the report; the store holds every call
+
+
+def _per_call_section(store: RunStore, run_id: str) -> list[str]:
+    calls = store.llm_call_rows(run_id)
+    lines = ["### Tokens per call", ""]
+    shown = calls[-_PER_CALL_ROWS:]
+    if len(calls) > len(shown):
+        lines += [f"The last {len(shown)} of {len(calls)} calls (all are in `run.sqlite`, "
+                  "table `llm_calls`).", ""]
+    rows = [
+        [c["id"], f"level {c['level']}", c["purpose"], c["prompt_tokens"], c["completion_tokens"],
+         c["prompt_tokens"] + c["completion_tokens"], f"{c['cost_usd']:.4f}", f"{c['duration_s']:.2f}",
+         "yes" if c["failed"] else ""]
+        for c in shown
+    ]
+    return lines + _table(["call", "level", "purpose", "prompt tokens", "completion tokens", "total tokens",
+                           "cost (USD)", "seconds", "failed"], rows) + [""]
 
 
 def write_report(store: RunStore, run_id: str, run_dir: str | Path) -> Path:

@@ -7,12 +7,14 @@ last committed state. See :class:`RunStore` for the API.
 
 from interfaces import StoreError
 
+from ._lock import LOCK_FILENAME, RunLock
 from ._paths import RunPaths, write_atomic
 from ._records import MECHANISM_EVENT_KINDS, RUN_STATUSES, ConfigSnapshot, InFlightTrial, RunInfo
 from ._schema import MIGRATIONS, SCHEMA_VERSION
-from ._store import STORE_FILENAME, RunStore
+from ._store import STORE_FILENAME, RunStore, store_error
 
 __all__ = [
+    "LOCK_FILENAME",
     "MECHANISM_EVENT_KINDS",
     "MIGRATIONS",
     "RUN_STATUSES",
@@ -21,8 +23,10 @@ __all__ = [
     "ConfigSnapshot",
     "InFlightTrial",
     "RunInfo",
+    "RunLock",
     "RunPaths",
     "RunStore",
     "StoreError",
+    "store_error",
     "write_atomic",
 ]

@@ -29,7 +29,14 @@ def dumps(value: Any, *, what: str) -> str:
 
 
 def loads(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
+    """A column's JSON; text that does not parse (a damaged or hand-edited store) is ``store-corrupt``."""
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError) as exc:
+        raise StoreError(f"a stored JSON value does not parse ({exc}); the store was edited or damaged",
+                         code="store-corrupt") from None
 
 
 def encode_metrics(metrics: Mapping[str, Any]) -> dict[str, Any]:

@@ -18,7 +18,8 @@ __all__ = [
     "check_run_id",
 ]
 
-RUN_STATUSES = ("running", "finished", "failed", "interrupted")
+# ``stopped``: ended cleanly by its own budget (--max-tokens, --max-usd); it resumes with a higher one.
+RUN_STATUSES = ("running", "finished", "failed", "interrupted", "stopped")
 
 # What can happen to a mechanism, in the order it usually happens. ``calls``
 # events carry ``{"counts": {hook: n}}`` increments; ``effect`` events say what
@@ -36,6 +37,7 @@ MECHANISM_EVENT_KINDS = (
     "evaluation",  # the evaluation window's measurements, before the verdict
     "restore",  # reloaded into the host after a resume (its own state restarts)
     "failure",  # a session or a load that failed; data carries code and message
+    "interrupted",  # a session a stop or kill cut short; data says whether it is run again or skipped
 )
 
 # A run id names a directory, so it must be a single safe path component.

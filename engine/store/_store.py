@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import bisect
 import math
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping
+import contextlib
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,7 +35,7 @@ from ._records import (
 )
 from ._schema import migrate
 
-__all__ = ["STORE_FILENAME", "RunStore"]
+__all__ = ["STORE_FILENAME", "RunStore", "store_error"]
 
 STORE_FILENAME = "run.sqlite"
 _RESERVED_LLM_KEYS = ("id", "created_at")
@@ -46,6 +48,33 @@ _USAGE_FIELDS = (
     "cost_usd",
     "duration_s",
 )
+
+
+def store_error(exc: sqlite3.Error, path: Path, doing: str) -> StoreError:
+    """A typed one-line StoreError for an SQLite failure while ``doing`` something with the store at ``path``.
+
+    Codes: ``disk-full`` (the disk or quota is full), ``store-read-only``
+    (the file or its directory cannot be written), ``store-corrupt`` (the
+    file's pages are damaged or it is not a database), ``store-busy``
+    (another process holds it locked past the timeout), else ``store-error``.
+    """
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    text = str(exc)
+    if name.startswith("SQLITE_FULL") or "disk is full" in text:
+        code, hint = "disk-full", "free space on that disk, then resume"
+    elif name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN")) or any(
+            marker in text for marker in ("readonly", "unable to open")):
+        code, hint = "store-read-only", "the run directory must be writable (WAL writes -wal and -shm files)"
+    elif name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or any(
+            marker in text for marker in ("malformed", "not a database")):
+        code, hint = "store-corrupt", "the file is damaged; restore it from a copy (it was left as it was)"
+    elif name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        code, hint = "store-busy", "another process holds the store; is a second engine on this run?"
+    elif name.startswith("SQLITE_IOERR") and isinstance(exc.__context__, OSError):
+        code, hint = "store-error", os.strerror(exc.__context__.errno or 0)
+    else:
+        code, hint = "store-error", name or type(exc).__name__
+    return StoreError(f"{doing} {path} failed: {text} ({hint})", code=code)
 
 
 def _now() -> str:
@@ -63,7 +92,14 @@ def _level_key(level: Any) -> str:
 
 
 def _count(exchange: Mapping[str, Any], key: str, kind: type) -> Any:
-    value = exchange.get(key, kind(0))
+    """``key`` of an exchange, at its top level or, as providers write it, under ``usage``."""
+    usage = exchange.get("usage")
+    if key in exchange:
+        value = exchange[key]
+    elif isinstance(usage, Mapping):
+        value = usage.get(key, kind(0))
+    else:
+        value = kind(0)
     if value is None:
         return kind(0)
     if (
@@ -115,13 +151,19 @@ class RunStore:
         path = Path(path)
         if path.is_dir():
             path = path / STORE_FILENAME
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the directory of {path}: {exc.strerror}",
+                             code="run-dir-unwritable") from None
+        if path.exists():
+            cls._check_existing(path)
         try:
             # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a
             # transaction is exactly what the code says it is.
             conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30.0)
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot open {path}: {exc}", code="store-corrupt") from exc
+            raise store_error(exc, path, "opening") from None
         try:
             mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             if mode.lower() != "wal":
@@ -131,13 +173,39 @@ class RunStore:
             conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
             conn.execute("PRAGMA foreign_keys=ON")
             migrate(conn, str(path))
-        except sqlite3.DatabaseError as exc:
+        except sqlite3.Error as exc:
             conn.close()
-            raise StoreError(f"{path} is not a readable run store: {exc}", code="store-corrupt") from exc
+            raise store_error(exc, path, "opening") from None
         except BaseException:
             conn.close()
             raise
         return cls(conn, path)
+
+    @staticmethod
+    def _check_existing(path: Path) -> None:
+        """Refuse, without writing a byte to it, an existing file that is empty or damaged.
+
+        An empty file is not a store that lost its tables: the run that made it
+        never committed anything, and giving it a fresh schema would hide
+        that. The check reads through a read-only connection, so a damaged
+        file is left exactly as it was found.
+        """
+        if path.stat().st_size == 0:
+            raise StoreError(f"{path} is empty (0 bytes): no run was ever stored in it; remove it to start "
+                             "a new run there", code="store-empty")
+        try:
+            probe = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30.0)
+        except sqlite3.Error as exc:
+            raise store_error(exc, path, "opening") from None
+        try:
+            problems = [row[0] for row in probe.execute("PRAGMA quick_check").fetchall()]
+        except sqlite3.Error as exc:
+            raise store_error(exc, path, "checking") from None
+        finally:
+            probe.close()
+        if problems != ["ok"]:
+            raise StoreError(f"{path} is damaged ({'; '.join(problems[:3])}); it was left as it was: "
+                             "restore it from a copy", code="store-corrupt")
 
     def close(self) -> None:
         with self._lock:
@@ -166,26 +234,36 @@ class RunStore:
                 self._depth += 1
                 try:
                     yield self
-                except BaseException:
+                    self._conn.execute(f"RELEASE {name}")
+                except BaseException as exc:
                     self._trial_cache.clear()
-                    self._conn.execute(f"ROLLBACK TO {name}")
-                    self._conn.execute(f"RELEASE {name}")
+                    if self._conn.in_transaction:  # else SQLite rolled the whole transaction back itself
+                        with contextlib.suppress(sqlite3.Error):
+                            self._conn.execute(f"ROLLBACK TO {name}")
+                            self._conn.execute(f"RELEASE {name}")
+                    if isinstance(exc, sqlite3.Error):
+                        raise store_error(exc, self.path, "writing") from None
                     raise
-                else:
-                    self._conn.execute(f"RELEASE {name}")
                 finally:
                     self._depth -= 1
                 return
-            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise store_error(exc, self.path, "writing") from None
             self._depth = 1
             try:
                 yield self
-            except BaseException:
-                self._trial_cache.clear()
-                self._conn.execute("ROLLBACK")
-                raise
-            else:
                 self._conn.execute("COMMIT")
+            except BaseException as exc:
+                self._trial_cache.clear()
+                # SQLite may have rolled back already (a full disk does); a second error would hide the first.
+                if self._conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        self._conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise store_error(exc, self.path, "writing") from None
+                raise
             finally:
                 self._depth = 0
 
@@ -199,9 +277,12 @@ class RunStore:
         """Run one read under the lock; with ``run_id``, fail clearly for an unknown run."""
         with self._lock:
             self._check_open()
-            if run_id is not None:
-                self._require_run(run_id)
-            return self._conn.execute(sql, params).fetchall()
+            try:
+                if run_id is not None:
+                    self._require_run(run_id)
+                return self._conn.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise store_error(exc, self.path, "reading") from None
 
     def _require_run(self, run_id: str) -> None:
         if not self._conn.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone():
@@ -244,9 +325,18 @@ class RunStore:
     @staticmethod
     def _run_info(row: tuple[Any, ...]) -> RunInfo:
         run_id, task, settings, provider, model, status, created_at, finished_at, note = row
-        return RunInfo(
-            run_id, task, _json.loads(settings), provider, model, status, created_at, finished_at, note
-        )
+        decoded = _json.loads(settings)
+        if not isinstance(decoded, dict):
+            raise StoreError(f"run {run_id!r}'s stored settings are not a JSON object; the store was "
+                             "edited or damaged", code="store-corrupt")
+        return RunInfo(run_id, task, decoded, provider, model, status, created_at, finished_at, note)
+
+    def set_settings(self, run_id: str, settings: Mapping[str, Any]) -> None:
+        """Replace the run's stored settings (a resume that changes its budget)."""
+        settings_json = _json.dumps(settings, what="run settings")
+        with self.transaction():
+            self._require_run(run_id)
+            self._conn.execute("UPDATE runs SET settings = ? WHERE run_id = ?", (settings_json, run_id))
 
     def set_provider(self, run_id: str, provider: str, model: str) -> None:
         """Name the provider and model that answer for the run (once the provider has started)."""
@@ -255,7 +345,7 @@ class RunStore:
             self._conn.execute("UPDATE runs SET provider = ?, model = ? WHERE run_id = ?", (provider, model, run_id))
 
     def set_status(self, run_id: str, status: str, note: str = "") -> None:
-        """Mark a run running (again, on resume), finished, failed or interrupted."""
+        """Mark a run running (again, on resume), finished, failed, interrupted or stopped (by its budget)."""
         if status not in RUN_STATUSES:
             raise StoreError(
                 f"run status must be one of {', '.join(RUN_STATUSES)}, got {status!r}", code="bad-status"
@@ -329,7 +419,7 @@ class RunStore:
         """Every stored trial of the run, ordered by index."""
         with self._lock:
             self._check_open()
-            version = self._conn.execute("PRAGMA data_version").fetchone()[0]
+            version = self._query("PRAGMA data_version")[0][0]
             if version != self._data_version:
                 self._trial_cache.clear()
                 self._data_version = version
@@ -387,8 +477,10 @@ class RunStore:
 
     def add_llm_call(self, run_id: str, exchange: Mapping[str, Any]) -> int:
         """Store one LLM exchange (a JSON-able mapping with at least ``purpose``
-        and ``level``); return its id. Token counts, ``cost_usd`` and
-        ``duration_s`` are absent for providers that do not report them."""
+        and ``level``); return its id. Token counts and ``cost_usd`` are read
+        from the top level or from a nested ``usage`` mapping (the form of
+        :meth:`engine.llm.Exchange.to_dict`); they and ``duration_s`` are
+        absent for providers that do not report them."""
         if not isinstance(exchange, Mapping):
             raise StoreError(
                 f"an LLM call must be a mapping, got {type(exchange).__name__}", code="bad-llm-call"
@@ -432,6 +524,18 @@ class RunStore:
             run_id=run_id,
         )
         return [dict(_json.loads(text), id=call_id, created_at=created) for call_id, text, created in rows]
+
+    def llm_call_rows(self, run_id: str) -> list[dict[str, Any]]:
+        """The stored columns of every call, oldest first: the per-call token table of the report."""
+        rows = self._query(
+            "SELECT id, purpose, level, provider, model, prompt_tokens, completion_tokens, cost_usd,"
+            " duration_s, failed FROM llm_calls WHERE run_id = ? ORDER BY id",
+            (run_id,),
+            run_id=run_id,
+        )
+        keys = ("id", "purpose", "level", "provider", "model", "prompt_tokens", "completion_tokens",
+                "cost_usd", "duration_s", "failed")
+        return [dict(zip(keys, row)) for row in rows]
 
     def usage(self, run_id: str) -> dict[str, Any]:
         """Token, cost and call totals: ``{"levels": {level: totals}, "total": totals}``."""

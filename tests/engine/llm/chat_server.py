@@ -36,6 +36,15 @@ class Status:
 
 
 @dataclass(frozen=True)
+class Raw:
+    """Any response: a status, raw body bytes (not necessarily JSON, nor UTF-8) and extra headers."""
+
+    code: int
+    body: bytes
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class Hang:
     seconds: float
 
@@ -61,17 +70,24 @@ class ChatServer:
                 if isinstance(behaviour, Hang):
                     server._release.wait(behaviour.seconds)
                     return
+                if isinstance(behaviour, Raw):
+                    self._send_raw(behaviour.code, behaviour.body, behaviour.headers)
+                    return
                 if isinstance(behaviour, Status):
                     self._send(behaviour.code, {"error": {"message": behaviour.message, "type": "test"}})
                     return
                 self._send(200, server.completion(body, behaviour))
 
             def _send(self, code: int, payload: dict[str, Any]) -> None:
-                data = json.dumps(payload).encode()
+                self._send_raw(code, json.dumps(payload).encode(), ())
+
+            def _send_raw(self, code: int, data: bytes, headers: tuple[tuple[str, str], ...]) -> None:
                 try:
                     self.send_response(code)
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(data)))
+                    for name, value in headers:
+                        self.send_header(name, value)
                     self.end_headers()
                     self.wfile.write(data)
                 except (BrokenPipeError, ConnectionResetError):

@@ -58,7 +58,12 @@ def test_newer_schema_version_is_refused(tmp_path):
 
 def test_older_store_is_migrated(tmp_path):
     path = tmp_path / "run.sqlite"
-    sqlite3.connect(path).close()  # an empty database is version 0
+    con = sqlite3.connect(path)  # a database file with a header and no tables of ours is version 0
+    con.execute("CREATE TABLE scratch (x)")
+    con.execute("DROP TABLE scratch")
+    con.commit()
+    con.close()
+    assert path.stat().st_size > 0
     with RunStore.open(path) as store:
         store.create_run("r", task="t", settings={}, provider="p", model="m")
         assert store.run("r").status == "running"
