@@ -11,11 +11,11 @@ import time
 from typing import Any, Callable
 
 from ._child import kill_group, spawn_limited
-from ._compile import compile_stage
-from ._guard import guard_stage
 from ._parse import parse_stage
 from ._policy import DEFAULT_POLICY, Limits, Policy, policy_to_dict
+from ._prescan import size_violations
 from ._records import Admission, StageResult, Violation
+from ._worker import StaticVerdict, static_check
 
 __all__ = ["admit", "module_name", "SANDBOX_VERSION", "protocol_reference"]
 
@@ -87,13 +87,15 @@ def admit(source: str, protocol: Any, *, policy: Policy = DEFAULT_POLICY, limits
     """Decide whether ``source`` may run as a mechanism for ``protocol``.
 
     Never raises for bad code: every problem is a :class:`Violation` in the
-    returned record. Stages: parse, guard, compile (in this process, no code
-    runs) then load and verify in a limited child process. ``verify=False``
+    returned record. Stages: parse, guard, compile in the admission worker
+    (:mod:`sandbox._worker`, a limited child: no untrusted text is parsed in
+    this process, and a parser crash or hang is a ``parse-crashed`` or
+    ``parse-timeout`` record), then load and verify in a limited child
+    process. When the guard hands back a rewritten source, that text is what
+    is named, digested, loaded and recorded. ``verify=False``
     only loads and checks the entry point; a callable replaces the hook's
     suite (it must be importable at module level and take ``build``).
     """
-    text = source if isinstance(source, str) else ""
-    name, digest = module_name(text)
     protocol_name, hook = protocol_reference(protocol)
     stages: list[StageResult] = []
 
@@ -105,15 +107,14 @@ def admit(source: str, protocol: Any, *, policy: Policy = DEFAULT_POLICY, limits
         return Admission(all(s.ok for s in stages) and not violations, name, digest, text, protocol_name,
                          entry_point, tuple(clean), violations, counterexample, SANDBOX_VERSION)
 
-    parsed = parse_stage(source, policy)
-    stages.append(parsed)
-    if not parsed.ok:
-        return verdict()
-    guarded = guard_stage(parsed.value, policy, entry_point)
-    stages.append(guarded)
-    compiled = compile_stage(text, name)
-    stages.append(compiled)
-    if not (guarded.ok and compiled.ok):
+    if isinstance(source, str) and not size_violations(source, policy):
+        static = static_check(source, policy, entry_point)
+    else:  # not text, or too large to send: refused by counting alone, before any tokenizing
+        static = StaticVerdict((parse_stage(source, policy),), source if isinstance(source, str) else "")
+    text = static.source
+    name, digest = module_name(text)
+    stages.extend(static.stages)
+    if not all(s.ok for s in stages):
         return verdict()
     request = {
         "source": text, "name": name, "entry_point": entry_point, "policy": policy_to_dict(policy),
