@@ -58,6 +58,7 @@ _PREFIX_OPERATORS = frozenset({"-", "+", "~"})
 _SEGMENT_ENDS = frozenset({",", ";", "=", "+=", "-=", "*=", "/=", "//=", "%=", "**=", "@=", "&=", "|=", "^=",
                            ">>=", "<<="})
 _NEUTRAL_OPS = frozenset({":", "->", "..."})
+_IGNORED_TOKENS = frozenset({tokenize.NL, tokenize.COMMENT, tokenize.ENDMARKER})
 _STRING_PREFIX = re.compile(r"[A-Za-z]*")
 # PEP 263: a comment on line 1 or 2 that names the source encoding.
 _CODING_COOKIE = re.compile(r"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.ASCII)
@@ -182,9 +183,12 @@ class _Meter:
     def feed(self, token: tokenize.TokenInfo) -> None:
         kind, text = token.type, token.string
         line = token.start[0] + self.line_offset
-        if kind in (tokenize.NL, tokenize.COMMENT, tokenize.ENDMARKER):
+        if kind in _IGNORED_TOKENS:
             return
-        self.scan.count_token(line)
+        scan = self.scan
+        scan.tokens += 1
+        if scan.tokens == scan.limits.max_tokens + 1:
+            scan.too_many_tokens(line)
         if kind == tokenize.INDENT:
             self.indent += 1
             self.scan.check_depth(self.depth(), line)
@@ -298,10 +302,8 @@ class _Scan:
         self.pending: list[tuple[str, int, int]] = []  # f-string tokens still to expand
         self.string_spans: list[tuple[int, int, int, int]] = []  # (line, col) start and end of literals
 
-    def count_token(self, line: int) -> None:
-        self.tokens += 1
-        if self.tokens == self.limits.max_tokens + 1:
-            self.report.add("tokens", Violation("too-large", line, 0, f"the source has over "
+    def too_many_tokens(self, line: int) -> None:
+        self.report.add("tokens", Violation("too-large", line, 0, f"the source has over "
                             f"{self.limits.max_tokens} tokens; keep it shorter by removing unused code"))
 
     def check_depth(self, depth: int, line: int) -> None:
