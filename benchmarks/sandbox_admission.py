@@ -23,7 +23,8 @@ import types
 from pathlib import Path
 
 from interfaces import ParamSpec, SearchConfig, SearchSpace, TraceView, Trial
-from sandbox import DEFAULT_POLICY, MechanismHost, admit, compile_stage, guard_stage, load_stage, parse_stage, unload
+from sandbox import (DEFAULT_POLICY, MechanismHost, admit, compile_stage, guard_stage, load_stage, parse_stage,
+                     unload)
 from sandbox._worker import AdmissionWorker
 
 MECHANISM = (Path(__file__).resolve().parent.parent / "tests" / "sandbox" / "mechanisms" /
@@ -104,7 +105,8 @@ def main() -> None:
     for name, samples in through_worker.items():
         print(f"  {name:<8} {_percentiles(samples)}")
     p50 = statistics.median(through_worker["total"])
-    print(f"parse+guard+compile+load p50 {p50 * 1e3:.2f} ms (target < 50 ms): {'ok' if p50 < 0.05 else 'MISSED'}")
+    verdict = "ok" if p50 < 0.05 else "MISSED"
+    print(f"parse+guard+compile+load p50 {p50 * 1e3:.2f} ms (target < 50 ms): {verdict}")
 
     print("in-process reference (same stages in this process, same run):")
     stages: dict[str, list[float]] = {"parse": [], "guard": [], "compile": [], "load": [], "total": []}

@@ -24,13 +24,13 @@ import keyword
 import re
 import tokenize
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 from ._policy import DEFAULT_POLICY, Policy
 from ._records import Violation
 
-__all__ = ["ScanLimits", "DEFAULT_SCAN_LIMITS", "prescan", "size_violations"]
+__all__ = ["DEFAULT_SCAN_LIMITS", "ScanLimits", "prescan", "size_violations"]
 
 
 @dataclass(frozen=True)
@@ -132,9 +132,7 @@ def _fstring_fields(text: str) -> Iterator[tuple[str, int, int]]:
             continue
         if char in _OPENERS:
             expression[0] += 1
-        elif char in ")]":
-            expression[0] -= 1
-        elif char == "}" and expression[0] > 0:
+        elif char in ")]" or char == "}" and expression[0] > 0:
             expression[0] -= 1
         elif char in "}:" and expression[0] <= 0:
             yield text[expression[1]:i], len(stack), expression[1]
@@ -164,7 +162,7 @@ class _Meter:
     """Counts over one token stream: the module, or one f-string field (wrapped
     in parentheses, which stand for the field's braces)."""
 
-    def __init__(self, scan: "_Scan", base_depth: int, line_offset: int, top_level: bool) -> None:
+    def __init__(self, scan: _Scan, base_depth: int, line_offset: int, top_level: bool) -> None:
         self.scan = scan
         self.top_level = top_level
         self.base = base_depth
@@ -174,7 +172,8 @@ class _Meter:
         self.operators = [0]  # operators in the current comma-separated part, per open bracket
         self.lambdas = 0
         self.unary_run = 0
-        self.after_atom = False  # the previous token ends an operand (a trailer or binary operator may follow)
+        # The previous token ends an operand: a trailer or a binary operator may follow.
+        self.after_atom = False
         self.after_dot = False
 
     def depth(self) -> int:
@@ -225,8 +224,8 @@ class _Meter:
         self.chains[-1] += 1
         if self.chains[-1] == self.scan.limits.max_trailers + 1:  # once per chain
             self.scan.chain(line, f"{self.chains[-1]} attribute, item or call trailers in a row "
-                            f"(like a.b.c[0](x)); keep chains under {self.scan.limits.max_trailers} by naming "
-                            "intermediate values")
+                            f"(like a.b.c[0](x)); keep chains under {self.scan.limits.max_trailers} "
+                            "by naming intermediate values")
 
     def _count_operator(self, line: int, prefix: bool) -> None:
         self.operators[-1] += 1
@@ -309,9 +308,10 @@ class _Scan:
     def check_depth(self, depth: int, line: int) -> None:
         if depth > self.policy.max_depth and not self.deepest_reported:
             self.deepest_reported = True
+            limit = self.policy.max_depth
             self.report.add("depth", Violation(
-                "too-deep", line, 0, f"brackets, blocks and f-string fields nest over {self.policy.max_depth} "
-                f"deep; keep nesting under {self.policy.max_depth} by using helper functions or named values"))
+                "too-deep", line, 0, f"brackets, blocks and f-string fields nest over {limit} deep; keep "
+                f"nesting under {limit} by using helper functions or named values"))
 
     def chain(self, line: int, message: str) -> None:
         self.report.add("chain", Violation("too-long-chain", line, 0, message))
@@ -332,7 +332,8 @@ class _Scan:
             for expression, nesting, offset in _fstring_fields(text):
                 line_in_token = line + text.count("\n", 0, offset)
                 meter = _Meter(self, depth + nesting - 1, line_in_token - 1, False)
-                self._stream("(" + expression + "\n)", meter)  # errors inside a field: the parser reports them
+                # Errors inside a field are the parser's to report.
+                self._stream("(" + expression + "\n)", meter)
         return error
 
     def _stream(self, text: str, meter: _Meter) -> Violation | None:

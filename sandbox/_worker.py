@@ -41,8 +41,14 @@ from ._child import kill_group, spawn_limited
 from ._policy import Limits, Policy, policy_to_dict
 from ._records import StageResult, Violation
 
-__all__ = ["WorkerLimits", "StaticVerdict", "AdmissionWorker", "static_check", "shared_worker",
-           "WORKER_CODES"]
+__all__ = [
+    "WORKER_CODES",
+    "AdmissionWorker",
+    "StaticVerdict",
+    "WorkerLimits",
+    "shared_worker",
+    "static_check",
+]
 
 # Codes of the records this module makes itself, next to the stages' own.
 WORKER_CODES = frozenset({"parse-crashed", "parse-timeout", "reply-too-large", "internal-error"})
@@ -245,11 +251,13 @@ class AdmissionWorker:
         remaining = deadline - time.monotonic()
         ready = False
         if remaining > 0:
-            readable, writable, _ = select.select([] if writing else [fd], [fd] if writing else [], [], remaining)
+            waiting = [fd]
+            readable, writable, _ = select.select([] if writing else waiting, waiting if writing else [], [],
+                                                  remaining)
             ready = bool(readable or writable)
         if not ready:
-            raise _Failure("parse-timeout", f"parsing, guarding and compiling took over {self.limits.wall_s} s "
-                           "of wall-clock time; make the source smaller and simpler")
+            raise _Failure("parse-timeout", f"parsing, guarding and compiling took over "
+                           f"{self.limits.wall_s} s of wall-clock time; make the source smaller and simpler")
 
     def _verdict(self, reply: dict[str, Any], source: str) -> StaticVerdict:
         if "error" in reply:
@@ -280,7 +288,8 @@ class AdmissionWorker:
             return StageResult(expected, data["ok"], duration, violations,
                                _text(data["details"], cut))
         except (KeyError, TypeError, ValueError):
-            raise _Failure("internal-error", f"the admission worker sent a malformed {expected} record") from None
+            raise _Failure("internal-error",
+                           f"the admission worker sent a malformed {expected} record") from None
 
     def _failed(self, code: str, message: str, started: float, source: str) -> StaticVerdict:
         record = StageResult("parse", False, time.perf_counter() - started, (Violation(code, 0, 0, message),))

@@ -16,11 +16,12 @@ import os
 import resource
 import sys
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ._records import StageResult, Violation
 
-__all__ = ["main", "static_stages", "stage_to_wire", "MAX_MESSAGE_CHARS"]
+__all__ = ["MAX_MESSAGE_CHARS", "main", "stage_to_wire", "static_stages"]
 
 MAX_MESSAGE_CHARS = 2_000
 _CRASH_ADVICE = {
@@ -38,7 +39,8 @@ def _shielded(stage: str, run: Callable[[], StageResult]) -> StageResult:
     except Exception as error:  # noqa: BLE001 - RecursionError, MemoryError, libcst's own errors, anything
         message = (f"the {stage} stage failed on this source ({type(error).__name__}); "
                    f"{_CRASH_ADVICE[stage]}")
-        return StageResult(stage, False, time.perf_counter() - start, (Violation(f"{stage}-crashed", 0, 0, message),))
+        violation = Violation(f"{stage}-crashed", 0, 0, message)
+        return StageResult(stage, False, time.perf_counter() - start, (violation,))
 
 
 def static_stages(source: str, policy: Any, entry_point: str) -> tuple[list[StageResult], str]:

@@ -58,7 +58,8 @@ def mutated_mechanisms(draw) -> str:
             piece = draw(st.sampled_from(_REPEATED)) * draw(st.integers(2, 6000))
         elif edit == "nest":
             depth = draw(st.integers(2, 3000))
-            piece = "(" * depth + "1" + ")" * depth if draw(st.booleans()) else 'f"{' + "[" * depth + "]" * depth + '}"'
+            brackets = "(" * depth + "1" + ")" * depth
+            piece = brackets if draw(st.booleans()) else 'f"{' + brackets + '}"'
         elif edit == "cut":
             source = source[:at]
             continue

@@ -12,7 +12,7 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from sandbox import DEFAULT_POLICY, parse_stage
@@ -32,7 +32,8 @@ MIXED_LINE_ENDS = "\r\n\\\n\r\n\r\n"
 
 # Each attack: source, a code that must refuse it, the line it must name.
 ATTACKS = {
-    "fstring-bracket-bomb": ('def build(seed):\n    return f"{' + "(" * 3000 + ")" * 3000 + '}"\n', "too-deep", 2),
+    "fstring-bracket-bomb": ('def build(seed):\n    return f"{' + "(" * 3000 + ")" * 3000 + '}"\n',
+                             "too-deep", 2),
     "fstring-attribute-chain": ('x = f"{a' + ".b" * 5000 + '}"\n', "too-long-chain", 1),
     "not-chain": ("x = 1\ny = " + "not " * 5000 + "x\n", "too-long-chain", 2),
     "unary-minus-chain": ("x = " + "-" * 5000 + "1\n", "too-long-chain", 1),
@@ -77,8 +78,8 @@ def _run_attacks(names: list[str], per_attack_s: float = 60.0) -> dict[str, dict
     pending = list(names) + ["benign-after-attacks"]
     while pending:
         payload = json.dumps([[name, ATTACKS[name][0]] for name in pending if name in ATTACKS])
-        caller = subprocess.Popen([sys.executable, "-c", _RUNNER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                  stderr=subprocess.DEVNULL, cwd=ROOT,
+        caller = subprocess.Popen([sys.executable, "-c", _RUNNER], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=ROOT,
                                   env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
         caller.stdin.write(payload.encode())
         caller.stdin.close()
@@ -127,7 +128,8 @@ def test_real_mechanisms_pass_the_prescan(path: Path) -> None:
 
 IDIOMATIC_FSTRINGS = [
     'f"{x!r}"', 'f"{x=}"', 'f"{x:>{width}}"', "f\"{d['k']}\"", 'f"{{literal}} {x}"', "f'''{f\"{x}\"}'''",
-    'f"{when:%Y-%m-%d %H:%M}"', 'rf"\\d{x}"', "f\"{x:{'<'}10}\"", 'f"{(lambda: 1)()}"', "f\"{ {'a': 1}['a'] }\"",
+    'f"{when:%Y-%m-%d %H:%M}"', 'rf"\\d{x}"', "f\"{x:{'<'}10}\"", 'f"{(lambda: 1)()}"',
+    "f\"{ {'a': 1}['a'] }\"",
     'f"{x:.3f} ({y:+.1%})"', 'f"{a[1:2]} {b!s:>8}"', 'f"""{x}\n{y}"""', "f'{x}' f'{y}' 'plain'",
 ]
 
@@ -166,7 +168,8 @@ CHAINS = {
     "attribute": (lambda n: "x" + ".y" * n, LIMITS.max_trailers),
     "subscript": (lambda n: "x" + "[0]" * n, LIMITS.max_trailers),
     "call": (lambda n: "x" + "()" * n, LIMITS.max_trailers),
-    "mixed-trailers": (lambda n: "x" + "".join((".y", "[0]", "(1)")[i % 3] for i in range(n)), LIMITS.max_trailers),
+    "mixed-trailers": (lambda n: "x" + "".join((".y", "[0]", "(1)")[i % 3] for i in range(n)),
+                       LIMITS.max_trailers),
     "binary": (lambda n: " + ".join(["x"] * (n + 1)), LIMITS.max_operators),
     "ternary": (lambda n: "x if y else " * (n // 2) + "x" + " or x" * (n % 2), LIMITS.max_operators),
     "lambda": (lambda n: "lambda: " * n + "x", LIMITS.max_lambdas),
@@ -224,7 +227,8 @@ def test_ordinary_whitespace_passes(source: str) -> None:
     assert parse_stage(source).ok
 
 
-@pytest.mark.parametrize("cookie", ["latin-1", "iso-8859-15", "ascii", "cp1252", "utf-16", "utf-8-sig", "euc_jp"])
+@pytest.mark.parametrize("cookie", ["latin-1", "iso-8859-15", "ascii", "cp1252", "utf-16", "utf-8-sig",
+                                    "euc_jp"])
 @pytest.mark.parametrize("line", [1, 2])
 def test_coding_cookies_other_than_utf8_are_refused(cookie: str, line: int) -> None:
     header = ["#!/usr/bin/env python", f"# -*- coding: {cookie} -*-"] if line == 2 else [f"# coding={cookie}"]
@@ -264,8 +268,9 @@ def test_libcst_failures_in_process_are_records() -> None:
     assert "CSTValidationError" in result.violations[0].message
 
 
-ADVERSARIAL_LINES = ["x = " + "not " * 3000 + "y\n", "x = a" + ".b" * 6000 + "\n", 'x = f"{' + "(" * 12_000 + '}"\n',
-                     "x = " + "a + " * 6000 + "a\n", "\u202e" * 12_000 + "\n", "(" * 20_000 + "\n"]
+ADVERSARIAL_LINES = ["x = " + "not " * 3000 + "y\n", "x = a" + ".b" * 6000 + "\n",
+                     'x = f"{' + "(" * 12_000 + '}"\n', "x = " + "a + " * 6000 + "a\n", "\u202e" * 12_000 + "\n",
+                     "(" * 20_000 + "\n"]
 
 
 @pytest.mark.parametrize("text", ADVERSARIAL_LINES, ids=range(len(ADVERSARIAL_LINES)))

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox import DEFAULT_POLICY, admit
-from sandbox import _worker
+from sandbox import DEFAULT_POLICY, _worker, admit
 from sandbox._worker import AdmissionWorker, WorkerLimits
 from sandbox._worker_main import static_stages
 
