@@ -23,8 +23,8 @@ import types
 from pathlib import Path
 
 from interfaces import ParamSpec, SearchConfig, SearchSpace, TraceView, Trial
-from sandbox import (DEFAULT_POLICY, MechanismHost, admit, compile_stage, guard_stage, load_stage, parse_stage,
-                     unload)
+from sandbox import (DEFAULT_POLICY, MechanismHost, admit, compile_stage, guard_stage, load_stage,
+                     parse_stage, unload)
 from sandbox._worker import AdmissionWorker
 
 MECHANISM = (Path(__file__).resolve().parent.parent / "tests" / "sandbox" / "mechanisms" /

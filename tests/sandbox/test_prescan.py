@@ -269,8 +269,8 @@ def test_libcst_failures_in_process_are_records() -> None:
 
 
 ADVERSARIAL_LINES = ["x = " + "not " * 3000 + "y\n", "x = a" + ".b" * 6000 + "\n",
-                     'x = f"{' + "(" * 12_000 + '}"\n', "x = " + "a + " * 6000 + "a\n", "\u202e" * 12_000 + "\n",
-                     "(" * 20_000 + "\n"]
+                     'x = f"{' + "(" * 12_000 + '}"\n', "x = " + "a + " * 6000 + "a\n",
+                     "\u202e" * 12_000 + "\n", "(" * 20_000 + "\n"]
 
 
 @pytest.mark.parametrize("text", ADVERSARIAL_LINES, ids=range(len(ADVERSARIAL_LINES)))
