@@ -5,12 +5,12 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Callable
 
-from ._compile import compile_stage
-from ._guard import guard_stage
 from ._parse import parse_stage
 from ._policy import DEFAULT_POLICY, Limits, Policy
-from ._records import Admission, StageResult, Violation
+from ._prescan import size_violations
+from ._records import Admission, StageResult
 from ._verify import verify_stages
+from ._worker import StaticVerdict, static_check
 
 __all__ = ["admit", "module_name", "SANDBOX_VERSION", "protocol_reference"]
 
@@ -48,15 +48,17 @@ def admit(source: str, protocol: Any, *, policy: Policy = DEFAULT_POLICY, limits
     """Decide whether ``source`` may run as a mechanism for ``protocol``.
 
     Never raises for bad code: every problem is a :class:`Violation` in the
-    returned record. Stages: parse, guard, compile (no code runs), then load
-    in two limited mechanism processes (different hash seeds) and verify with
-    the hook's conformance suite driven from this process, so the verdict is
-    this process's own. ``verify=False`` only loads and checks the entry point;
-    a callable replaces the hook's suite: it is called with ``build`` and
-    raises to refuse.
+    returned record. Stages: parse, guard, compile in the admission worker
+    (:mod:`sandbox._worker`, a limited child: no untrusted text is parsed in
+    this process, and a parser crash or hang is a ``parse-crashed`` or
+    ``parse-timeout`` record); then load in two limited mechanism processes
+    (different hash seeds) and verify with the hook's conformance suite driven
+    from this process, so the verdict is this process's own. When the guard
+    hands back a rewritten source, that text is what is named, digested,
+    loaded and recorded. ``verify=False`` only loads and checks the entry
+    point; a callable replaces the hook's suite: it is called with ``build``
+    and raises to refuse.
     """
-    text = source if isinstance(source, str) else ""
-    name, digest = module_name(text)
     protocol_name, hook = protocol_reference(protocol)
     stages: list[StageResult] = []
 
@@ -68,15 +70,14 @@ def admit(source: str, protocol: Any, *, policy: Policy = DEFAULT_POLICY, limits
         return Admission(all(s.ok for s in stages) and not violations, name, digest, text, protocol_name,
                          entry_point, tuple(clean), violations, counterexample, SANDBOX_VERSION)
 
-    parsed = parse_stage(source, policy)
-    stages.append(parsed)
-    if not parsed.ok:
-        return verdict()
-    guarded = guard_stage(parsed.value, policy, entry_point)
-    stages.append(guarded)
-    compiled = compile_stage(text, name)
-    stages.append(compiled)
-    if not (guarded.ok and compiled.ok):
+    if isinstance(source, str) and not size_violations(source, policy):
+        static = static_check(source, policy, entry_point)
+    else:  # not text, or too large to send: refused by counting alone, before any tokenizing
+        static = StaticVerdict((parse_stage(source, policy),), source if isinstance(source, str) else "")
+    text = static.source
+    name, digest = module_name(text)
+    stages.extend(static.stages)
+    if not all(s.ok for s in stages):
         return verdict()
     stages.extend(verify_stages(text, name, entry_point=entry_point, policy=policy, limits=limits,
                                 suite=_suite(verify, hook, protocol, limits), call_budget_s=_budget(hook)))
