@@ -94,10 +94,13 @@ class _Died(Exception):
 class AdmissionWorker:
     """One long-lived admission child, started on first use and replaced after
     every failure. ``module`` names the child's entry module (tests substitute
-    misbehaving ones)."""
+    misbehaving ones). The child confines itself with Landlock and seccomp once
+    warmed up, as a mechanism process does (see :mod:`sandbox._confine`)."""
 
     def __init__(self, limits: WorkerLimits = WorkerLimits(), module: str = "sandbox._worker_main") -> None:
         self.limits = limits
+        #: The kernel layers the running child applied to itself ("" before it starts).
+        self.confinement = ""
         self.module = module
         self._lock = threading.Lock()
         self._process: subprocess.Popen | None = None
@@ -188,6 +191,8 @@ class AdmissionWorker:
             self.close()
             raise _Failure("internal-error", "the admission worker started wrongly; this is not a fault "
                            "of the code")
+        confinement = ready.get("confinement")
+        self.confinement = confinement[:200] if type(confinement) is str else "not reported"
         return process
 
     def _reap(self, process: subprocess.Popen) -> str:

@@ -90,3 +90,14 @@ def test_the_host_reports_each_mechanism_process_confinement() -> None:
     with MechanismHost(limits=LIMITS) as host:
         loaded = host.load(admit(text, "filter", verify=False), 0)
         assert loaded.ok and "seccomp" in loaded.confinement and "unavailable" not in loaded.confinement
+
+
+def test_the_admission_worker_confines_itself_before_reading_any_text() -> None:
+    from sandbox import admit
+    from sandbox._worker import shared_worker
+
+    text = "class F:\n    def check(self, proposal, trace, space):\n        return None\n\n\n" \
+           "def build(seed):\n    return F()\n"
+    assert admit(text, "filter", verify=False).admitted  # the warmed-up, confined worker still does its work
+    confinement = shared_worker().confinement
+    assert "seccomp" in confinement and "unavailable" not in confinement and "failed" not in confinement
