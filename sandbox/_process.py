@@ -121,17 +121,27 @@ class MechanismProcess:
             return f"the mechanism process died from signal {-code}"
         return f"the mechanism process exited with status {code}"
 
-    def close(self) -> None:
-        """Kill the process group and remove the working directory; idempotent."""
+    def close(self, *, wait: bool = False) -> None:
+        """SIGKILL the process group at once and remove the working directory;
+        idempotent. The dead process is reaped by a background thread (a
+        caller seldom needs to wait for it: nothing can run after SIGKILL), or
+        here with ``wait=True``."""
         try:
-            self.process.stdin.close()
-        except OSError:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
             pass
-        kill_group(self.process)
-        try:
-            self.process.stdout.close()
-        except OSError:
-            pass
+        for stream in (self.process.stdin, self.process.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        if wait:
+            self._reap()
+        else:
+            threading.Thread(target=self._reap, name="sandbox-reaper", daemon=True).start()
+
+    def _reap(self) -> None:
+        kill_group(self.process)  # waits for the group leader
         shutil.rmtree(self._workdir, ignore_errors=True)
 
 
@@ -161,5 +171,5 @@ def take_process(limits: Limits, *, hash_seed: int = 0, cpu_s: int = HOST_CPU_S,
 def _close_spares() -> None:
     with _SPARES_LOCK:
         for spare in _SPARES.values():
-            spare.close()
+            spare.close(wait=True)
         _SPARES.clear()
