@@ -73,6 +73,15 @@ def test_a_memory_squatter_cannot_starve_another_mechanism() -> None:
     host.close()
 
 
+def test_registering_a_shared_abstract_base_class_is_refused_and_changes_nothing(host: MechanismHost) -> None:
+    poisoner = loaded_filter(host, filter_source("typing.Sequence.register(dict)\nreturn None", "import typing"))
+    victim = loaded_filter(host, filter_source("return 'sequence' if isinstance({}, typing.Sequence) else None",
+                                               "import typing"))
+    refused = ask(host, poisoner)
+    assert refused.code == "call-raised" and "register" in refused.message
+    assert ask(host, victim).value is None
+
+
 def test_a_hang_is_charged_to_the_mechanism_that_hung(host: MechanismHost) -> None:
     victim = loaded_filter(host, source("tabu_filter"))
     hanging = loaded_filter(host, filter_source("while True:\n    self.seen += 1"))
