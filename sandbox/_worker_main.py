@@ -59,7 +59,7 @@ def static_stages(source: str, policy: Any, entry_point: str) -> tuple[list[Stag
     if not stages[0].ok:
         return stages, source
     parsed = stages[0].value
-    guarded = _shielded("guard", lambda: guard_stage(parsed, policy, entry_point))
+    guarded = _shielded("guard", lambda: guard_stage(parsed, policy, entry_point, source=source))
     stages.append(guarded)
     text = guarded.value if isinstance(guarded.value, str) else source
     stages.append(_shielded("compile", lambda: compile_stage(text, module_name(text)[0])))

@@ -195,8 +195,8 @@ def test_the_guard_rewrite_is_what_is_compiled(monkeypatch) -> None:
     real = _guard.guard_stage
     body = "def build(seed):\n    return None\n"
 
-    def rewriting(module, policy, entry_point):
-        result = real(module, policy, entry_point)
+    def rewriting(module, policy, entry_point, **options):
+        result = real(module, policy, entry_point, **options)
         return StageResult(result.stage, result.ok, result.duration_s, result.violations, value=body)
 
     monkeypatch.setattr(_guard, "guard_stage", rewriting)
