@@ -40,3 +40,11 @@ def run_unguarded(source: str, function: str = "attack"):
         return getattr(loaded.value, function)()
     finally:
         unload(name)
+
+
+def advisor(body: str, prelude: str = "", init: str = "self.seed = seed") -> str:
+    """An advisor module: ``prelude``, then a class whose ``__init__`` runs
+    ``init`` and whose ``advise`` runs ``body``, then ``build``."""
+    return textwrap.dedent(prelude) + "\n\nclass Advisor:\n    def __init__(self, seed):\n        " + init + "\n\n" \
+        "    def advise(self, trace, space, config):\n" + textwrap.indent(textwrap.dedent(body).strip(), " " * 8) + \
+        "\n\n\ndef build(seed):\n    return Advisor(seed)\n"

@@ -18,6 +18,7 @@ from sandbox import Limits, MechanismHost, admit
 from sandbox._verify import verify_stages
 from sandbox._policy import DEFAULT_POLICY
 
+from ._harness import advisor as harness_advisor
 from .mechanisms import source
 
 SPACE = SearchSpace((ParamSpec("LR", "float", 0.1, low=0.0, high=1.0), ParamSpec("DEPTH", "int", 4, low=1, high=8)))
@@ -139,9 +140,7 @@ def test_a_huge_failure_message_is_clipped_and_a_bogus_line_dropped() -> None:
 
 
 def advisor(body: str, prelude: str = "") -> str:
-    return textwrap.dedent(prelude) + "\n\nclass Advisor:\n    def __init__(self, seed):\n        self.calls = 0\n\n" \
-        "    def advise(self, trace, space, config):\n" + textwrap.indent(textwrap.dedent(body).strip(), " " * 8) + \
-        "\n\n\ndef build(seed):\n    return Advisor(seed)\n"
+    return harness_advisor(body, prelude, init="self.calls = 0")
 
 
 def test_answers_that_depend_on_the_hash_seed_are_refused_at_admission() -> None:

@@ -3,21 +3,15 @@ loaded in two limited processes, and reports the first failing example."""
 
 from __future__ import annotations
 
-import textwrap
 
 import pytest
 
 from sandbox import Limits, admit
 
 from ._foreign import Greeter, check_greeter
+from ._harness import advisor
 
 FAST = Limits(verify_wall_s=20.0, cpu_s=10, memory_bytes=512 << 20, max_examples=8)
-
-
-def advisor(body: str, prelude: str = "") -> str:
-    return textwrap.dedent(prelude) + "\n\nclass Advisor:\n    def __init__(self, seed):\n        self.seed = seed\n\n" \
-        "    def advise(self, trace, space, config):\n" + textwrap.indent(textwrap.dedent(body).strip(), " " * 8) + \
-        "\n\n\ndef build(seed):\n    return Advisor(seed)\n"
 
 
 def test_a_conforming_advisor_is_admitted_with_every_stage_recorded() -> None:
