@@ -251,7 +251,6 @@ class Run:
         with contextlib.suppress(Exception):
             store.close()
         return RunResult(self.run_id, self.run_dir, status, baseline, best, trials, report)
-        return result
 
     def _record_exchange(self, store: Any) -> Any:
         def record(exchange: Any) -> None:

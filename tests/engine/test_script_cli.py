@@ -1,6 +1,5 @@
 """`python -m engine.run script`: discovery shown by --dry-run, every bad input refused before a trial."""
 
-import json
 import subprocess
 import sys
 from pathlib import Path

@@ -79,18 +79,10 @@ def test_an_empty_store_file_is_refused_not_given_a_new_schema(run_copy):
     assert db.stat().st_size == 0
 
 
-def test_stored_settings_that_do_not_parse_are_a_typed_error(run_copy):
+@pytest.mark.parametrize("settings", ['{"task": "script", ', '[1, 2, 3]'], ids=["not-json", "wrong-shape"])
+def test_stored_settings_that_do_not_parse_or_fit_are_a_typed_error(run_copy, settings):
     con = sqlite3.connect(run_copy / "run.sqlite")
-    con.execute("UPDATE runs SET settings = '{\"task\": \"script\", '")
-    con.commit()
-    con.close()
-    rc, out = cli("--resume", run_copy.name, "--run-dir", run_copy.parent)
-    assert_one_typed_line(rc, out, "store-corrupt")
-
-
-def test_stored_settings_of_the_wrong_shape_are_a_typed_error(run_copy):
-    con = sqlite3.connect(run_copy / "run.sqlite")
-    con.execute("UPDATE runs SET settings = '[1, 2, 3]'")
+    con.execute("UPDATE runs SET settings = ?", (settings,))
     con.commit()
     con.close()
     rc, out = cli("--resume", run_copy.name, "--run-dir", run_copy.parent)

@@ -19,7 +19,7 @@ from RestrictedPython.Guards import (
     safer_getattr,
 )
 
-from interfaces import Proposal, SearchConfig, Trial, TrialStatus, Decision
+from interfaces import Proposal, Trial, TrialStatus, Decision
 
 from mechanism_library import MECHANISMS_DIR, get
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import pytest
 
 from sandbox import admit
-from interfaces import SearchSpace, ParamSpec, SearchConfig, TraceView, Trial, Proposal
 
 from ._harness import compile_errors, guard_codes, run_unguarded
 from .mechanisms import source

@@ -1,11 +1,9 @@
 """Each failure class, produced by a real subprocess."""
 
-import os
 import sys
 import textwrap
 import time
 
-import pytest
 
 from engine.executors import STDOUT_FILE, run_trial
 from interfaces import TrialRequest, TrialStatus
