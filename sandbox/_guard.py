@@ -524,9 +524,48 @@ def guard_stage(module: cst.Module, policy: Policy = DEFAULT_POLICY, entry_point
         guard.violations.append(Violation("too-large", 1, 0, f"the code has {guard.nodes} syntax nodes; keep "
                                           f"it under {policy.max_nodes}"))
     if not guard.entry_found:
-        guard.violations.append(Violation("missing-entry-point", 1, 0, f"define a module-level function "
-                                          f"{entry_point}(seed) that returns a new instance of your class"))
+        guard.violations.append(_missing_entry_point(module, entry_point))
     ordered = tuple(sorted(guard.violations, key=lambda v: (v.line, v.col, v.code)))
     notes = [f"{guard.nodes} nodes", *(f"ignored the __main__ block at line {first}" for first, _ in spans)]
     return StageResult("guard", not ordered, time.perf_counter() - start, ordered,
                        details="; ".join(notes), value=text)
+
+
+class _NestedDefinitions(cst.CSTVisitor):
+    """Where a function named like the entry point is defined inside a class or function."""
+
+    METADATA_DEPENDENCIES = (PositionProvider,)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.scopes: list[str] = []
+        self.found: list[tuple[int, str]] = []
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.scopes.append(f"class {node.name.value}")
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self.scopes.pop()
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        if node.name.value == self.name and self.scopes:
+            self.found.append((self.get_metadata(PositionProvider, node).start.line, self.scopes[-1]))
+        self.scopes.append(f"function {node.name.value}")
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self.scopes.pop()
+
+
+def _missing_entry_point(module: cst.Module, entry_point: str) -> Violation:
+    """The violation for a module without ``build``: at the misplaced definition's line when there is one."""
+    nested = _NestedDefinitions(entry_point)
+    try:
+        MetadataWrapper(module, unsafe_skip_copy=True).visit(nested)
+    except RecursionError:
+        nested.found = []
+    if nested.found:
+        line, scope = nested.found[0]
+        return Violation("missing-entry-point", line, 0, f"{entry_point} is defined inside {scope}; define "
+                         f"{entry_point}(seed) at module level (no indentation), after the class")
+    return Violation("missing-entry-point", 1, 0, f"define a module-level function "
+                     f"{entry_point}(seed) that returns a new instance of your class")

@@ -80,3 +80,12 @@ def test_static_refusals_report_all_violations_and_skip_the_child() -> None:
     codes = [v.code for v in admission.violations]
     assert codes.count("forbidden-import") == 2 and "forbidden-name" in codes and "missing-entry-point" in codes
     assert [s.stage for s in admission.stages] == ["parse", "guard", "compile"]
+
+
+def test_a_build_indented_into_the_class_is_reported_at_its_own_line() -> None:
+    source = ("import random\n\nclass Advisor:\n    def __init__(self, seed):\n        self.rng = random.Random(seed)\n\n"
+              "    def advise(self, trace, space, config):\n        return ''\n\n"
+              "    def build(seed):\n        return Advisor(seed)\n")
+    admission = admit(source, "advisor")
+    [violation] = [v for v in admission.violations if v.code == "missing-entry-point"]
+    assert violation.line == 10 and "inside class Advisor" in violation.message
