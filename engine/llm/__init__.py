@@ -2,8 +2,9 @@
 
 One interface (:class:`Provider`): an :class:`LLMRequest` and a pydantic
 response model in, an :class:`LLMReply` (the validated answer and its
-:class:`Exchange`) out. Providers: ``openai`` (any OpenAI-compatible
-endpoint, via the openai SDK and instructor), ``heuristic`` (a deterministic
+:class:`Exchange`) out. :class:`CodeCompletion` is the one answer asked
+without a schema: the model continues a pre-filled assistant turn.
+Providers: ``openai`` (any OpenAI-compatible endpoint, via the openai SDK and instructor), ``heuristic`` (a deterministic
 stand-in, no network), ``replay`` (answers from a recorded transcript), and
 :class:`RecordingProvider` to write such a transcript. A shared
 :class:`Ledger` accounts tokens and cost per level and enforces a
@@ -14,6 +15,7 @@ from ._answers import (
     ANSWER_MODELS,
     Assessment,
     Candidate,
+    CodeCompletion,
     CritiqueAnswer,
     ExploreAnswer,
     GenerateAnswer,
@@ -22,6 +24,7 @@ from ._answers import (
     ProposalAnswer,
     proposal_answer_for,
     SpecifyAnswer,
+    is_completion,
 )
 from ._endpoints import ENDPOINTS, MODES
 from ._grid import value_grid
@@ -31,7 +34,7 @@ from ._heuristic import SYMPTOMS, CatalogEntry, HeuristicProvider, OuterRules
 from ._ledger import Budget, Ledger, Price
 from ._openai import OpenAIProvider, OpenAISettings
 from ._protocol import Provider
-from ._records import LEVELS, PURPOSES, Exchange, LLMReply, LLMRequest, Usage
+from ._records import LEVELS, OPTIONS, PURPOSES, Exchange, LLMReply, LLMRequest, Usage
 from ._replay import RecordingProvider, ReplayProvider
 
 __all__ = [
@@ -40,6 +43,7 @@ __all__ = [
     "Budget",
     "Candidate",
     "CatalogEntry",
+    "CodeCompletion",
     "CritiqueAnswer",
     "ENDPOINTS",
     "Exchange",
@@ -52,6 +56,7 @@ __all__ = [
     "LLMRequest",
     "Ledger",
     "MODES",
+    "OPTIONS",
     "OpenAIProvider",
     "OpenAISettings",
     "OuterAnswer",
@@ -69,5 +74,6 @@ __all__ = [
     "SYMPTOMS",
     "SpecifyAnswer",
     "Usage",
+    "is_completion",
     "make_provider",
 ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
@@ -24,6 +24,8 @@ __all__ = [
     "CritiqueAnswer",
     "SpecifyAnswer",
     "GenerateAnswer",
+    "CodeCompletion",
+    "is_completion",
     "ANSWER_MODELS",
 ]
 
@@ -195,8 +197,32 @@ class GenerateAnswer(BaseModel):
         return match.group("body") if match else code
 
 
+class CodeCompletion(BaseModel):
+    """A completion-style answer: the text a model wrote after a pre-filled assistant turn.
+
+    Not structured output: the request's last message is ``{"role":
+    "assistant", "content": prefix}`` and the model continues it. ``text``
+    is the continuation only, never the prefix, and may be empty (the caller
+    judges it); ``finish_reason`` is the server's (``stop``, ``length``, ...),
+    empty when it gave none.
+    """
+
+    model_config = _STRICT
+    #: Providers send such a request as a plain chat completion, without a schema.
+    completion: ClassVar[bool] = True
+
+    text: str
+    finish_reason: str = ""
+
+
+def is_completion(response_model: Any) -> bool:
+    """True for a completion-style answer model (one marked ``completion = True``), asked without a schema."""
+    return getattr(response_model, "completion", False) is True
+
+
 #: Response models by class name, for replay transcripts.
 ANSWER_MODELS: dict[str, type[BaseModel]] = {
     m.__name__: m
-    for m in (ProposalAnswer, OuterAnswer, ExploreAnswer, CritiqueAnswer, SpecifyAnswer, GenerateAnswer)
+    for m in (ProposalAnswer, OuterAnswer, ExploreAnswer, CritiqueAnswer, SpecifyAnswer, GenerateAnswer,
+              CodeCompletion)
 }

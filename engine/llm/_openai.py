@@ -13,6 +13,12 @@ Two loops, each for its own kind of failure:
   (``provider-undecodable``). 400, 401, 403, 404 and 422 are not retried:
   asking again gets the same answer.
 
+A completion-style answer (:class:`CodeCompletion`) is asked without a
+schema: the call goes through instructor with ``response_model=None``, which
+hands it straight to the SDK (no tools, no ``response_format``, no repair
+rounds, and no instructor hooks, so this module counts the request and its
+usage itself); the transport retries are the same.
+
 The SDK's own retries are off so that only this policy applies. The API key
 is read from an environment variable, held only by the HTTP client, and
 scrubbed from every error text we produce.
@@ -35,8 +41,10 @@ from instructor.core.hooks import Hooks
 from pydantic import BaseModel, ValidationError
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
-from interfaces import ConfigError
+from interfaces import ConfigError, thaw
 
+from ._answers import CodeCompletion, is_completion
+from ._completion import AnswerNotText, assistant_prefix, continuation
 from ._endpoints import ENDPOINTS, Endpoint, default_price, instructor_mode
 from ._errors import provider_error
 from ._ledger import Ledger, Price, estimate_tokens
@@ -85,7 +93,7 @@ def _failure_code(exc: BaseException, log: "_CallLog | None" = None) -> tuple[st
     tells them from an answer that did not parse, which goes to a repair
     round instead.
     """
-    if isinstance(exc, UnicodeDecodeError):
+    if isinstance(exc, (UnicodeDecodeError, AnswerNotText)):
         return "provider-undecodable", True
     body_unparsed = log is not None and log.requests > log.responses
     if body_unparsed and isinstance(exc, json.JSONDecodeError):
@@ -176,9 +184,13 @@ class _CallLog:
         self.requests += 1
 
     def _on_response(self, response: Any) -> None:
+        self.record_response(response, _answer_text(response))
+
+    def record_response(self, response: Any, text: str) -> None:
+        """Count one response: its number of choices, its answer ``text`` and its usage."""
         self.responses += 1
         self.last_choices = len(getattr(response, "choices", None) or [])
-        self.texts.append(_answer_text(response))
+        self.texts.append(text)
         usage = getattr(response, "usage", None)
         if usage is not None:
             self.prompt_tokens += int(getattr(usage, "prompt_tokens", 0) or 0)
@@ -257,11 +269,18 @@ class OpenAIProvider:
     def _scrub(self, text: str) -> str:
         return text.replace(self._api_key, "[redacted]") if self._api_key != _NO_KEY else text
 
-    def _create_kwargs(self, allowance: int | None) -> dict[str, Any]:
+    def _create_kwargs(self, allowance: int | None, options: Any = None) -> dict[str, Any]:
+        """Sampling arguments: the request's options over the settings; ``max_tokens`` within every cap."""
+        options = thaw(options or {})
         extra: dict[str, Any] = {}
-        if self.settings.temperature is not None:
-            extra["temperature"] = self.settings.temperature
-        caps = [cap for cap in (self.settings.max_output_tokens, allowance) if cap is not None]
+        temperature = options.get("temperature", self.settings.temperature)
+        if temperature is not None:
+            extra["temperature"] = temperature
+        for name in ("seed", "stop"):
+            if options.get(name) is not None:
+                extra[name] = options[name]
+        caps = [cap for cap in (options.get("max_tokens"), self.settings.max_output_tokens, allowance)
+                if cap is not None]
         if caps:
             extra["max_tokens"] = min(caps)
         return extra
@@ -272,34 +291,20 @@ class OpenAIProvider:
                                                      request.purpose)
         log = _CallLog(self.price)
         started = time.monotonic()
-        s = self.settings
-        backoff = wait_exponential_jitter(multiplier=s.backoff_s, max=s.backoff_max_s, jitter=s.backoff_s)
-
-        def wait(state: Any) -> float:
-            # A server that says how long to wait is believed, up to retry_after_max_s.
-            asked = retry_after_s(_root_cause(state.outcome.exception()))
-            return backoff(state) if asked is None else min(asked, self.settings.retry_after_max_s)
-
-        retrying = Retrying(
-            stop=stop_after_attempt(self.settings.max_attempts),
-            wait=wait,
-            retry=retry_if_exception(lambda exc: _failure_code(_root_cause(exc), log)[1]),
-            before_sleep=lambda state: _log.info(
-                "retrying %s call after %s", request.purpose,
-                _failure_code(_root_cause(state.outcome.exception()), log)[0]
-            ),
-            reraise=True,
-        )
+        sampling = self._create_kwargs(allowance, request.options)
         try:
-            value = retrying(
-                self._client.create,
-                response_model=response_model,
-                messages=request.chat_messages(),
-                model=self.model,
-                max_retries=self.settings.repair_rounds,
-                hooks=log.hooks,
-                **self._create_kwargs(allowance),
-            )
+            if is_completion(response_model):
+                value: Any = self._retrying(request, log)(self._complete_once, request, log, sampling)
+            else:
+                value = self._retrying(request, log)(
+                    self._client.create,
+                    response_model=response_model,
+                    messages=request.chat_messages(),
+                    model=self.model,
+                    max_retries=self.settings.repair_rounds,
+                    hooks=log.hooks,
+                    **sampling,
+                )
         except Exception as exc:
             cause = _root_cause(exc)
             code, _ = _failure_code(cause, log)
@@ -319,6 +324,41 @@ class OpenAIProvider:
         exchange = self._exchange(request, response_model, log, started, value.model_dump(mode="json"), None)
         self.ledger.add(request.level, exchange.usage)
         return LLMReply(value=value, exchange=exchange)
+
+    def _retrying(self, request: LLMRequest, log: _CallLog) -> Retrying:
+        """The transport retry policy for one call (see the module docstring)."""
+        s = self.settings
+        backoff = wait_exponential_jitter(multiplier=s.backoff_s, max=s.backoff_max_s, jitter=s.backoff_s)
+
+        def wait(state: Any) -> float:
+            # A server that says how long to wait is believed, up to retry_after_max_s.
+            asked = retry_after_s(_root_cause(state.outcome.exception()))
+            return backoff(state) if asked is None else min(asked, self.settings.retry_after_max_s)
+
+        return Retrying(
+            stop=stop_after_attempt(self.settings.max_attempts),
+            wait=wait,
+            retry=retry_if_exception(lambda exc: _failure_code(_root_cause(exc), log)[1]),
+            before_sleep=lambda state: _log.info(
+                "retrying %s call after %s", request.purpose,
+                _failure_code(_root_cause(state.outcome.exception()), log)[0]
+            ),
+            reraise=True,
+        )
+
+    def _complete_once(self, request: LLMRequest, log: _CallLog, sampling: dict[str, Any]) -> CodeCompletion:
+        """One completion-style HTTP request; the answer is what the model wrote after the prefix."""
+        messages = request.chat_messages()
+        log.requests += 1  # instructor fires no hooks without a response model: counted here instead
+        response = self._client.create(response_model=None, messages=messages, model=self.model, **sampling)
+        text, finish_reason = "", ""
+        try:
+            text, finish_reason = continuation(response, assistant_prefix(messages))
+        finally:
+            # Counted even when the response is unusable: its tokens were spent, and its choices tell
+            # an empty response (retried) from other failures.
+            log.record_response(response, text)
+        return CodeCompletion(text=text, finish_reason=finish_reason)
 
     def _exchange(
         self,

@@ -14,12 +14,15 @@ from pydantic import BaseModel
 
 from interfaces import FrozenDict, freeze, thaw
 
-__all__ = ["LEVELS", "PURPOSES", "LLMRequest", "Usage", "Exchange", "LLMReply"]
+__all__ = ["LEVELS", "PURPOSES", "OPTIONS", "LLMRequest", "Usage", "Exchange", "LLMReply"]
 
 #: Which loop asks: Level 1 (inner), Level 1.5 (outer), Level 2 (research).
 LEVELS = ("1", "1.5", "2")
-#: What is asked. ``repair`` is a Level 2 round that fixes code the sandbox rejected.
-PURPOSES = ("propose", "outer", "explore", "critique", "specify", "generate", "repair")
+#: What is asked. ``repair`` is a Level 2 round that fixes code the sandbox rejected; ``fill`` is a
+#: Level 2 completion that writes one method's body after a pre-filled assistant turn.
+PURPOSES = ("propose", "outer", "explore", "critique", "specify", "generate", "repair", "fill")
+#: Sampling options a request may set, and what each must be.
+OPTIONS = ("temperature", "seed", "stop", "max_tokens")
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -39,13 +42,17 @@ class LLMRequest:
     ``messages`` are chat messages (``{"role": ..., "content": ...}``) that a
     real model reads. ``context`` carries the same facts as JSON data for the
     heuristic stand-in (see ``docs/providers.md`` for the keys it reads); real
-    providers ignore it.
+    providers ignore it. ``options`` are sampling options for this request
+    (``temperature``, ``seed``, ``stop``: a list of strings, ``max_tokens``);
+    a provider that samples sends them, a cap it enforces itself (the budget,
+    its own ``max_output_tokens``) still applies to ``max_tokens``.
     """
 
     purpose: str
     messages: tuple[Mapping[str, Any], ...]
     context: Mapping[str, Any] = field(default_factory=FrozenDict)
     level: str = "1"
+    options: Mapping[str, Any] = field(default_factory=FrozenDict)
 
     def __post_init__(self) -> None:
         if self.purpose not in PURPOSES:
@@ -54,6 +61,8 @@ class LLMRequest:
             raise ValueError(f"level must be one of {', '.join(LEVELS)}, got {self.level!r}")
         object.__setattr__(self, "messages", tuple(FrozenDict(m) for m in self.messages))
         object.__setattr__(self, "context", freeze(dict(self.context)))
+        _check_options(self.options)
+        object.__setattr__(self, "options", freeze(dict(self.options)))
 
     def chat_messages(self) -> list[dict[str, Any]]:
         """The messages as mutable plain dicts, the form SDKs expect."""
@@ -65,6 +74,7 @@ class LLMRequest:
             "level": self.level,
             "messages": self.chat_messages(),
             "context": _jsonable(self.context),
+            "options": _jsonable(self.options),
         }
 
     @classmethod
@@ -74,7 +84,29 @@ class LLMRequest:
             messages=tuple(data.get("messages", ())),
             context=data.get("context", {}),
             level=data.get("level", "1"),
+            options=data.get("options", {}),
         )
+
+
+def _check_options(options: Mapping[str, Any]) -> None:
+    """Refuse an unknown option or one of the wrong type, naming it (a typo would otherwise be ignored)."""
+    unknown = sorted(set(options) - set(OPTIONS))
+    if unknown:
+        raise ValueError(f"unknown request option(s) {', '.join(unknown)}; known: {', '.join(OPTIONS)}")
+    temperature = options.get("temperature")
+    if temperature is not None and (isinstance(temperature, bool) or not isinstance(temperature, (int, float))
+                                    or temperature < 0):
+        raise ValueError(f"temperature must be a number >= 0, got {temperature!r}")
+    for name in ("seed", "max_tokens"):
+        value = options.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ValueError(f"{name} must be an integer, got {value!r}")
+    if options.get("max_tokens") is not None and options["max_tokens"] < 1:
+        raise ValueError(f"max_tokens must be at least 1, got {options['max_tokens']!r}")
+    stop = options.get("stop")
+    if stop is not None and (not isinstance(stop, (list, tuple))
+                             or not all(isinstance(text, str) and text for text in stop)):
+        raise ValueError(f"stop must be a list of non-empty strings, got {stop!r}")
 
 
 @dataclass(frozen=True)

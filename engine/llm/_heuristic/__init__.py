@@ -3,7 +3,9 @@
 It is not a language model and says so. It reads the request's ``context``
 (JSON facts the engine also puts in the prompt) and answers by rule, the way
 an LLM with strong priors tends to: see ``_propose`` (Level 1), ``_outer``
-(Level 1.5) and ``_research`` (Level 2) for the rules, and
+(Level 1.5), ``_research`` (Level 2) and ``_fill`` (Level 2 method bodies:
+fixed, hand-written ones per hook, a stand-in that exercises the fill-in path,
+not evidence of what a model would write) for the rules, and
 ``docs/providers.md`` for the context keys each purpose reads.
 """
 
@@ -17,10 +19,12 @@ from typing import Any, Callable, Iterable, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from .._answers import is_completion
 from .._errors import provider_error
 from .._ledger import Ledger
 from .._records import Exchange, LLMReply, LLMRequest, Usage
 from ._context import require
+from ._fill import FILL_BODIES, fill_answer
 from ._outer import OuterRules, outer
 from ._propose import moves, preferred_order, propose
 from ._research import SYMPTOMS, CatalogEntry, ResearchRules, diagnose, rank_entries, research_answer
@@ -30,6 +34,7 @@ __all__ = [
     "OuterRules",
     "ResearchRules",
     "CatalogEntry",
+    "FILL_BODIES",
     "SYMPTOMS",
     "diagnose",
     "rank_entries",
@@ -47,8 +52,9 @@ _EXPECTED_MODEL = {
     "specify": "SpecifyAnswer",
     "generate": "GenerateAnswer",
     "repair": "GenerateAnswer",
+    "fill": "CodeCompletion",
 }
-_REQUIRED_CONTEXT = {"propose": ("space",), "outer": ("space", "config", "trace")}
+_REQUIRED_CONTEXT = {"propose": ("space",), "outer": ("space", "config", "trace"), "fill": ("hook",)}
 
 
 class HeuristicProvider:
@@ -60,6 +66,11 @@ class HeuristicProvider:
     needed. The random stream of each answer is keyed by the seed, the
     purpose and the context's ``iteration`` (or a per-purpose call count when
     the context has none), so a run is reproduced by its seed.
+
+    A ``fill`` request (a :class:`CodeCompletion`) is answered with the
+    hand-written method body for ``context["hook"]`` (see ``_fill``): a
+    stand-in that keeps the fill-in path running without a model, not
+    evidence that a model would write working code.
     """
 
     name = "heuristic"
@@ -102,6 +113,8 @@ class HeuristicProvider:
             return propose(request.context, rng)
         if request.purpose == "outer":
             return outer(request.context, self.outer_rules)
+        if request.purpose == "fill":
+            return fill_answer(request.context)
         if self._catalog is None:
             raise provider_error(
                 "no-catalog", "the heuristic provider needs a mechanism catalog to answer Level 2 rounds"
@@ -131,7 +144,8 @@ class HeuristicProvider:
             model=self.model,
             response_model=response_model.__name__,
             messages=request.messages,
-            raw_text=(json.dumps(answer),),
+            # A completion's raw text is the continuation itself, as a model's would be.
+            raw_text=(value.text if is_completion(response_model) else json.dumps(answer),),
             parsed=value.model_dump(mode="json"),
             usage=usage,
             duration_s=time.monotonic() - started,

@@ -1,8 +1,10 @@
 """A real HTTP server on 127.0.0.1 that speaks the chat-completions protocol.
 
 Each request takes the next scripted behaviour: an answer (JSON, as a tool
-call when the request offered tools, else as message text), an HTTP status,
-or a hang. Every request is kept (headers and JSON body) for the test to
+call when the request offered tools, else as message text; for a request
+ending in a pre-filled assistant turn, ``echo_prefix`` answers the way
+llama.cpp's server does, with that turn's text followed by the answer), an
+HTTP status, or a hang. Every request is kept (headers and JSON body) for the test to
 inspect. The server thread and its handler threads are daemon threads and
 ``close`` releases any hang, so nothing outlives the test.
 """
@@ -23,6 +25,8 @@ class Answer:
     text: str
     prompt_tokens: int = 50
     completion_tokens: int = 20
+    echo_prefix: bool = False
+    finish_reason: str = "stop"
 
     @classmethod
     def json(cls, payload: Any, **usage: int) -> "Answer":
@@ -122,8 +126,11 @@ class ChatServer:
             }
             finish = "tool_calls"
         else:
-            message = {"role": "assistant", "content": answer.text}
-            finish = "stop"
+            messages = body.get("messages") or [{}]
+            prefilled = messages[-1].get("content") if messages[-1].get("role") == "assistant" else None
+            text = (prefilled or "") + answer.text if answer.echo_prefix else answer.text
+            message = {"role": "assistant", "content": text}
+            finish = answer.finish_reason
         return {
             "id": "chatcmpl-test",
             "object": "chat.completion",

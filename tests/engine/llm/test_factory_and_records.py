@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
@@ -116,3 +117,32 @@ def test_requests_check_purpose_and_level_and_are_frozen():
     with pytest.raises(TypeError):
         request.messages[0]["content"] = "y"  # type: ignore[index]
     assert LLMRequest.from_dict(request.to_dict()) == request
+
+
+options = st.fixed_dictionaries({}, optional={
+    "temperature": st.floats(min_value=0, max_value=2, allow_nan=False),
+    "seed": st.integers(min_value=0, max_value=2**31),
+    "stop": st.lists(st.text(min_size=1, max_size=8), max_size=3),
+    "max_tokens": st.integers(min_value=1, max_value=4096),
+})
+
+
+@given(options)
+def test_request_options_round_trip_through_json(given_options):
+    request = LLMRequest("fill", ({"role": "assistant", "content": "def f():\n"},), {"hook": "source"},
+                         level="2", options=given_options)
+    data = json.loads(json.dumps(request.to_dict()))
+    assert data["options"] == given_options
+    assert LLMRequest.from_dict(data) == request
+
+
+def test_request_options_are_frozen_checked_and_optional_in_old_records():
+    request = LLMRequest("fill", (), options={"stop": ["\nclass "], "seed": 1})
+    with pytest.raises(TypeError):
+        request.options["seed"] = 2  # type: ignore[index]
+    old = {"purpose": "propose", "level": "1", "messages": [], "context": {}}
+    assert LLMRequest.from_dict(old).options == {} and LLMRequest.from_dict(old).to_dict()["options"] == {}
+    for bad in ({"temprature": 0.2}, {"temperature": "hot"}, {"temperature": -1}, {"seed": 1.5},
+                {"max_tokens": 0}, {"max_tokens": True}, {"stop": "\n"}, {"stop": [""]}):
+        with pytest.raises(ValueError):
+            LLMRequest("fill", (), options=bad)
