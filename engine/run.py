@@ -52,6 +52,8 @@ OuterOpt = typer.Option(5, "--outer-every", help="Level 1.5 runs every this many
 ConfineOpt = typer.Option("none", "--confine", help="none (the default: a trial's processes are confined, "
                           "not its files or network) or bwrap (also a read-only file system but its working "
                           "directory, and no network; needs bubblewrap installed). See docs/threat-model.md.")
+StyleOpt = typer.Option(None, "--research-style", help="How Level 2 writes mechanisms: fill (the engine writes the module and picks the hook from the trace, the model fills one method; default for --provider local) or dialogue (four rounds, the model writes the whole module; default otherwise).")
+SamplesOpt = typer.Option(4, "--samples", help="Level 2 fill sessions: method bodies sampled per session; the best that passes admission and the behavioural check is spliced in.")
 ResearchOpt = typer.Option(2, "--research-every", help="Level 2 runs every this many Level 1.5 cycles.")
 
 
@@ -220,6 +222,8 @@ def gpt(
     max_usd: Optional[float] = MaxUsdOpt,
     outer_every: int = OuterOpt,
     research_every: int = ResearchOpt,
+    research_style: Optional[str] = StyleOpt,
+    samples: int = SamplesOpt,
     confine: str = ConfineOpt,
 ) -> None:
     """Search the GPT pretraining task's hyperparameters to minimise val_bpb."""
@@ -234,7 +238,7 @@ def gpt(
                 model=model, model_path=str(model_path) if model_path else None, base_url=base_url, request_timeout_s=request_timeout, server_threads=server_threads, value_grid=value_grid,
                 iterations=iterations,
                 levels=_levels(levels), seed=seed, workers=workers, executor=executor, acceptance=acceptance,
-                outer_every=outer_every, research_every=research_every, max_tokens=max_tokens,
+                outer_every=outer_every, research_every=research_every, research_style=research_style, research_samples=samples, max_tokens=max_tokens,
                 max_usd=max_usd, record=str(record) if record else None, replay=str(replay) if replay else None,
                 confine=confine,
             )
@@ -275,6 +279,8 @@ def script(
     max_usd: Optional[float] = MaxUsdOpt,
     outer_every: int = OuterOpt,
     research_every: int = ResearchOpt,
+    research_style: Optional[str] = StyleOpt,
+    samples: int = SamplesOpt,
     confine: str = ConfineOpt,
 ) -> None:
     """Search any script with a hyperparameter block and a printed metric."""
@@ -298,7 +304,7 @@ def script(
                 provider=provider or default_provider(model, str(model_path) if model_path else None), model=model,
                 model_path=str(model_path) if model_path else None,
                 base_url=base_url, request_timeout_s=request_timeout, server_threads=server_threads, value_grid=value_grid, iterations=iterations, levels=_levels(levels), seed=seed, workers=workers,
-                executor=executor, acceptance=acceptance, outer_every=outer_every, research_every=research_every,
+                executor=executor, acceptance=acceptance, outer_every=outer_every, research_every=research_every, research_style=research_style, research_samples=samples,
                 max_tokens=max_tokens, max_usd=max_usd, record=str(record) if record else None,
                 replay=str(replay) if replay else None, confine=confine,
             )

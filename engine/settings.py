@@ -36,6 +36,12 @@ class RunSettings:
     #: Values offered per parameter in a proposal's schema (0: any value; None: 8 for the local
     #: model, whose grammar then keeps every proposal in bounds, 0 for other providers).
     value_grid: int | None = None
+    #: How Level 2 writes a mechanism: ``fill`` (the engine writes the module and picks the hook from the
+    #: trace; the model fills one method, several samples), ``dialogue`` (four rounds, the model writes the
+    #: whole module). None: ``fill`` for the local model, ``dialogue`` for other providers.
+    research_style: str | None = None
+    #: Samples drawn per Level 2 fill session (the best that passes is spliced in).
+    research_samples: int = 4
     max_tokens: int | None = None
     max_usd: float | None = None
     record: str | None = None
@@ -54,6 +60,10 @@ class RunSettings:
         for name in ("iterations", "workers", "outer_every", "research_every", "server_threads"):
             if int(getattr(self, name)) < (0 if name == "iterations" else 1):
                 raise ConfigError(f"{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
+        if self.research_style not in (None, "fill", "dialogue"):
+            raise ConfigError(f"research-style must be fill or dialogue, got {self.research_style!r}")
+        if int(self.research_samples) < 1:
+            raise ConfigError(f"samples must be positive, got {self.research_samples}")
         if self.value_grid is not None and int(self.value_grid) < 0:
             raise ConfigError(f"value-grid must be 0 or more, got {self.value_grid}")
         if self.value_grid and self.provider == "heuristic":
@@ -71,6 +81,13 @@ class RunSettings:
         if self.value_grid is not None:
             return int(self.value_grid)
         return 8 if self.provider == "local" else 0
+
+    @property
+    def level2_style(self) -> str:
+        """How Level 2 writes mechanisms in this run: ``fill`` or ``dialogue``."""
+        if self.research_style is not None:
+            return self.research_style
+        return "fill" if self.provider == "local" else "dialogue"
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -11,7 +11,7 @@ class LibraryError(AutoresearchError):
     """A lookup in the library failed or a library file is malformed.
 
     Codes: ``unknown-mechanism``, ``unknown-hook``, ``no-example``,
-    ``bad-manifest``, ``missing-source``, ``no-library``; from ``audit``:
+    ``bad-manifest``, ``missing-source``, ``no-library``, ``no-hook-method``; from ``audit``:
     ``bad-arguments``, ``bad-jobs``, ``digest-mismatch``; from ``promote``
     and ``record-performance``: ``not-a-run``, ``unreadable-run``,
     ``not-admitted-in-run``, ``bad-name``, ``name-clash``,

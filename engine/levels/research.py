@@ -212,6 +212,9 @@ class Research:
             "summary": parameter_summary(trace, inner.space),
         }
         self.run.events.message(f"Level 2 session {number}: trace shows {self._describe(facts)}")
+        if self.run.settings.level2_style == "fill":
+            self._fill_session(inner, number, folder, context, tried)
+            return
         transcript: list[dict[str, Any]] = []
 
         def ask(purpose: str, messages: list[dict[str, str]], model: Any) -> Any:
@@ -250,24 +253,97 @@ class Research:
             answer = ask("generate", messages, GenerateAnswer)
             admitted, source, attempts = self._admit_with_repairs(spec_name, spec.hook, answer.code, messages, ask, folder)
         except AutoresearchError as exc:
-            if exc.code in ("budget-exceeded", "replay-mismatch", "replay-exhausted", "provider-auth",
-                            "local-server-died"):
-                raise
-            self.store.add_mechanism_event(self.run.run_id, f"session-{number}", "failure", None,
-                                           {"code": exc.code, "message": exc.message})
-            self.run.events.message(f"Level 2 session {number} failed: {exc}")
-            self._save(folder / "decision.json", {"decision": "session-failed", "error": str(exc)})
+            self._session_failed(number, folder, exc)
             return
         tried.append({"name": spec_name, "hook": spec.hook, "session": number,
-                      "admitted": admitted is not None})
+                      "admitted": admitted is not None, "outcome": "activated" if admitted else "rejected"})
         self.store.set_state(self.run.run_id, "level2_tried", tried)
         if admitted is None:
             self.run.events.message(f"Level 2 session {number}: {spec_name} was not admitted after {attempts} attempts")
             self._save(folder / "decision.json", {"decision": "rejected", "name": spec_name, "attempts": attempts})
             return
-        self._activate(spec_name, spec.hook, source, number, inner, admission=admitted)
+        from .fill.novelty import library_references, likeness
+
+        novelty = likeness(source, library_references()).to_dict()
+        self._activate(spec_name, spec.hook, source, number, inner, admission=admitted, novelty=novelty)
         self._save(folder / "decision.json", {"decision": "activated", "name": spec_name, "hook": spec.hook,
-                                              "attempts": attempts})
+                                              "attempts": attempts, "likeness": novelty})
+
+    def _session_failed(self, number: int, folder: Path, exc: AutoresearchError) -> None:
+        """A session whose model requests failed: recorded, said, and the run goes on (unless it must stop)."""
+        if exc.code in ("budget-exceeded", "replay-mismatch", "replay-exhausted", "provider-auth",
+                        "local-server-died"):
+            raise exc
+        self.store.add_mechanism_event(self.run.run_id, f"session-{number}", "failure", None,
+                                       {"code": exc.code, "message": exc.message})
+        self.run.events.message(f"Level 2 session {number} failed: {exc}")
+        self._save(folder / "decision.json", {"decision": "session-failed", "error": str(exc)})
+
+    # -- the fill-in session (small models) ----------------------------------------
+    def _fill_session(self, inner: Any, number: int, folder: Path, context: dict[str, Any],
+                      tried: list[dict[str, Any]]) -> None:
+        """The engine picks the idea and writes the module; the model fills one method, several samples."""
+        from engine.llm import CodeCompletion, LLMRequest
+
+        from .fill.generate import FillSettings, best, generate
+        from .fill.goals import choose_goal
+
+        trace, space, config = inner.trace(), inner.space, inner.search_config
+        busy = ["source"] if any(m["hook"] == "source" for m in self.registry.summaries()) else []
+        goal = choose_goal(trace, space, config, tried, busy)
+        self._save(folder / "goal.json", goal.to_dict())
+        self.run.events.message(f"Level 2 session {number}: filling a {goal.hook} ({goal.idea}): {goal.sentence}")
+        fill_context = dict(context, hook=goal.hook, goal=goal.sentence, idea=goal.idea)
+
+        def ask(messages: list[dict[str, str]], options: Any) -> tuple[str, int]:
+            request = LLMRequest("fill", tuple(messages), fill_context, "2", options=options)
+            try:
+                reply = self.provider.ask(request, CodeCompletion)
+            except AutoresearchError as exc:
+                exchange = getattr(exc, "exchange", None)
+                if exchange is not None:
+                    self.record(exchange)
+                raise
+            self.record(reply.exchange)
+            return reply.value.text, reply.exchange.usage.total_tokens
+
+        def on_candidate(candidate: Any) -> None:
+            data = {"session": number, "hook": goal.hook, "idea": goal.idea, **candidate.to_dict()}
+            data.pop("completion"), data.pop("body")
+            self.store.add_mechanism_event(self.run.run_id, f"session-{number}", "candidate", None, data)
+            novelty = "" if candidate.likeness is None else (
+                f", likeness {candidate.likeness.score:.2f} to {candidate.likeness.nearest or 'nothing'}")
+            self.run.events.message(f"  sample {candidate.number} ({candidate.draw}): {candidate.verdict}"
+                                    f"{': ' + candidate.reason[:120] if not candidate.passed else ''}{novelty}")
+
+        earlier = {str(t["name"]): str(t["body"]) for t in tried if t.get("body")}
+        settings = FillSettings(samples=self.run.settings.research_samples, repairs=self.repairs)
+        try:
+            candidates = generate(ask, goal, trace, space, config, inner.task.metric, host=self.host,
+                                  seed=self.run.settings.seed * 100 + number, settings=settings, tried=tried,
+                                  references={"earlier": earlier}, folder=folder, on_candidate=on_candidate)
+        except AutoresearchError as exc:
+            self._session_failed(number, folder, exc)
+            return
+        chosen = best(candidates)
+        name = f"{goal.idea.replace('-', '_')}_{number}"
+        verdicts = ", ".join(c.verdict for c in candidates)
+        tried.append({"name": name, "hook": goal.hook, "session": number, "admitted": chosen is not None,
+                      "idea": goal.idea, "outcome": "activated" if chosen else "nothing-passed",
+                      "body": chosen.body.text if chosen else "",
+                      "copy": bool(chosen and chosen.copy)})
+        self.store.set_state(self.run.run_id, "level2_tried", tried)
+        if chosen is None:
+            self.run.events.message(f"Level 2 session {number}: none of {len(candidates)} samples passed "
+                                    f"({verdicts}); the search goes on without a new mechanism")
+            self._save(folder / "decision.json", {"decision": "nothing-passed", "idea": goal.idea,
+                                                  "verdicts": [c.verdict for c in candidates]})
+            return
+        novelty = chosen.likeness.to_dict() if chosen.likeness is not None else None
+        self._activate(name, goal.hook, chosen.source, number, inner, admission=chosen.admission, novelty=novelty)
+        self._save(folder / "decision.json", {"decision": "activated", "name": name, "hook": goal.hook,
+                                              "idea": goal.idea, "candidate": chosen.number, "likeness": novelty,
+                                              "verdicts": [c.verdict for c in candidates]})
 
     def _describe(self, facts: dict[str, Any]) -> str:
         flags = [k for k in ("repetition", "plateau", "fixation") if facts.get(k)]
@@ -301,7 +377,8 @@ class Research:
 
     # -- activation, evaluation, revert ------------------------------------------
     def _activate(self, name: str, hook: str, source: str, session: int, inner: Any, *,
-                  admission: Any = None, restoring: dict[str, Any] | None = None) -> None:
+                  admission: Any = None, restoring: dict[str, Any] | None = None,
+                  novelty: dict[str, Any] | None = None) -> None:
         from sandbox import admit
 
         if admission is None:
@@ -328,10 +405,13 @@ class Research:
         if restoring is None:
             self.store.add_mechanism_event(self.run.run_id, name, "admission", at,
                                            {"hook": hook, "session": session, "digest": admission.digest,
-                                            **_admission_dict(admission, brief=True)})
+                                            "likeness": novelty, **_admission_dict(admission, brief=True)})
             self.registry.activate(name, hook, loaded.handle, at)
             self.evaluations.append(_Evaluation(name, hook, session, at, iteration, trace.best_metric(), self.window))
-            self.run.events.message(f"Level 2: {name} admitted and spliced into the {hook} hook")
+            kind = "" if novelty is None else (
+                f" (a copy of {novelty['nearest']}, likeness {novelty['score']:.2f})" if novelty["score"] >= 0.8
+                else f" (new: likeness {novelty['score']:.2f} to {novelty['nearest'] or 'nothing'})")
+            self.run.events.message(f"Level 2: {name} admitted and spliced into the {hook} hook{kind}")
         else:
             self.store.add_mechanism_event(self.run.run_id, name, "restore", at, {"hook": hook})
             self.registry.activate(name, hook, loaded.handle, at)
@@ -345,6 +425,7 @@ class Research:
         self.evaluations.remove(evaluation)
         self._persist_active()
         if mechanism is None:  # ejected earlier; the ejection is already recorded
+            self._set_outcome(evaluation.name, "ejected")
             return
         trace = inner.trace()
         since = [t for t in trace.trials if t.index >= evaluation.activated_at]
@@ -359,6 +440,7 @@ class Research:
         data["reason"] = why
         self.registry.flush_calls(mechanism)
         self.store.add_mechanism_event(self.run.run_id, evaluation.name, "evaluation", len(trace.trials), data)
+        self._set_outcome(evaluation.name, "reverted" if verdict == "revert" else "kept")
         if verdict == "revert":
             self.registry.revert(evaluation.name, why)
             self.run.events.message(f"Level 2: {evaluation.name} reverted: {why} "
@@ -367,6 +449,15 @@ class Research:
             self.store.add_mechanism_event(self.run.run_id, evaluation.name, "keep", len(trace.trials), data)
             self.run.events.message(f"Level 2: {evaluation.name} kept: {why} "
                                     f"({mechanism.calls} calls, {mechanism.effects} effects)")
+
+    def _set_outcome(self, name: str, outcome: str) -> None:
+        """How a tried mechanism fared, for the next sessions' list of ideas already tried."""
+        tried = self.store.get_state(self.run.run_id, "level2_tried", [])
+        for item in tried:
+            if item.get("name") == name:
+                item["outcome"] = outcome
+        self.store.set_state(self.run.run_id, "level2_tried", tried)
+
 
 def judge(hook: str, calls: int, effects: int, improved: bool) -> tuple[str, str]:
     """Keep or revert a mechanism at the end of its evaluation window, and why.

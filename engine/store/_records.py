@@ -38,6 +38,7 @@ MECHANISM_EVENT_KINDS = (
     "restore",  # reloaded into the host after a resume (its own state restarts)
     "failure",  # a session or a load that failed; data carries code and message
     "interrupted",  # a session a stop or kill cut short; data says whether it is run again or skipped
+    "candidate",  # one sample of a fill-in session and its verdict (admitted, checked, likeness)
 )
 
 # A run id names a directory, so it must be a single safe path component.

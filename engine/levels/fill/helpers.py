@@ -64,9 +64,10 @@ def most_tried(trace, names, window=8):
 
 
 def stuck_parameter(trace, window=8):
-    """A parameter changed in half or more of the last `window` trials with none kept; else None."""
-    recent = _ran_recently(trace, window)
-    if len(recent) < 4 or any(trial.kept for trial in recent):
+    """A parameter changed in half or more of the last `window` changes tried, none kept; else None."""
+    # The baseline changes nothing and is no keep of Level 1's: only trials that changed something count.
+    recent = [trial for trial in trace.ran() if trial.changes][-window:] if window > 0 else []
+    if len(recent) < 4 or any(trial.decision.value == "keep" for trial in recent):
         return None
     counts = {}
     for trial in recent:

@@ -212,7 +212,11 @@ def test_stuck_parameter_finds_a_parameter_repeated_without_keeps() -> None:
     trace = build_trace(BASELINE, *[({"LR": 0.02 * k}, "discard") for k in range(1, 5)],
                         ({"DEPTH": 5}, "discard"), ({"ACT": "gelu"}, "discard"))
     assert stuck_parameter(trace, 6) == "LR"
-    assert stuck_parameter(trace, 8) is None  # the baseline is inside eight trials: it was kept
+    # The baseline is no keep: six changes, four of them LR, none kept.
+    assert stuck_parameter(trace, 8) == "LR"
+    kept_then = build_trace(BASELINE, ({"LR": 0.01}, "keep"), *[({"LR": 0.02 * k}, "discard") for k in range(1, 5)])
+    assert stuck_parameter(kept_then, 8) is None  # a keep inside the window: not stuck
+    assert stuck_parameter(kept_then, 4) == "LR"
 
 
 def test_stuck_parameter_is_none_after_a_keep_and_when_nothing_repeats() -> None:

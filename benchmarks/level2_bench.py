@@ -1,0 +1,232 @@
+"""Level 2 fill-in sessions with the local models, on real traces that show a rut.
+
+    python -m benchmarks.level2_bench --model qwen-1.5b --model qwen-0.5b --task digits --task gpt --sessions 10
+
+For each task a rut trace is measured first (and cached in ``--out``): the
+baseline, then a Level 1 that fixates, changing one parameter again and
+again in small steps (``--rut-trials`` real training runs, decided by the
+engine's keep-if-better rule). For each model, ``--sessions`` Level 2
+sessions then run on that trace through the engine's own fill path
+(:func:`engine.levels.fill.generate.generate`): the idea chosen from the
+trace, ``--samples`` bodies sampled, admitted by the sandbox, loaded into the
+mechanism host and replayed on the trace's recent iterations, likeness
+measured against the library and the earlier sessions. Sessions follow each
+other as in a run: each sees the ideas the earlier ones tried.
+
+Printed per model and task: sessions that produced a new (likeness below
+0.6 to everything), effective mechanism; copies; sessions with nothing that
+passed; seconds per session and per new effective mechanism; tokens. The
+load average is printed with the figures: on a shared machine every second
+here is inflated. A session's full record (every candidate's completion,
+body, fixes, verdict, likeness) is in ``--out/<model>-<task>/``.
+
+What this does not measure: the mechanism inside a live run (called in its
+window, its decisions there); ``docs/local-model.md`` has a run for that.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from interfaces import Decision, SearchConfig, TraceView, Trial, TrialStatus
+
+__all__ = ["RUT_PLANS", "main", "rut_trace"]
+
+_ROOT = Path(__file__).resolve().parents[1]
+
+#: Per task: how it is loaded, the parameter Level 1 fixates on, the multipliers it tries on it.
+RUT_PLANS: dict[str, dict[str, Any]] = {
+    "digits": {"task": "script", "options": {"path": str(_ROOT / "examples/digits/train.py"), "metric": "val_loss",
+                                            "budget_s": 60.0},
+               "stuck": "ALPHA", "steps": (1.2, 0.9, 1.1, 0.8, 1.3, 0.95, 1.05)},
+    "gpt": {"task": "gpt", "options": {"preset": "cpu", "max_steps": 30},
+            "stuck": "MATRIX_LR", "steps": (1.2, 0.9, 1.1, 0.8, 1.3, 0.95, 1.05, 1.15, 0.85)},
+}
+
+
+def _load() -> str:
+    return "load average " + " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+def rut_trace(name: str, out: Path, trials: int) -> tuple[TraceView, Any, SearchConfig, str]:
+    """The task's rut trace: measured once, then read from ``out/trace-<name>.json``."""
+    from engine.executors import LocalExecutor
+    from engine.tasks import load_task
+
+    plan = RUT_PLANS[name]
+    task = load_task(plan["task"], **plan["options"])
+    space = task.space()
+    config = SearchConfig(active=tuple(space.searchable()))
+    cached = out / f"trace-{name}.json"
+    if cached.is_file():
+        data = json.loads(cached.read_text())
+        return TraceView.from_list(data["trials"], minimize=task.minimize), space, config, task.metric
+    stuck, steps = plan["stuck"], plan["steps"][:trials]
+    records: list[Trial] = []
+    executor = LocalExecutor(workers=1, root=Path(tempfile.mkdtemp(prefix=f"rut-{name}-")))
+    try:
+        incumbent = dict(space.defaults())
+        best: float | None = None
+        # A keep must beat the noise: the task's floor where it has one, else 0.1% of the metric.
+        floor = task.noise_floor() or 0.0
+        for index in range(len(steps) + 1):
+            config_now = dict(incumbent)
+            changes: dict[str, Any] = {}
+            if index:
+                spec = space[stuck]
+                value = spec.coerce(float(incumbent[stuck]) * steps[index - 1])
+                changes = {stuck: value}
+                config_now[stuck] = value
+            outcome = executor.submit(task.build_trial(index, config_now)).result()
+            if index == 0:
+                decision = Decision.BASELINE
+            elif outcome.ok and best is not None and best - outcome.metric > max(floor, 0.001 * abs(best)):
+                decision = Decision.KEEP
+            else:
+                decision = Decision.DISCARD
+            if decision in (Decision.BASELINE, Decision.KEEP) and outcome.ok:
+                best, incumbent = outcome.metric, config_now
+            records.append(Trial(index, config_now, changes, outcome.status, outcome.metric, decision,
+                                 outcome.duration_s, rationale=f"fixation on {stuck}" if index else "baseline",
+                                 source="llm" if index else "baseline", reason=outcome.reason))
+            print(f"  {name} trial {index}: {changes or 'baseline'} -> {outcome.metric} ({decision.value})",
+                  flush=True)
+    finally:
+        executor.close()
+    trace = TraceView(tuple(records), minimize=task.minimize)
+    out.mkdir(parents=True, exist_ok=True)
+    cached.write_text(json.dumps({"task": name, "measured_under": _load(), "trials": trace.to_list()}, indent=2,
+                                 default=str))
+    return trace, space, config, task.metric
+
+
+@dataclass
+class SessionFigures:
+    model: str
+    task: str
+    session: int
+    idea: str
+    hook: str
+    verdicts: list[str]
+    chosen: int | None
+    likeness: float | None
+    nearest: str
+    new: bool
+    copy: bool
+    seconds: float
+    tokens: int
+    behaviour: str
+
+
+def _sessions(model: str, task_name: str, trace: TraceView, space: Any, config: SearchConfig, metric: str,
+              sessions: int, samples: int, out: Path, threads: int) -> list[SessionFigures]:
+    from engine.levels.fill.generate import FillSettings, best, generate
+    from engine.levels.fill.goals import choose_goal
+    from engine.llm import CodeCompletion, LLMRequest
+    from engine.llm.local import local_provider
+    from sandbox import MechanismHost
+
+    folder = out / f"{model}-{task_name}"
+    folder.mkdir(parents=True, exist_ok=True)
+    figures: list[SessionFigures] = []
+    tried: list[dict[str, Any]] = []
+    earlier: dict[str, str] = {}
+    host = MechanismHost()
+    with local_provider(model, run_dir=folder, record=folder / "transcript.jsonl", threads=threads) as provider:
+        for number in range(1, sessions + 1):
+            tokens = 0
+
+            def ask(messages: list[dict[str, str]], options: Any) -> tuple[str, int]:
+                nonlocal tokens
+                reply = provider.ask(LLMRequest("fill", tuple(messages), {}, "2", options=options), CodeCompletion)
+                tokens += reply.exchange.usage.total_tokens
+                return reply.value.text, reply.exchange.usage.total_tokens
+
+            goal = choose_goal(trace, space, config, tried)
+            session_dir = folder / f"session-{number}"
+            session_dir.mkdir(exist_ok=True)
+            started = time.monotonic()
+            candidates = generate(ask, goal, trace, space, config, metric, host=host, seed=number,
+                                  settings=FillSettings(samples=samples), tried=tried,
+                                  references={"earlier": earlier}, folder=session_dir)
+            seconds = time.monotonic() - started
+            chosen = best(candidates)
+            likeness = chosen.likeness if chosen is not None else None
+            new = chosen is not None and likeness is not None and likeness.verdict == "new"
+            name = f"{goal.idea.replace('-', '_')}_{number}"
+            tried.append({"name": name, "idea": goal.idea, "hook": goal.hook,
+                          "outcome": "activated" if chosen else "nothing-passed"})
+            if chosen is not None:
+                earlier[name] = chosen.body.text
+            row = SessionFigures(model, task_name, number, goal.idea, goal.hook, [c.verdict for c in candidates],
+                                 None if chosen is None else chosen.number,
+                                 None if likeness is None else round(likeness.score, 3),
+                                 "" if likeness is None else likeness.nearest, new, bool(chosen and chosen.copy),
+                                 round(seconds, 1), tokens,
+                                 "" if chosen is None or chosen.behaviour is None else chosen.behaviour.reason)
+            figures.append(row)
+            print(f"  {model} {task_name} session {number}: {goal.idea} -> {row.verdicts}; "
+                  f"{'new' if new else 'copy' if row.copy else 'nothing' if chosen is None else 'near'}"
+                  f" (likeness {row.likeness}, {row.nearest}); {seconds:.0f} s; {_load()}", flush=True)
+            (session_dir / "figures.json").write_text(json.dumps(row.__dict__, indent=2))
+    host.close()
+    return figures
+
+
+def _summary(rows: list[SessionFigures]) -> dict[str, Any]:
+    new = [r for r in rows if r.new]
+    seconds = sum(r.seconds for r in rows)
+    return {
+        "sessions": len(rows),
+        "new_effective": len(new),
+        "share_new_effective": round(len(new) / len(rows), 3) if rows else None,
+        "copies": sum(1 for r in rows if r.copy),
+        "nothing_passed": sum(1 for r in rows if r.chosen is None),
+        "median_session_s": round(statistics.median(r.seconds for r in rows), 1) if rows else None,
+        "seconds_per_new_effective": round(seconds / len(new), 1) if new else None,
+        "tokens": sum(r.tokens for r in rows),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", action="append", default=None, help="qwen-1.5b and/or qwen-0.5b (repeatable)")
+    parser.add_argument("--task", action="append", default=None, choices=sorted(RUT_PLANS))
+    parser.add_argument("--sessions", type=int, default=10)
+    parser.add_argument("--samples", type=int, default=4)
+    parser.add_argument("--rut-trials", type=int, default=7)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=_ROOT / "benchmarks/results/level2-fill")
+    args = parser.parse_args(argv)
+    models = args.model or ["qwen-1.5b"]
+    tasks = args.task or ["digits"]
+    print(f"Level 2 fill sessions: {models} on {tasks}; {_load()}", flush=True)
+    summary: dict[str, Any] = {"started_under": _load(), "results": {}}
+    for task_name in tasks:
+        trace, space, config, metric = rut_trace(task_name, args.out, args.rut_trials)
+        from engine.levels.fill.goals import find_rut
+
+        rut = find_rut(trace, space, config)
+        print(f"{task_name}: rut {rut.to_dict()}", flush=True)
+        for model in models:
+            rows = _sessions(model, task_name, trace, space, config, metric, args.sessions, args.samples, args.out,
+                             args.threads)
+            figures = _summary(rows)
+            summary["results"][f"{model}/{task_name}"] = {"summary": figures, "sessions": [r.__dict__ for r in rows]}
+            print(f"{model} on {task_name}: {json.dumps(figures)}; {_load()}", flush=True)
+    summary["ended_under"] = _load()
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "summary.json").write_text(json.dumps(summary, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

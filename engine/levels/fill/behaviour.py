@@ -1,0 +1,176 @@
+"""A cheap behavioural check: replay the run's own recent iterations through a candidate.
+
+Admission proves a mechanism is safe and keeps its contract on generated
+inputs; it does not prove it does anything on *this* run. Before a candidate
+is spliced in, it is called on the last few iterations exactly as the loop
+would have called it (the trace as it was then, the proposal that was made)
+and its answers are compared with what happened:
+
+* a filter must veto at least one of those proposals and let at least one run;
+* a source must propose at least once, valid changes, not the same change
+  every time; in a rut, at least half its proposals must leave it (change a
+  parameter other than the stuck one);
+* an advisor must give advice at least once; in a rut, some advice must name
+  an active parameter other than the stuck one;
+* an acceptance rule must decide differently from the default at least once,
+  and not every time.
+
+Calls run in the candidate's own sandboxed process through the host, so a
+candidate that raises or hangs here fails the check with the host's code.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from interfaces import Proposal, SearchConfig, SearchSpace, TraceView
+
+from .goals import Rut
+
+__all__ = ["Behaviour", "check_behaviour", "POINTS"]
+
+#: Recent iterations replayed through a candidate.
+POINTS = 6
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """What a candidate did on the replayed iterations, and whether that passes."""
+
+    passed: bool
+    verdict: str  # "effective", or why not: "call-failed", "no-effect", "all-vetoed", "constant", "stays-in-rut", ...
+    reason: str
+    calls: int
+    effects: int
+    leaves_rut: float | None = None  # share of effects that left the rut (None: no rut, or not applicable)
+    samples: tuple[Any, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"passed": self.passed, "verdict": self.verdict, "reason": self.reason, "calls": self.calls,
+                "effects": self.effects, "leaves_rut": self.leaves_rut, "samples": list(self.samples)[:POINTS]}
+
+
+def _points(trace: TraceView) -> list[tuple[TraceView, Proposal]]:
+    """(the trace before a trial, that trial's proposal) for the last POINTS trials that proposed a change."""
+    points = []
+    for position in range(len(trace.trials) - 1, -1, -1):
+        trial = trace.trials[position]
+        if trial.changes:
+            before = TraceView(trace.trials[:position], minimize=trace.minimize)
+            points.append((before, Proposal(dict(trial.changes), trial.rationale or "", trial.source or "llm")))
+        if len(points) == POINTS:
+            break
+    return points[::-1]
+
+
+def _fail(code: str, message: str, calls: int) -> Behaviour:
+    return Behaviour(False, "call-failed", f"{code}: {message}", calls, 0)
+
+
+def check_behaviour(host: Any, handle: str, hook: str, trace: TraceView, space: SearchSpace,
+                    config: SearchConfig, rut: Rut) -> Behaviour:
+    """Replay the recent iterations through the loaded candidate ``handle``."""
+    points = _points(trace)
+    if not points:
+        return Behaviour(False, "no-history", "the trace has no proposals to replay", 0, 0)
+    answers = []
+    for calls, (before, proposal) in enumerate(points, start=1):
+        if hook == "filter":
+            result = host.call(handle, proposal, before, space)
+        elif hook in ("source", "advisor"):
+            result = host.call(handle, before, space, config)
+        elif hook == "acceptance":
+            incumbent = before.incumbent()
+            trial = next(t for t in trace.trials if t.index >= len(before.trials))
+            if not trial.ok:
+                continue
+            result = host.call(handle, trial, incumbent, before)
+            answers.append((result.value, incumbent is None or before.is_better(trial.metric, incumbent.metric)))
+            if not result.ok:
+                return _fail(result.code, result.message, calls)
+            continue
+        else:
+            result = host.call(handle, before.trials[-1] if before.trials else trace.trials[0], before)
+        if not result.ok:
+            return _fail(result.code, result.message, calls)
+        answers.append(result.value)
+    judge = {"filter": _judge_filter, "source": _judge_source, "advisor": _judge_advisor,
+             "acceptance": _judge_acceptance}.get(hook)
+    if judge is None:
+        return Behaviour(True, "effective", "an observer's effect is its observation", len(answers), len(answers))
+    return judge(answers, space, config, rut)
+
+
+def _judge_filter(answers: list[Any], space: SearchSpace, config: SearchConfig, rut: Rut) -> Behaviour:
+    vetoes = [a for a in answers if a is not None]
+    calls = len(answers)
+    if not vetoes:
+        return Behaviour(False, "no-effect", f"vetoed none of the last {calls} proposals", calls, 0)
+    if len(vetoes) == calls:
+        return Behaviour(False, "all-vetoed", f"vetoed all of the last {calls} proposals; the search would stall",
+                         calls, calls)
+    return Behaviour(True, "effective", f"vetoed {len(vetoes)} of the last {calls} proposals", calls, len(vetoes),
+                     samples=tuple(str(v)[:120] for v in vetoes))
+
+
+def _judge_source(answers: list[Any], space: SearchSpace, config: SearchConfig, rut: Rut) -> Behaviour:
+    calls = len(answers)
+    proposals = [a for a in answers if isinstance(a, dict) and a]
+    if not proposals:
+        return Behaviour(False, "no-effect", f"proposed nothing in {calls} calls", calls, 0)
+    invalid = [p for p in proposals if _problems(p, space, config)]
+    if invalid:
+        problems = _problems(invalid[0], space, config)
+        return Behaviour(False, "invalid-proposal", f"proposed {invalid[0]!r}: {problems}", calls, len(proposals),
+                         samples=tuple(proposals))
+    distinct = {tuple(sorted((k, repr(v)) for k, v in p.items())) for p in proposals}
+    if len(proposals) > 1 and len(distinct) == 1:
+        return Behaviour(False, "constant", f"proposed the same change {proposals[0]!r} every time", calls,
+                         len(proposals), samples=tuple(proposals))
+    leaves = None
+    if rut.stuck is not None:
+        leaves = sum(1 for p in proposals if any(name != rut.stuck for name in p)) / len(proposals)
+        if leaves < 0.5:
+            return Behaviour(False, "stays-in-rut", f"{leaves:.0%} of its proposals change a parameter other "
+                             f"than {rut.stuck}", calls, len(proposals), leaves, tuple(proposals))
+    return Behaviour(True, "effective", f"proposed {len(proposals)} times in {calls} calls, {len(distinct)} distinct",
+                     calls, len(proposals), leaves, tuple(proposals))
+
+
+def _problems(changes: dict[str, Any], space: SearchSpace, config: SearchConfig) -> str:
+    found = [str(v) for v in space.validate(changes, frozen=config.frozen)]
+    found += [f"{name} is not active now" for name in changes if name in space and name not in config.active]
+    return "; ".join(found)
+
+
+def _judge_advisor(answers: list[Any], space: SearchSpace, config: SearchConfig, rut: Rut) -> Behaviour:
+    calls = len(answers)
+    advice = [a.strip() for a in answers if isinstance(a, str) and a.strip()]
+    if not advice:
+        return Behaviour(False, "no-effect", f"gave no advice in {calls} calls", calls, 0)
+    leaves = None
+    if rut.stuck is not None:
+        others = [n for n in config.active if n != rut.stuck]
+        naming = [a for a in advice if any(re.search(rf"\b{re.escape(n)}\b", a) for n in others)]
+        leaves = len(naming) / len(advice)
+        if not naming:
+            return Behaviour(False, "stays-in-rut", f"no advice names a parameter other than {rut.stuck}", calls,
+                             len(advice), 0.0, tuple(advice))
+    return Behaviour(True, "effective", f"advised {len(advice)} times in {calls} calls", calls, len(advice), leaves,
+                     tuple(advice))
+
+
+def _judge_acceptance(answers: list[Any], space: SearchSpace, config: SearchConfig, rut: Rut) -> Behaviour:
+    calls = len(answers)
+    flips = sum(1 for value, default in answers if bool(value) != default)
+    if calls == 0:
+        return Behaviour(False, "no-history", "no recent trial ran to completion", 0, 0)
+    if flips == 0:
+        return Behaviour(False, "no-effect", f"decided like the default rule on all {calls} trials", calls, 0)
+    if flips == calls:
+        return Behaviour(False, "all-flipped", f"decided against the default rule on all {calls} trials", calls,
+                         flips)
+    return Behaviour(True, "effective", f"decided differently from the default on {flips} of {calls} trials",
+                     calls, flips)

@@ -1,0 +1,117 @@
+"""The fill-in flow on a real rut: goals from the trace, samples through the real sandbox, verdicts, ranking."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from engine.levels.fill.generate import FillSettings, best, generate
+from engine.levels.fill.goals import IDEAS, choose_goal, find_rut
+from engine.levels.fill.skeleton import render
+from interfaces import Decision, ParamKind, ParamSpec, SearchConfig, SearchSpace, TraceView, Trial, TrialStatus
+from sandbox import MechanismHost, admit
+
+SPACE = SearchSpace((
+    ParamSpec("LR", ParamKind.FLOAT, 0.01, low=1e-4, high=1.0, log=True),
+    ParamSpec("WIDTH", ParamKind.INT, 32, low=8, high=256, log=True),
+    ParamSpec("ACT", ParamKind.CHOICE, "relu", choices=("relu", "tanh")),
+))
+CONFIG = SearchConfig(active=("LR", "WIDTH", "ACT"))
+
+
+def rut_trace() -> TraceView:
+    """A baseline, then Level 1 changing LR six times in small steps, nothing kept."""
+    base = dict(SPACE.defaults())
+    trials = [Trial(0, base, {}, TrialStatus.OK, 1.0, Decision.BASELINE, source="baseline")]
+    for index, value in enumerate((0.012, 0.009, 0.011, 0.008, 0.013, 0.0095), start=1):
+        trials.append(Trial(index, dict(base, LR=value), {"LR": value}, TrialStatus.OK, 1.0 + index / 100,
+                            Decision.DISCARD, rationale="nudge LR", source="llm"))
+    return TraceView(tuple(trials))
+
+
+LEAVE = ("        name = least_tried(trace, [n for n in config.active if n != 'LR'], self.rng)\n"
+         "        if name is None:\n            return None\n        return move(trace, space, name, self.rng)\n")
+
+
+@pytest.fixture(scope="module")
+def host():
+    host = MechanismHost()
+    yield host
+    host.close()
+
+
+def test_the_rut_and_the_idea_are_read_off_the_trace() -> None:
+    trace = rut_trace()
+    rut = find_rut(trace, SPACE, CONFIG)
+    assert rut.stuck == "LR" and rut.untried == ("WIDTH", "ACT") and rut.present
+    goal = choose_goal(trace, SPACE, CONFIG, tried=[])
+    assert goal.hook == "source" and "LR" in goal.sentence and "WIDTH" in goal.sentence
+    # The idea tried already (and failed) is not chosen again while another fits.
+    second = choose_goal(trace, SPACE, CONFIG, tried=[{"idea": goal.idea, "outcome": "reverted"}])
+    assert second.idea != goal.idea
+    # With every fitting idea tried, the one that fared best comes back.
+    tried = [{"idea": idea, "outcome": "kept" if idea == "leave-stuck-advisor" else "nothing-passed"}
+             for idea in IDEAS]
+    assert choose_goal(trace, SPACE, CONFIG, tried).idea == "leave-stuck-advisor"
+
+
+def test_every_skeleton_with_a_neutral_body_is_admitted() -> None:
+    neutral = {"source": "        return None\n", "advisor": "        return ''\n", "filter": "        return None\n"}
+    for hook, body in neutral.items():
+        skeleton = render(hook, "Probe", "Goal sentence.", "Return rule.")
+        admission = admit(skeleton.assemble(body), hook)
+        assert admission.admitted, admission.violations
+
+
+def test_samples_are_judged_and_pitfalls_carry_the_body_line(host: Any) -> None:
+    trace = rut_trace()
+    goal = choose_goal(trace, SPACE, CONFIG, tried=[])
+    bodies = iter([
+        "        pass\n",  # does nothing
+        "        x = 1\n        data = open('/etc/passwd').read()\n        return None\n",  # forbidden
+        "        return {'LR': 0.02}\n",  # stays on the stuck parameter, the same every time
+        "        names = [n for n in config.active if n != 'LR']\n        return {names[0]: trace.nothing}\n",
+        LEAVE,
+        LEAVE,
+    ])
+    prompts: list[str] = []
+    options_seen: list[Any] = []
+
+    def ask(messages: list[dict[str, str]], options: Any) -> tuple[str, int]:
+        prompts.append(messages[1]["content"])
+        options_seen.append(dict(options))
+        assert messages[-1]["role"] == "assistant" and messages[-1]["content"].rstrip().endswith('"""')
+        return next(bodies), 10
+
+    candidates = generate(ask, goal, trace, SPACE, CONFIG, "loss", host=host, seed=1,
+                          settings=FillSettings(samples=4, repairs=2))
+    verdicts = [c.verdict for c in candidates]
+    assert verdicts[:4] == ["empty-body", "rejected", "constant", "rejected"]
+    raised = candidates[3].violations[0]  # a runtime error in the conformance suite, at the body's line
+    assert raised["code"] == "call-raised" and raised["body_line"] == 2 and "raised" in raised["message"]
+    assert verdicts[4] == "passed"
+    forbidden = candidates[1].violations[0]
+    assert forbidden["body_line"] == 2  # the line of the body the model wrote, not of the module
+    # The repair draws are fresh samples told what to avoid; the failed code is not shown back whole.
+    assert "open('/etc/passwd')" in prompts[4] and "Avoid these mistakes" in prompts[4]
+    assert "Avoid" not in prompts[0]
+    assert len({o["seed"] for o in options_seen}) == len(options_seen) and options_seen[0]["temperature"] > 0
+    chosen = best(candidates)
+    assert chosen is not None and chosen.number == 5
+    assert chosen.behaviour is not None and chosen.behaviour.leaves_rut == 1.0
+    assert chosen.likeness is not None and chosen.likeness.verdict == "new"
+
+
+def test_a_filter_that_vetoes_everything_does_not_pass(host: Any) -> None:
+    trace = rut_trace()
+    goal = choose_goal(trace, SPACE, CONFIG, tried=[{"idea": "leave-stuck-source"},
+                                                    {"idea": "leave-stuck-advisor"}])
+    assert goal.hook == "filter"
+    bodies = iter(["        return 'no'\n",
+                   "        if 'LR' in proposal.changes and len(trace.trials) > 3:\n"
+                   "            return 'LR again'\n        return None\n"])
+    candidates = generate(lambda m, o: (next(bodies), 1), goal, trace, SPACE, CONFIG, "loss", host=host,
+                          seed=2, settings=FillSettings(samples=2, repairs=0))
+    assert [c.verdict for c in candidates] == ["all-vetoed", "passed"]
+    assert "vetoed" in candidates[1].behaviour.reason
