@@ -32,6 +32,7 @@ import os
 import statistics
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -193,6 +194,8 @@ def _summary(rows: list[SessionFigures]) -> dict[str, Any]:
         "median_session_s": round(statistics.median(r.seconds for r in rows), 1) if rows else None,
         "seconds_per_new_effective": round(seconds / len(new), 1) if new else None,
         "tokens": sum(r.tokens for r in rows),
+        "candidates": sum(len(r.verdicts) for r in rows),
+        "verdicts": dict(sorted(Counter(v for r in rows for v in r.verdicts).items())),
     }
 
 

@@ -39,9 +39,9 @@ Asker = Callable[[list[dict[str, str]], Mapping[str, Any]], tuple[str, int]]
 class FillSettings:
     samples: int = 4
     repairs: int = 2
-    temperature: float = 0.8
+    temperature: float = 0.7
     max_tokens: int = 400
-    max_lines: int = 15
+    max_lines: int = 12
 
 
 @dataclass
@@ -80,19 +80,16 @@ class Candidate:
         }
 
 
-def _line_text(body: str, line: int | None) -> str:
-    lines = body.splitlines()
-    return lines[line - 1].strip() if line is not None and 1 <= line <= len(lines) else ""
+_BOILERPLATE = re.compile(r"^the mechanism raised |; it must not raise on valid input$")
 
 
-def _pitfalls(candidate: Candidate, skeleton: Skeleton) -> list[str]:
-    """What to tell the next sample about this one: the body's real line and what was wrong there."""
-    body = candidate.body.text
-    out = []
-    for violation in candidate.violations[:3]:
-        line = skeleton.body_line(violation.get("line"), body)
-        where = f"`{_line_text(body, line)}`: " if line is not None else ""
-        out.append(f"{where}{violation['message']}")
+def _pitfalls(candidate: Candidate) -> list[str]:
+    """What to tell the next sample about this one: what went wrong, without the code that did it.
+
+    A small model copies what its prompt shows, so the failed line itself is
+    left out (it is in the candidate's record, with its body line number).
+    """
+    out = [_BOILERPLATE.sub("", str(v["message"])) for v in candidate.violations[:3]]
     if not out and candidate.reason:
         out.append(candidate.reason)
     return out
@@ -139,11 +136,14 @@ def _evaluate(candidate: Candidate, skeleton: Skeleton, goal: Goal, trace: Trace
         host.unload(loaded.handle)
     if not candidate.behaviour.passed:
         candidate.verdict, candidate.reason = candidate.behaviour.verdict, candidate.behaviour.reason
-        line = re.search(r"\bline (\d+)\b", candidate.behaviour.reason)
+        line = re.search(r"\(line (\d+)\)", candidate.behaviour.reason)
         if line:
+            # The host reports the module's line; the model wrote the body, so it is told the body's line.
+            body_line = skeleton.body_line(int(line.group(1)), body.text)
+            where = f"(line {body_line} of the body)" if body_line is not None else "(in a helper)"
+            candidate.reason = candidate.reason.replace(line.group(0), where)
             candidate.violations = [{"code": candidate.behaviour.verdict, "line": int(line.group(1)),
-                                     "body_line": skeleton.body_line(int(line.group(1)), body.text),
-                                     "message": candidate.behaviour.reason}]
+                                     "body_line": body_line, "message": candidate.reason}]
         return
     if candidate.likeness is not None and candidate.likeness.verdict == "copy":
         # A copy adds nothing the library or an earlier session does not already offer: not spliced.
@@ -186,7 +186,7 @@ def generate(ask: Asker, goal: Goal, trace: TraceView, space: SearchSpace, confi
         if on_candidate is not None:
             on_candidate(candidate)
         if not candidate.passed:
-            pitfalls.extend(p for p in _pitfalls(candidate, skeleton) if p not in pitfalls)
+            pitfalls.extend(p for p in _pitfalls(candidate) if p not in pitfalls)
             if repairs_left > 0:
                 repairs_left -= 1
                 pending.append("repair")

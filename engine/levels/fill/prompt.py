@@ -36,6 +36,16 @@ _ARGUMENTS = {
 }
 
 
+#: The helpers each hook's prompt lists (the module defines them all): fewer choices, fewer misuses.
+_HELPERS_FOR = {
+    "source": ("untried", "least_tried", "stuck_parameter", "current", "random_value", "step", "move", "was_tried"),
+    "advisor": ("untried", "least_tried", "stuck_parameter", "current", "untried_direction", "step"),
+    "filter": ("stuck_parameter", "most_tried", "was_tried", "recent_changes", "tried_values"),
+    "acceptance": ("best_trials", "recent_changes"),
+    "observer": ("recent_changes", "best_trials"),
+}
+
+
 def _space_lines(space: SearchSpace, names: Sequence[str]) -> list[str]:
     lines = []
     for name in names:
@@ -63,9 +73,12 @@ def fill_messages(goal: Goal, skeleton: Skeleton, trace: TraceView, space: Searc
         "",
         f"Write only the body of {skeleton.class_name}.{signature}; the engine writes the rest of the module.",
         "Arguments:", *(f"- {_ARGUMENTS[p]}" for p in skeleton.parameters if p in _ARGUMENTS),
-        "Helpers you may call (already defined at module level):", *(f"- {h}" for h in helper_signatures()),
+        "Helpers you may call (already defined at module level):",
+        *(f"- {h}" for h in helper_signatures() if h.split("(", 1)[0] in _HELPERS_FOR[skeleton.hook]),
         f"Rules: at most {max_lines} lines; use self.rng for randomness (never random.xxx); keep state in "
-        "self.memory (a dict); no imports, no print, no new functions or classes. " + goal.returns,
+        "self.memory (a dict); no imports, no print, no new functions or classes. The method is also tested on "
+        "other searches: the trace may be empty, config.active may be empty, and a parameter named above may be "
+        "missing, so check `name in space` before space[name]. " + goal.returns,
     ]
     ideas = [f"{t['idea']} ({t.get('outcome', 'rejected')})" for t in tried if t.get("idea")]
     if ideas:

@@ -64,7 +64,7 @@ def test_every_skeleton_with_a_neutral_body_is_admitted() -> None:
         assert admission.admitted, admission.violations
 
 
-def test_samples_are_judged_and_pitfalls_carry_the_body_line(host: Any) -> None:
+def test_samples_are_judged_and_violations_carry_the_body_line(host: Any) -> None:
     trace = rut_trace()
     goal = choose_goal(trace, SPACE, CONFIG, tried=[])
     bodies = iter([
@@ -93,8 +93,10 @@ def test_samples_are_judged_and_pitfalls_carry_the_body_line(host: Any) -> None:
     assert verdicts[4] == "passed"
     forbidden = candidates[1].violations[0]
     assert forbidden["body_line"] == 2  # the line of the body the model wrote, not of the module
-    # The repair draws are fresh samples told what to avoid; the failed code is not shown back whole.
-    assert "open('/etc/passwd')" in prompts[4] and "Avoid these mistakes" in prompts[4]
+    # The repair draws are fresh samples told what went wrong; the failed code is never shown back
+    # (a small model copies what it is shown).
+    assert "Avoid these mistakes" in prompts[4] and "open" in prompts[4]
+    assert "/etc/passwd" not in prompts[4] and "trace.nothing" not in prompts[4]
     assert "Avoid" not in prompts[0]
     assert len({o["seed"] for o in options_seen}) == len(options_seen) and options_seen[0]["temperature"] > 0
     chosen = best(candidates)
