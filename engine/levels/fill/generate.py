@@ -5,9 +5,9 @@ cleaned (:mod:`.body`), assembled into the engine's module (:mod:`.skeleton`),
 admitted by the sandbox, loaded, and replayed on the run's recent iterations
 (:mod:`.behaviour`); its likeness to the library, to earlier sessions'
 mechanisms and to anything the prompt showed is measured (:mod:`.novelty`).
-A sample the sandbox or the check refuses turns into pitfalls (the real line
-of the body, what was wrong) for a fresh sample, ``repairs`` times per
-session; the failed code itself is never shown back. Every candidate is
+A sample the sandbox or the check refuses turns into pitfalls (what was
+wrong; the record keeps the body's line) for a fresh sample, ``repairs``
+times per session; the failed code itself is never shown back. Every candidate is
 recorded with its verdict; :func:`best` ranks those that passed.
 """
 
