@@ -37,9 +37,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from interfaces import Decision, SearchConfig, TraceView, Trial, TrialStatus
+from interfaces import Decision, SearchConfig, TraceView, Trial
 
-__all__ = ["RUT_PLANS", "main", "rut_trace"]
+__all__ = ["RUT_PLANS", "SessionFigures", "main", "run_sessions", "rut_trace"]
 
 _ROOT = Path(__file__).resolve().parents[1]
 
@@ -127,21 +127,19 @@ class SessionFigures:
     behaviour: str
 
 
-def _sessions(model: str, task_name: str, trace: TraceView, space: Any, config: SearchConfig, metric: str,
-              sessions: int, samples: int, out: Path, threads: int) -> list[SessionFigures]:
+def run_sessions(provider: Any, model: str, task_name: str, trace: TraceView, space: Any, config: SearchConfig,
+                 metric: str, sessions: int, samples: int, folder: Path) -> list[SessionFigures]:
+    """``sessions`` fill sessions on ``trace`` with ``provider``, one after the other as in a run."""
     from engine.levels.fill.generate import FillSettings, best, generate
     from engine.levels.fill.goals import choose_goal
     from engine.llm import CodeCompletion, LLMRequest
-    from engine.llm.local import local_provider
     from sandbox import MechanismHost
 
-    folder = out / f"{model}-{task_name}"
-    folder.mkdir(parents=True, exist_ok=True)
     figures: list[SessionFigures] = []
     tried: list[dict[str, Any]] = []
     earlier: dict[str, str] = {}
     host = MechanismHost()
-    with local_provider(model, run_dir=folder, record=folder / "transcript.jsonl", threads=threads) as provider:
+    try:
         for number in range(1, sessions + 1):
             tokens = 0
 
@@ -153,7 +151,7 @@ def _sessions(model: str, task_name: str, trace: TraceView, space: Any, config: 
 
             goal = choose_goal(trace, space, config, tried)
             session_dir = folder / f"session-{number}"
-            session_dir.mkdir(exist_ok=True)
+            session_dir.mkdir(parents=True, exist_ok=True)
             started = time.monotonic()
             candidates = generate(ask, goal, trace, space, config, metric, host=host, seed=number,
                                   settings=FillSettings(samples=samples), tried=tried,
@@ -178,8 +176,19 @@ def _sessions(model: str, task_name: str, trace: TraceView, space: Any, config: 
                   f"{'new' if new else 'copy' if row.copy else 'nothing' if chosen is None else 'near'}"
                   f" (likeness {row.likeness}, {row.nearest}); {seconds:.0f} s; {_load()}", flush=True)
             (session_dir / "figures.json").write_text(json.dumps(row.__dict__, indent=2))
-    host.close()
+    finally:
+        host.close()
     return figures
+
+
+def _sessions(model: str, task_name: str, trace: TraceView, space: Any, config: SearchConfig, metric: str,
+              sessions: int, samples: int, out: Path, threads: int) -> list[SessionFigures]:
+    from engine.llm.local import local_provider
+
+    folder = out / f"{model}-{task_name}"
+    folder.mkdir(parents=True, exist_ok=True)
+    with local_provider(model, run_dir=folder, record=folder / "transcript.jsonl", threads=threads) as provider:
+        return run_sessions(provider, model, task_name, trace, space, config, metric, sessions, samples, folder)
 
 
 def _summary(rows: list[SessionFigures]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["MechanismSummary", "summarise_mechanisms"]
+__all__ = ["MechanismSummary", "SessionSamples", "summarise_mechanisms", "summarise_samples"]
 
 _VERDICTS = {"keep": "kept", "revert": "reverted", "ejection": "ejected"}
 
@@ -24,6 +24,19 @@ class MechanismSummary:
     rejections: list[str] = field(default_factory=list)  # one entry per rejected attempt: its codes
     reasons: list[str] = field(default_factory=list)  # why the verdicts were given
     verdict: str = ""
+    likeness: float | None = None  # the highest similarity to the library or earlier mechanisms
+    nearest: str = ""
+
+    @property
+    def origin(self) -> str:
+        """``new`` (likeness below 0.6 to everything), ``near X`` or ``copy of X``; ``unmeasured`` without one."""
+        if self.likeness is None:
+            return "unmeasured"
+        if self.likeness >= 0.8:
+            return f"copy of {self.nearest} ({self.likeness:.2f})"
+        if self.likeness >= 0.6:
+            return f"near {self.nearest} ({self.likeness:.2f})"
+        return f"new ({self.likeness:.2f})"
 
     @property
     def final(self) -> str:
@@ -41,13 +54,18 @@ def _reason(data: Mapping[str, Any]) -> str:
 
 
 def summarise_mechanisms(events: Iterable[Mapping[str, Any]]) -> list[MechanismSummary]:
-    """Summaries in order of each mechanism's first event."""
+    """Summaries in order of each mechanism's first event (a fill session's samples are not mechanisms)."""
     summaries: dict[str, MechanismSummary] = {}
     for event in events:
+        if event["kind"] == "candidate":
+            continue
         summary = summaries.setdefault(event["mechanism"], MechanismSummary(event["mechanism"]))
         kind, data = event["kind"], event["data"]
         if kind == "admission":
             summary.admitted = True
+            likeness = data.get("likeness")
+            if isinstance(likeness, Mapping) and likeness.get("score") is not None:
+                summary.likeness, summary.nearest = float(likeness["score"]), str(likeness.get("nearest", ""))
         elif kind == "rejection":
             summary.rejected = True
             codes = sorted({v.get("code", "?") if isinstance(v, Mapping) else str(v)
@@ -68,3 +86,26 @@ def summarise_mechanisms(events: Iterable[Mapping[str, Any]]) -> list[MechanismS
             if data.get("reason") and kind != "ejection":
                 summary.reasons.append(str(data["reason"]))
     return list(summaries.values())
+
+
+@dataclass
+class SessionSamples:
+    """A fill session's samples: how many, and their verdicts."""
+
+    session: str
+    idea: str
+    hook: str
+    verdicts: Counter = field(default_factory=Counter)
+
+
+def summarise_samples(events: Iterable[Mapping[str, Any]]) -> list[SessionSamples]:
+    """One summary per fill session, from its ``candidate`` events, in session order."""
+    sessions: dict[str, SessionSamples] = {}
+    for event in events:
+        if event["kind"] != "candidate":
+            continue
+        data = event["data"]
+        summary = sessions.setdefault(event["mechanism"], SessionSamples(event["mechanism"], str(data.get("idea", "")),
+                                                                          str(data.get("hook", ""))))
+        summary.verdicts[str(data.get("verdict", "?"))] += 1
+    return list(sessions.values())

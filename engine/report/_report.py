@@ -10,7 +10,7 @@ from typing import Any
 from engine.store import RunStore, write_atomic
 from interfaces import Decision, TraceView, TrialStatus
 
-from ._mechanisms import summarise_mechanisms
+from ._mechanisms import summarise_mechanisms, summarise_samples
 from ._plot import plot_progress
 from ._text import cell, changes_text, delta_text, metric_text
 
@@ -137,8 +137,16 @@ def _snapshots_section(store: RunStore, run_id: str) -> list[str]:
 
 
 def _mechanisms_section(store: RunStore, run_id: str) -> list[str]:
-    summaries = summarise_mechanisms(store.mechanism_events(run_id))
+    events = store.mechanism_events(run_id)
+    summaries = summarise_mechanisms(events)
     lines = ["## Mechanisms (Level 2)", ""]
+    samples = summarise_samples(events)
+    if samples:
+        lines += ["Fill-in sessions: the engine chose the idea and wrote the module; the model filled one method, "
+                  "sampled several times. Each sample's verdict:", ""]
+        lines += _table(["session", "idea", "hook", "samples", "verdicts"],
+                        [[s.session, s.idea, s.hook, sum(s.verdicts.values()),
+                          ", ".join(f"{v} {n}" for v, n in sorted(s.verdicts.items()))] for s in samples]) + [""]
     if not summaries:
         return lines + ["No mechanisms were proposed.", ""]
     rows = []
@@ -152,6 +160,7 @@ def _mechanisms_section(store: RunStore, run_id: str) -> list[str]:
                 s.name,
                 rejected,
                 "yes" if s.admitted else "no",
+                s.origin if s.admitted else "—",
                 "—" if s.activated_at is None else s.activated_at,
                 calls,
                 s.effects,
@@ -162,7 +171,8 @@ def _mechanisms_section(store: RunStore, run_id: str) -> list[str]:
     return (
         lines
         + _table(
-            ["mechanism", "rejected attempts", "admitted", "active from trial", "calls per hook", "effects",
+            ["mechanism", "rejected attempts", "admitted", "new or copy", "active from trial", "calls per hook",
+             "effects",
              "ejections", "final"],
             rows,
         )

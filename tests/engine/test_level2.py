@@ -167,3 +167,43 @@ def test_a_failed_level2_request_is_stored_with_its_cost_and_the_session_marked_
     assert generate[0]["usage"] == failed[0].to_dict()["usage"]
     decision = json.loads((result.run_dir / "level2" / "session-1" / "decision.json").read_text())
     assert decision["decision"] == "session-failed"
+
+
+def test_a_fill_session_records_every_sample_and_splices_only_what_passed(tmp_path):
+    settings = RunSettings(task="script", task_options={"path": str(QUAD), "metric": "loss", "budget_s": 10.0},
+                           provider="heuristic", iterations=12, outer_every=3, research_every=1,
+                           research_style="fill", research_samples=2)
+    assert settings.level2_style == "fill" and RunSettings().level2_style == "dialogue"
+    assert RunSettings(provider="local").level2_style == "fill"
+    result = Run.create(settings, tmp_path).execute()
+    assert result.status == "finished"
+    store = RunStore.open(result.run_dir / "run.sqlite")
+    events = store.mechanism_events(result.run_id)
+    store.close()
+    candidates = [e for e in events if e["kind"] == "candidate"]
+    # Every session drew its samples; each is recorded with its verdict, behaviour and likeness.
+    sessions = {e["mechanism"] for e in candidates}
+    assert len(sessions) >= 2 and all(len([c for c in candidates if c["mechanism"] == s]) >= 2 for s in sessions)
+    assert all(c["data"]["verdict"] in ("passed", "copy") for c in candidates)
+    admissions = [e for e in events if e["kind"] == "admission"]
+    assert admissions and all(a["data"]["likeness"]["score"] < 0.8 for a in admissions)
+    # The stand-in writes the same body every time: after the first, a session for the same hook finds
+    # only copies of what an earlier session wrote, and splices nothing.
+    copies = [c for c in candidates if c["data"]["verdict"] == "copy"]
+    assert copies and all(c["data"]["likeness"]["nearest"].startswith("earlier:") for c in copies)
+    session_one = result.run_dir / "level2" / "session-1"
+    decision = json.loads((session_one / "decision.json").read_text())
+    assert decision["decision"] == "activated" and decision["verdicts"][0] in ("passed", "copy")
+    assert json.loads((session_one / "goal.json").read_text())["hook"] == decision["hook"]
+    assert (session_one / "candidate-1.py").read_text().startswith("import math\nimport random\n")
+    report = (result.run_dir / "report.md").read_text()
+    assert "Fill-in sessions" in report and "new (0." in report
+
+
+def test_level2_style_and_samples_are_checked():
+    from interfaces import ConfigError
+
+    with pytest.raises(ConfigError, match="research-style"):
+        RunSettings(research_style="freestyle")
+    with pytest.raises(ConfigError, match="samples"):
+        RunSettings(research_samples=0)

@@ -29,7 +29,7 @@ from interfaces import Proposal, SearchConfig, SearchSpace, TraceView
 
 from .goals import Rut
 
-__all__ = ["Behaviour", "check_behaviour", "POINTS"]
+__all__ = ["POINTS", "Behaviour", "check_behaviour"]
 
 #: Recent iterations replayed through a candidate.
 POINTS = 6

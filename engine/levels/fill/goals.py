@@ -11,14 +11,15 @@ fitting idea was tried, the one that fared best is tried again.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from interfaces import SearchConfig, SearchSpace, TraceView
 
 from .helpers import stuck_parameter, untried, untried_direction
 
-__all__ = ["Goal", "Rut", "choose_goal", "find_rut", "IDEAS"]
+__all__ = ["IDEAS", "Goal", "Rut", "choose_goal", "find_rut"]
 
 #: How a tried idea fared, best first: the order used when every fitting idea was tried.
 _OUTCOME_RANK = {"kept": 0, "reverted": 1, "activated": 1, "ejected": 2, "nothing-passed": 3, "rejected": 3}

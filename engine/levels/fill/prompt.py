@@ -10,7 +10,8 @@ listed as pitfalls instead of showing it the failed code.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from interfaces import SearchSpace, TraceView
 

@@ -9,7 +9,16 @@ import pytest
 from engine.levels.fill.generate import FillSettings, best, generate
 from engine.levels.fill.goals import IDEAS, choose_goal, find_rut
 from engine.levels.fill.skeleton import render
-from interfaces import Decision, ParamKind, ParamSpec, SearchConfig, SearchSpace, TraceView, Trial, TrialStatus
+from interfaces import (
+    Decision,
+    ParamKind,
+    ParamSpec,
+    SearchConfig,
+    SearchSpace,
+    TraceView,
+    Trial,
+    TrialStatus,
+)
 from sandbox import MechanismHost, admit
 
 SPACE = SearchSpace((

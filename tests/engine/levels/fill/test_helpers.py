@@ -14,9 +14,22 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.levels.fill import helpers
-from engine.levels.fill.helpers import (best_trials, clip, current, least_tried, most_tried, move,
-                                        random_value, recent_changes, step, stuck_parameter, tried_values,
-                                        untried, untried_direction, was_tried)
+from engine.levels.fill.helpers import (
+    best_trials,
+    clip,
+    current,
+    least_tried,
+    most_tried,
+    move,
+    random_value,
+    recent_changes,
+    step,
+    stuck_parameter,
+    tried_values,
+    untried,
+    untried_direction,
+    was_tried,
+)
 from interfaces import Decision, ParamKind, ParamSpec, SearchSpace, TraceView, Trial, TrialStatus
 from sandbox import admit
 from tests.interfaces.strategies import traces, values_for
