@@ -78,7 +78,8 @@ def build(path: Path, *, provider: str = "openai", model: str = "gpt-4o-mini") -
         SearchConfig(active=("LR", "WD", "WARMUP"), frozen=("DEPTH",), strategy="exploit"),
         "DEPTH crashed twice",
     )
-    store.add_mechanism_event("sample", "ucb", "admission", None, {"hooks": ["proposal_source"]})
+    store.add_mechanism_event("sample", "ucb", "admission", None,
+                              {"hooks": ["proposal_source"], "likeness": {"score": 0.31, "nearest": "tabu_filter"}})
     store.add_mechanism_event("sample", "ucb", "activation", 4, {})
     store.add_mechanism_event("sample", "ucb", "calls", 5, {"counts": {"proposal_source": 2}})
     store.add_mechanism_event("sample", "ucb", "calls", 6, {"counts": {"proposal_source": 1, "observer": 3}})

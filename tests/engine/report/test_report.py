@@ -91,12 +91,12 @@ def test_level_one_and_a_half_snapshots(report):
 def test_mechanism_summary(report):
     text, _ = report
     rows = {r[0]: r for r in table_rows(section(text, "Mechanisms (Level 2)"))}
-    assert rows["ucb"][1:] == ["0", "yes", "4", "observer 3, proposal_source 3", "1", "0",
+    assert rows["ucb"][1:] == ["0", "yes", "new (0.31)", "4", "observer 3, proposal_source 3", "1", "0",
                                "kept: beat the window"]
-    assert rows["dedupe"][2] == "yes" and rows["dedupe"][6] == "1 (timeout: hung 5 s)"
-    assert rows["dedupe"][7] == "ejected"
+    assert rows["dedupe"][2] == "yes" and rows["dedupe"][3] == "unmeasured"  # admitted before likeness was kept
+    assert rows["dedupe"][7] == "1 (timeout: hung 5 s)" and rows["dedupe"][8] == "ejected"
     assert rows["greedy_bomb"][1].startswith("1 (") and rows["greedy_bomb"][2] == "no"
-    assert rows["greedy_bomb"][7] == "rejected at admission"
+    assert rows["greedy_bomb"][3] == "—" and rows["greedy_bomb"][8] == "rejected at admission"
 
 
 def test_llm_usage_per_level(report):
