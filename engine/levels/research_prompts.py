@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 from typing import Any, Sequence
 
-from interfaces import TraceView
+from interfaces import HOOKS, TraceView
 
 from .contract import all_hooks_summary, argument_types, example_source, general_contract, hook_contract
 from .prompts import history_lines
 
-__all__ = ["explore_messages", "critique_prompt", "specify_prompt", "generate_prompt", "repair_prompt"]
+__all__ = ["explore_messages", "critique_prompt", "specify_prompt", "generate_prompt", "repair_prompt",
+           "shown_example"]
 
 
 def explore_messages(trace: TraceView, metric: str, facts: dict[str, Any], tried: Sequence[dict[str, Any]],
@@ -46,11 +47,26 @@ def specify_prompt(tried: Sequence[dict[str, Any]]) -> str:
             f"acceptance or observer), its class name and its behaviour in a few sentences. Do not repeat: {avoid}.")
 
 
+def shown_example(hook: str) -> tuple[str, str, str] | None:
+    """The worked example for a Generate prompt: ``(its hook, name, compact source)``, of another hook.
+
+    A model shown a complete mechanism of the hook it is asked for returns
+    that mechanism, renamed; one of another hook teaches the module's shape
+    (imports, class, ``build``) without being the answer.
+    """
+    hooks = list(HOOKS)
+    for other in hooks[hooks.index(hook) + 1:] + hooks[:hooks.index(hook)]:
+        example = example_source(other)
+        if example is not None:
+            return (other, *example)
+    return None
+
+
 def generate_prompt(hook: str, class_name: str) -> str:
-    example = example_source(hook)
+    example = shown_example(hook)
     shown = "" if example is None else (
-        f"\n\nA correct {hook} mechanism from the library ({example[0]}); follow its shape:\n"
-        f"```python\n{example[1]}```")
+        f"\n\nA correct mechanism for another hook, {example[0]}, from the library ({example[1]}); follow its "
+        f"shape (imports, class, build), not its method:\n```python\n{example[2]}```")
     return ("Generate: write the complete Python module for the mechanism.\n\n"
             "Rules:\n" + general_contract() + "\n\nThe hook:\n" + hook_contract(hook) +
             "\n\nWhat the arguments offer:\n" + argument_types(hook) + shown +

@@ -18,7 +18,7 @@ from engine.levels.contract import (
     types_for_hook,
 )
 from engine.levels.prompts import proposal_messages
-from engine.levels.research_prompts import generate_prompt
+from engine.levels.research_prompts import generate_prompt, shown_example
 from interfaces import HOOKS, ParamSpec, SearchConfig, SearchSpace, TraceView, hook_spec
 from sandbox import admit
 
@@ -76,9 +76,10 @@ def test_generate_prompt_carries_contract_signature_and_example(hook):
     assert "build(seed)" in prompt and "MyMechanism" in prompt
     for line in general_contract().splitlines():
         assert line in prompt
-    name, source = example_source(hook)
-    assert mechanism_library.example_for(hook).name == name
-    assert source in prompt
+    other, name, source = shown_example(hook)
+    # The example is of another hook: a complete answer to copy is not in the prompt.
+    assert other != hook and mechanism_library.example_for(other).name == name
+    assert source in prompt and example_source(hook)[1] not in prompt
     assert hook_contract(hook) in prompt
 
 
