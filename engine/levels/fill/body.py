@@ -19,6 +19,7 @@ import random as _random
 import re
 from dataclasses import dataclass
 
+from .helpers import HELPERS
 from .skeleton import BODY_INDENT
 
 __all__ = ["Body", "clean_body", "is_empty"]
@@ -30,6 +31,8 @@ _RNG_CALL = re.compile(r"(?<![\w.])random\.(" + "|".join(sorted(_RNG_FUNCTIONS))
 _STOP_LINE = re.compile(r"\s*(def |class |@|if __name__|```)")
 _IMPORT = re.compile(r"\s*(import\s+\w|from\s+\w[\w.]*\s+import\s)")
 _PRINT = re.compile(r"\s*print\(")
+_TRACE_INDEX = re.compile(r"\btrace\[")
+_SELF_HELPER = re.compile(r"\bself\.(" + "|".join(HELPERS) + r")\(")
 
 
 @dataclass(frozen=True)
@@ -78,14 +81,35 @@ def clean_body(completion: str) -> Body:
         if _PRINT.match(line) and line.rstrip().endswith(")"):
             fixes.append("dropped-print")
             continue
-        fixed = _RNG_CALL.sub(lambda m: f"self.rng.{m.group(1)}(", line)
-        if fixed != line:
-            fixes.append("seeded-rng")
-        out.append(fixed)
+        for pattern, replacement, fix in ((_RNG_CALL, lambda m: f"self.rng.{m.group(1)}(", "seeded-rng"),
+                                          (_TRACE_INDEX, lambda m: "trace.trials[", "trace-trials"),
+                                          (_SELF_HELPER, lambda m: f"{m.group(1)}(", "helper-not-a-method")):
+            fixed = pattern.sub(replacement, line)
+            if fixed != line:
+                fixes.append(fix)
+                line = fixed
+        out.append(line)
     while out and not out[-1].strip():
         out.pop()
-    text = "\n".join(out) + ("\n" if out else "")
+    text, renamed = _unshadow_helpers("\n".join(out) + ("\n" if out else ""))
+    if renamed:
+        fixes.append("unshadowed-helper")
     return Body(text, tuple(dict.fromkeys(fixes)), completion)
+
+
+def _unshadow_helpers(text: str) -> tuple[str, bool]:
+    """``least_tried = least_tried(...)`` makes the helper a local name: rename the variable instead.
+
+    Every use of the name that is not a call becomes ``<name>_found``; the
+    calls keep reaching the helper.
+    """
+    changed = False
+    for name in HELPERS:
+        if not re.search(rf"^\s*{name}\s*=(?!=)", text, re.MULTILINE):
+            continue
+        text = re.sub(rf"(?<![\w.]){name}\b(?!\s*\()", f"{name}_found", text)
+        changed = True
+    return text, changed
 
 
 def is_empty(body: str) -> bool:

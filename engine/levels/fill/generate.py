@@ -114,7 +114,7 @@ def _evaluate(candidate: Candidate, skeleton: Skeleton, goal: Goal, trace: Trace
     if body.empty:
         candidate.verdict, candidate.reason = "empty-body", "the body does nothing; write the logic of the goal"
         return
-    if len(body.text.splitlines()) > 2 * settings.max_lines:
+    if len(body.text.splitlines()) > 3 * settings.max_lines:
         candidate.verdict = "too-long"
         candidate.reason = f"the body has {len(body.text.splitlines())} lines; keep it under {settings.max_lines}"
         return

@@ -146,5 +146,18 @@ def choose_goal(trace: TraceView, space: SearchSpace, config: SearchConfig,
     return Goal(idea, hook, sentence, _RETURNS[hook], class_name, rut)
 
 
-IDEAS = ("leave-stuck-source", "leave-stuck-advisor", "stuck-filter", "untried-direction-source", "repeat-filter",
-         "bold-source", "balance-advisor")
+#: Each idea in words, for the prompt's list of what this run already tried (its keys read like code,
+#: and a small model turns them into string comparisons).
+IDEAS = {
+    "leave-stuck-source": "proposing a change to a parameter other than the stuck one",
+    "leave-stuck-advisor": "advising a parameter other than the stuck one",
+    "stuck-filter": "vetoing another change to the stuck parameter",
+    "untried-direction-source": "moving a parameter in a direction never tried",
+    "repeat-filter": "vetoing configurations that already ran",
+    "bold-source": "a bold random value for the least changed parameter",
+    "balance-advisor": "advising the least changed parameter",
+}
+#: How an outcome reads in the prompt.
+OUTCOME_TEXT = {"kept": "it helped and was kept", "reverted": "it did not help", "ejected": "it failed at run time",
+                "activated": "still being evaluated", "nothing-passed": "no attempt worked",
+                "rejected": "no attempt worked"}

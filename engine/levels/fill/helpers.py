@@ -178,7 +178,7 @@ def was_tried(trace, space, changes):
 
 
 def recent_changes(trace, n):
-    """The changes dicts of the last n trials, oldest first."""
+    """A list of the last n trials' changes, oldest first; each a dict {parameter name: new value}."""
     return [dict(trial.changes) for trial in trace.last(n)]
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from interfaces import SearchSpace, TraceView
 
 from ..prompts import history_lines
-from .goals import Goal
+from .goals import IDEAS, OUTCOME_TEXT, Goal
 from .skeleton import Skeleton, helper_signatures
 
 __all__ = ["FENCE", "STOP", "fill_messages"]
@@ -81,9 +81,10 @@ def fill_messages(goal: Goal, skeleton: Skeleton, trace: TraceView, space: Searc
         "other searches: the trace may be empty, config.active may be empty, and a parameter named above may be "
         "missing, so check `name in space` before space[name]. " + goal.returns,
     ]
-    ideas = [f"{t['idea']} ({t.get('outcome', 'rejected')})" for t in tried if t.get("idea")]
+    ideas = [f"{IDEAS.get(str(t['idea']), t['idea'])} ({OUTCOME_TEXT.get(str(t.get('outcome')), 'no attempt worked')})"
+             for t in tried if t.get("idea")]
     if ideas:
-        user.append("Ideas this run already tried, do something different from those that failed: " + ", ".join(ideas))
+        user.append("Earlier in this run: " + "; ".join(ideas) + ". Do not repeat what did not help.")
     if pitfalls:
         user.append("Avoid these mistakes of earlier attempts:")
         user.extend(f"- {p}" for p in pitfalls[-6:])

@@ -72,3 +72,22 @@ def test_a_cleaned_valid_body_parses_inside_a_method() -> None:
     body = clean_body("        names = list(config.active)\n        if not names:\n            return None\n"
                       "        return {names[0]: random.random()}\n\n    def extra(self):\n        pass\n")
     ast.parse("class C:\n    def m(self):\n" + body.text)
+
+
+def test_common_api_slips_are_fixed_and_named() -> None:
+    body = clean_body("        last = trace[-1]\n        names = self.untried(trace, list(config.active))\n"
+                      "        return {names[0]: 1} if names else None\n")
+    assert body.text.splitlines()[0].strip() == "last = trace.trials[-1]"
+    assert body.text.splitlines()[1].strip() == "names = untried(trace, list(config.active))"
+    assert set(body.fixes) == {"trace-trials", "helper-not-a-method"}
+
+
+def test_a_helper_shadowed_by_its_own_result_is_renamed_not_called_as_a_variable() -> None:
+    body = clean_body("        stuck_parameter = stuck_parameter(trace, 8)\n        if stuck_parameter:\n"
+                      "            return stuck_parameter + ' again'\n        return None\n")
+    lines = [line.strip() for line in body.text.splitlines()]
+    assert lines[:3] == ["stuck_parameter_found = stuck_parameter(trace, 8)", "if stuck_parameter_found:",
+                         "return stuck_parameter_found + ' again'"]
+    assert "unshadowed-helper" in body.fixes
+    # A comparison is not an assignment; nothing is renamed.
+    assert clean_body("        if stuck_parameter == 'x':\n            return None\n").fixes == ()
