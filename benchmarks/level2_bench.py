@@ -198,7 +198,7 @@ def _summary(rows: list[SessionFigures]) -> dict[str, Any]:
         "sessions": len(rows),
         "new_effective": len(new),
         "share_new_effective": round(len(new) / len(rows), 3) if rows else None,
-        "copies": sum(1 for r in rows if r.copy),
+        "sessions_with_copies": sum(1 for r in rows if "copy" in r.verdicts),
         "nothing_passed": sum(1 for r in rows if r.chosen is None),
         "median_session_s": round(statistics.median(r.seconds for r in rows), 1) if rows else None,
         "seconds_per_new_effective": round(seconds / len(new), 1) if new else None,

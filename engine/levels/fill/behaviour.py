@@ -9,9 +9,11 @@ and its answers are compared with what happened:
 * a filter must veto at least one of those proposals and let at least one run;
 * a source must propose at least once, valid changes, not the same change
   every time; in a rut, at least half its proposals must leave it (change a
-  parameter other than the stuck one);
+  parameter other than the stuck one), and so must its answer on the trace as
+  it is now;
 * an advisor must give advice at least once; in a rut, some advice must name
-  an active parameter other than the stuck one;
+  an active parameter other than the stuck one, and so must its advice on
+  the trace as it is now;
 * an acceptance rule must decide differently from the default at least once,
   and not every time.
 
@@ -71,10 +73,25 @@ def _fail(code: str, message: str, calls: int) -> Behaviour:
 
 def check_behaviour(host: Any, handle: str, hook: str, trace: TraceView, space: SearchSpace,
                     config: SearchConfig, rut: Rut) -> Behaviour:
-    """Replay the recent iterations through the loaded candidate ``handle``."""
+    """Replay the recent iterations through the loaded candidate ``handle``.
+
+    A source or an advisor is also asked on the whole trace, as the next
+    iteration will ask it: in a rut, that answer must leave the rut, or the
+    mechanism would lead straight back into it once spliced in.
+    """
     points = _points(trace)
     if not points:
         return Behaviour(False, "no-history", "the trace has no proposals to replay", 0, 0)
+    now = None
+    if hook in ("source", "advisor"):
+        result = host.call(handle, trace, space, config)
+        if not result.ok:
+            return _fail(result.code, result.message, 1)
+        now = result.value
+        if rut.stuck is not None and not _leaves(hook, now, rut, config):
+            shown = repr(now)[:120] if now else "nothing"
+            return Behaviour(False, "stays-in-rut", f"on the trace as it is now it answers {shown}, which does not "
+                             f"move off {rut.stuck}", 1, 0, 0.0, (now,))
     answers = []
     for calls, (before, proposal) in enumerate(points, start=1):
         if hook == "filter":
@@ -101,6 +118,16 @@ def check_behaviour(host: Any, handle: str, hook: str, trace: TraceView, space: 
     if judge is None:
         return Behaviour(True, "effective", "an observer's effect is its observation", len(answers), len(answers))
     return judge(answers, space, config, rut)
+
+
+def _leaves(hook: str, answer: Any, rut: Rut, config: SearchConfig) -> bool:
+    """Whether one answer of a source or an advisor moves off the stuck parameter."""
+    if hook == "source":
+        return isinstance(answer, dict) and any(name != rut.stuck for name in answer)
+    if not isinstance(answer, str) or not answer.strip():
+        return False
+    others = [n for n in config.active if n != rut.stuck]
+    return any(re.search(rf"\b{re.escape(n)}\b", answer) for n in others)
 
 
 def _judge_filter(answers: list[Any], space: SearchSpace, config: SearchConfig, rut: Rut) -> Behaviour:

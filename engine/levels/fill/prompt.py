@@ -31,7 +31,8 @@ _ARGUMENTS = {
     "space": "space: space[name] is a spec with .name .kind ('float','int','choice','bool') .low .high .choices "
              ".log; space.names",
     "config": "config: .active (names you may change now), .max_changes",
-    "proposal": "proposal: .changes {name: new value}, .rationale",
+    "proposal": "proposal: .changes {name: new value} (a proposal has no .name: loop over proposal.changes), "
+                ".rationale",
     "trial": "trial: .changes, .metric, .config",
     "incumbent": "incumbent: the current best trial or None",
 }

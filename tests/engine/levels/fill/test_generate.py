@@ -79,7 +79,7 @@ def test_samples_are_judged_and_violations_carry_the_body_line(host: Any) -> Non
     bodies = iter([
         "        pass\n",  # does nothing
         "        x = 1\n        data = open('/etc/passwd').read()\n        return None\n",  # forbidden
-        "        return {'LR': 0.02}\n",  # stays on the stuck parameter, the same every time
+        "        return {'LR': 0.02}\n",  # stays on the stuck parameter
         "        names = [n for n in config.active if n != 'LR']\n        return {names[0]: trace.nothing}\n",
         LEAVE,
         LEAVE,
@@ -96,7 +96,8 @@ def test_samples_are_judged_and_violations_carry_the_body_line(host: Any) -> Non
     candidates = generate(ask, goal, trace, SPACE, CONFIG, "loss", host=host, seed=1,
                           settings=FillSettings(samples=4, repairs=2))
     verdicts = [c.verdict for c in candidates]
-    assert verdicts[:4] == ["empty-body", "rejected", "constant", "rejected"]
+    assert verdicts[:4] == ["empty-body", "rejected", "stays-in-rut", "rejected"]
+    assert "on the trace as it is now" in candidates[2].reason and "LR" in candidates[2].reason
     raised = candidates[3].violations[0]  # a runtime error in the conformance suite, at the body's line
     assert raised["code"] == "call-raised" and raised["body_line"] == 2 and "raised" in raised["message"]
     assert verdicts[4] == "passed"
@@ -126,3 +127,21 @@ def test_a_filter_that_vetoes_everything_does_not_pass(host: Any) -> None:
                           seed=2, settings=FillSettings(samples=2, repairs=0))
     assert [c.verdict for c in candidates] == ["all-vetoed", "passed"]
     assert "vetoed" in candidates[1].behaviour.reason
+
+
+def test_an_advisor_that_leaves_the_rut_only_on_old_traces_does_not_pass(host: Any) -> None:
+    # Early in the trace nothing looks stuck, so it names other parameters; on the trace as it is now
+    # it names the stuck one: spliced in, it would lead Level 1 straight back into the rut.
+    trace = rut_trace()
+    goal = choose_goal(trace, SPACE, CONFIG, tried=[{"idea": "leave-stuck-source"}])
+    assert goal.hook == "advisor"
+    sneaky = ("        stuck = stuck_parameter(trace)\n        if stuck:\n            return 'Change ' + stuck + ' again'\n"
+              "        return 'Try WIDTH next'\n")
+    honest = ("        stuck = stuck_parameter(trace)\n        names = [n for n in untried(trace, list(config.active))"
+              " if n != stuck]\n        if not names:\n            return ''\n"
+              "        return 'Try ' + names[0] + ' next: it was never changed'\n")
+    bodies = iter([sneaky, honest])
+    candidates = generate(lambda m, o: (next(bodies), 1), goal, trace, SPACE, CONFIG, "loss", host=host,
+                          seed=3, settings=FillSettings(samples=2, repairs=0))
+    assert [c.verdict for c in candidates] == ["stays-in-rut", "passed"]
+    assert "Change LR again" in candidates[0].reason
