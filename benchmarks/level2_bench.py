@@ -39,7 +39,7 @@ from typing import Any
 
 from interfaces import Decision, SearchConfig, TraceView, Trial
 
-__all__ = ["RUT_PLANS", "SessionFigures", "main", "run_sessions", "rut_trace"]
+__all__ = ["RUT_PLANS", "SessionFigures", "main", "run_sessions", "rut_trace", "summarise"]
 
 _ROOT = Path(__file__).resolve().parents[1]
 
@@ -191,20 +191,46 @@ def _sessions(model: str, task_name: str, trace: TraceView, space: Any, config: 
         return run_sessions(provider, model, task_name, trace, space, config, metric, sessions, samples, folder)
 
 
-def _summary(rows: list[SessionFigures]) -> dict[str, Any]:
-    new = [r for r in rows if r.new]
-    seconds = sum(r.seconds for r in rows)
+def summarise(folder: Path) -> dict[str, Any]:
+    """The figures of one model on one task, read back from its session folders.
+
+    A session *admitted a new, effective mechanism* when the candidate it
+    would splice passed the behavioural check (called on the replayed
+    iterations and the trace as it is now, changing at least one outcome,
+    leaving the rut) and its likeness to every library mechanism is below
+    0.6 (``new_vs_library``; nothing else is shown to the model). The
+    stricter ``new_vs_everything`` also counts this run's earlier sessions.
+    """
+    rows = []
+    for session_dir in sorted(folder.glob("session-*"), key=lambda p: int(p.name.split("-")[1])):
+        figures = json.loads((session_dir / "figures.json").read_text())
+        candidates = json.loads((session_dir / "candidates.json").read_text())
+        chosen = next((c for c in candidates if c["number"] == figures["chosen"]), None)
+        library = None
+        if chosen is not None and chosen.get("likeness"):
+            library = max((v for k, v in chosen["likeness"]["scores"].items() if not k.startswith("earlier:")),
+                          default=0.0)
+        rows.append((figures, candidates, chosen, library))
+    seconds = sum(f["seconds"] for f, *_ in rows)
+    new_library = [r for r in rows if r[2] is not None and r[3] is not None and r[3] < 0.6]
+    new_all = [r for r in rows if r[0]["new"]]
+    verdicts = Counter(c["verdict"] for _, candidates, *_ in rows for c in candidates)
     return {
         "sessions": len(rows),
-        "new_effective": len(new),
-        "share_new_effective": round(len(new) / len(rows), 3) if rows else None,
-        "sessions_with_copies": sum(1 for r in rows if "copy" in r.verdicts),
-        "nothing_passed": sum(1 for r in rows if r.chosen is None),
-        "median_session_s": round(statistics.median(r.seconds for r in rows), 1) if rows else None,
-        "seconds_per_new_effective": round(seconds / len(new), 1) if new else None,
-        "tokens": sum(r.tokens for r in rows),
-        "candidates": sum(len(r.verdicts) for r in rows),
-        "verdicts": dict(sorted(Counter(v for r in rows for v in r.verdicts).items())),
+        "new_vs_library": len(new_library),
+        "share_new_vs_library": round(len(new_library) / len(rows), 3) if rows else None,
+        "new_vs_everything": len(new_all),
+        "near_or_copy_of_earlier": len(new_library) - len(new_all),
+        "nothing_passed": sum(1 for r in rows if r[2] is None),
+        "copy_candidates": verdicts.get("copy", 0),
+        "median_session_s": round(statistics.median(f["seconds"] for f, *_ in rows), 1) if rows else None,
+        "max_session_s": max((f["seconds"] for f, *_ in rows), default=None),
+        "seconds_per_new_vs_library": round(seconds / len(new_library), 1) if new_library else None,
+        "tokens": sum(f["tokens"] for f, *_ in rows),
+        "candidates": sum(verdicts.values()),
+        "verdicts": dict(sorted(verdicts.items())),
+        "fixes": dict(sorted(Counter(fix for _, candidates, *_ in rows for c in candidates
+                                     for fix in c["fixes"]).items())),
     }
 
 
@@ -217,9 +243,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rut-trials", type=int, default=7)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=_ROOT / "benchmarks/results/level2-fill")
+    parser.add_argument("--summarise", action="store_true",
+                        help="only read the sessions already in --out back and print their figures")
     args = parser.parse_args(argv)
     models = args.model or ["qwen-1.5b"]
     tasks = args.task or ["digits"]
+    if args.summarise:
+        results = {f"{m}/{t}": summarise(args.out / f"{m}-{t}") for t in tasks for m in models
+                   if (args.out / f"{m}-{t}").is_dir()}
+        print(json.dumps(results, indent=2))
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "summary.json").write_text(json.dumps({"results": results, "read_under": _load()}, indent=2))
+        return 0
     print(f"Level 2 fill sessions: {models} on {tasks}; {_load()}", flush=True)
     summary: dict[str, Any] = {"started_under": _load(), "results": {}}
     for task_name in tasks:
@@ -231,12 +266,12 @@ def main(argv: list[str] | None = None) -> int:
         for model in models:
             rows = _sessions(model, task_name, trace, space, config, metric, args.sessions, args.samples, args.out,
                              args.threads)
-            figures = _summary(rows)
+            figures = summarise(args.out / f"{model}-{task_name}")
             summary["results"][f"{model}/{task_name}"] = {"summary": figures, "sessions": [r.__dict__ for r in rows]}
             print(f"{model} on {task_name}: {json.dumps(figures)}; {_load()}", flush=True)
     summary["ended_under"] = _load()
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "summary.json").write_text(json.dumps(summary, indent=2))
+    (args.out / "run-summary.json").write_text(json.dumps(summary, indent=2))
     return 0
 
 
