@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.level2_bench import run_sessions, rut_trace
+from benchmarks.level2_bench import run_sessions, rut_trace, summarise
 from engine.llm import ReplayProvider
 
 DATA = Path(__file__).resolve().parents[3] / "data" / "fill"
@@ -37,6 +37,10 @@ def test_recorded_sessions_replay_to_the_same_verdicts(expected_path: Path, tmp_
         assert (row.idea, row.verdicts, row.chosen, row.new) == (want["idea"], want["verdicts"], want["chosen"],
                                                                   want["new"]), row.session
     assert any(row.new for row in rows)  # the model's own code was admitted, effective and new
+    figures = summarise(tmp_path)  # the benchmark's figures, read back from what the sessions saved
+    assert figures["sessions"] == len(rows) and figures["candidates"] == len(provider.records)
+    assert figures["new_vs_library"] >= figures["new_vs_everything"] == sum(row.new for row in rows)
+    assert figures["nothing_passed"] == sum(row.chosen is None for row in rows)
 
 
 def test_the_recorded_data_is_present() -> None:
