@@ -56,7 +56,7 @@ def helper_signatures() -> tuple[str, ...]:
         if isinstance(node, ast.FunctionDef):
             functions[node.name] = node
         elif isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "HELPERS" for t in node.targets):
-            order = [e.value for e in getattr(node.value, "elts", ()) if isinstance(e, ast.Constant)]
+            order = [str(e.value) for e in getattr(node.value, "elts", ()) if isinstance(e, ast.Constant)]
     lines = []
     for name in order or [n for n in functions if not n.startswith("_")]:
         node = functions[name]

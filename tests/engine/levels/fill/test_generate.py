@@ -145,3 +145,24 @@ def test_an_advisor_that_leaves_the_rut_only_on_old_traces_does_not_pass(host: A
                           seed=3, settings=FillSettings(samples=2, repairs=0))
     assert [c.verdict for c in candidates] == ["stays-in-rut", "passed"]
     assert "Change LR again" in candidates[0].reason
+
+
+def test_while_a_source_is_active_ideas_for_other_hooks_come_first() -> None:
+    # A second source is never asked while the first one proposes.
+    trace = rut_trace()
+    assert choose_goal(trace, SPACE, CONFIG, tried=[]).hook == "source"
+    assert choose_goal(trace, SPACE, CONFIG, tried=[], busy=["source"]).hook != "source"
+
+
+def test_the_prompt_lists_the_hooks_helpers_and_the_ideas_tried_in_words() -> None:
+    from engine.levels.fill.prompt import fill_messages
+
+    trace = rut_trace()
+    goal = choose_goal(trace, SPACE, CONFIG, tried=[])
+    skeleton = render(goal.hook, goal.class_name, goal.sentence, goal.returns)
+    messages = fill_messages(goal, skeleton, trace, SPACE, list(CONFIG.active), "loss",
+                             tried=[{"idea": "repeat-filter", "outcome": "reverted"}])
+    user = messages[1]["content"]
+    assert "- move(trace, space, name, rng)" in user and "recent_changes(" not in user  # a source's helpers only
+    assert "vetoing configurations that already ran (it did not help)" in user and "repeat-filter" not in user
+    assert goal.sentence in user and messages[2]["content"].endswith('"""\n')
