@@ -292,7 +292,9 @@ class Research:
         busy = ["source"] if any(m["hook"] == "source" for m in self.registry.summaries()) else []
         goal = choose_goal(trace, space, config, tried, busy)
         self._save(folder / "goal.json", goal.to_dict())
-        self.run.events.message(f"Level 2 session {number}: filling a {goal.hook} ({goal.idea}): {goal.sentence}")
+        article = "an" if goal.hook[0] in "aeio" else "a"
+        self.run.events.message(f"Level 2 session {number}: filling {article} {goal.hook} ({goal.idea}): "
+                                f"{goal.sentence}")
         fill_context = dict(context, hook=goal.hook, goal=goal.sentence, idea=goal.idea)
 
         def ask(messages: list[dict[str, str]], options: Any) -> tuple[str, int]:

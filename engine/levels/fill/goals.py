@@ -85,6 +85,10 @@ _RETURNS = {
 }
 
 
+_BALANCE = ("Advise which parameter to change next so every active parameter gets tried: name the one changed "
+            "least and a value for it.")
+
+
 def _ideas(rut: Rut) -> list[tuple[str, str, str, str]]:
     """(idea, hook, sentence, class name) that fit the rut, most fitting first."""
     stuck = rut.stuck
@@ -113,9 +117,7 @@ def _ideas(rut: Rut) -> list[tuple[str, str, str, str]]:
         ideas.append(("bold-source", "source",
                       f"The last {rut.discard_streak} trials were all discarded. Propose a bolder move: a random "
                       "value for the parameter changed least so far.", "BoldMoveSource"))
-        ideas.append(("balance-advisor", "advisor",
-                      "Advise which parameter to change next so every active parameter gets tried: name the one "
-                      "changed least and a value for it.", "BalanceAdvisor"))
+        ideas.append(("balance-advisor", "advisor", _BALANCE, "BalanceAdvisor"))
     return ideas
 
 
@@ -129,6 +131,8 @@ def choose_goal(trace: TraceView, space: SearchSpace, config: SearchConfig,
     """
     rut = find_rut(trace, space, config)
     ideas = _ideas(rut)
+    if busy and all(i[1] in busy for i in ideas):
+        ideas.append(("balance-advisor", "advisor", _BALANCE, "BalanceAdvisor"))  # something that can act now
     ideas = [i for i in ideas if i[1] not in busy] + [i for i in ideas if i[1] in busy]
     outcomes: dict[str, list[str]] = {}
     for item in tried:

@@ -166,3 +166,13 @@ def test_the_prompt_lists_the_hooks_helpers_and_the_ideas_tried_in_words() -> No
     assert "- move(trace, space, name, rng)" in user and "recent_changes(" not in user  # a source's helpers only
     assert "vetoing configurations that already ran (it did not help)" in user and "repeat-filter" not in user
     assert goal.sentence in user and messages[2]["content"].endswith('"""\n')
+
+
+def test_when_every_fitting_idea_is_for_a_busy_hook_another_hook_is_offered() -> None:
+    # Nothing stuck, no streak: only a direction never tried fits, and that idea is a source.
+    base = dict(SPACE.defaults())
+    trials = [Trial(0, base, {}, TrialStatus.OK, 1.0, Decision.BASELINE, source="baseline"),
+              Trial(1, dict(base, LR=0.02), {"LR": 0.02}, TrialStatus.OK, 0.9, Decision.KEEP, source="llm")]
+    trace = TraceView(tuple(trials))
+    assert choose_goal(trace, SPACE, CONFIG, tried=[]).hook == "source"
+    assert choose_goal(trace, SPACE, CONFIG, tried=[], busy=["source"]).idea == "balance-advisor"
