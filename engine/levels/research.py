@@ -218,16 +218,7 @@ class Research:
         transcript: list[dict[str, Any]] = []
 
         def ask(purpose: str, messages: list[dict[str, str]], model: Any) -> Any:
-            request = LLMRequest(purpose, tuple(messages), context, "2")
-            try:
-                reply = self.provider.ask(request, model)
-            except AutoresearchError as exc:
-                # A failed request still cost time and tokens: it goes into the store like any other.
-                exchange = getattr(exc, "exchange", None)
-                if exchange is not None:
-                    self.record(exchange)
-                raise
-            self.record(reply.exchange)
+            reply = self._ask_recorded(LLMRequest(purpose, tuple(messages), context, "2"), model)
             transcript.append({"round": purpose, "messages": messages, "answer": reply.value.model_dump()})
             self._save(folder / "rounds.json", transcript)
             return reply.value
@@ -269,6 +260,19 @@ class Research:
         self._save(folder / "decision.json", {"decision": "activated", "name": spec_name, "hook": spec.hook,
                                               "attempts": attempts, "likeness": novelty})
 
+    def _ask_recorded(self, request: Any, model: Any) -> Any:
+        """Ask the provider and store the exchange; a failed request still cost time and tokens, so it is
+        stored like any other before its error goes on."""
+        try:
+            reply = self.provider.ask(request, model)
+        except AutoresearchError as exc:
+            exchange = getattr(exc, "exchange", None)
+            if exchange is not None:
+                self.record(exchange)
+            raise
+        self.record(reply.exchange)
+        return reply
+
     def _session_failed(self, number: int, folder: Path, exc: AutoresearchError) -> None:
         """A session whose model requests failed: recorded, said, and the run goes on (unless it must stop)."""
         if exc.code in ("budget-exceeded", "replay-mismatch", "replay-exhausted", "provider-auth",
@@ -299,14 +303,7 @@ class Research:
 
         def ask(messages: list[dict[str, str]], options: Any) -> tuple[str, int]:
             request = LLMRequest("fill", tuple(messages), fill_context, "2", options=options)
-            try:
-                reply = self.provider.ask(request, CodeCompletion)
-            except AutoresearchError as exc:
-                exchange = getattr(exc, "exchange", None)
-                if exchange is not None:
-                    self.record(exchange)
-                raise
-            self.record(reply.exchange)
+            reply = self._ask_recorded(request, CodeCompletion)
             return reply.value.text, reply.exchange.usage.total_tokens
 
         def on_candidate(candidate: Any) -> None:

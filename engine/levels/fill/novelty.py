@@ -8,7 +8,7 @@ references and the comparison is recorded.
 
 The comparison is lexical and blind to naming: both sides become Python token
 streams with comments, docstrings and layout dropped and every local name,
-string and number replaced by a placeholder (:func:`normalised_tokens`);
+string and number replaced by a fixed token (:func:`normalised_tokens`);
 keywords, builtins, operators and attribute names stay, since
 ``trace.incumbent()`` says what the code does while ``best`` versus
 ``incumbent`` does not. Two streams are compared with
