@@ -121,7 +121,6 @@ class SessionFigures:
     likeness: float | None
     nearest: str
     new: bool
-    copy: bool
     seconds: float
     tokens: int
     behaviour: str
@@ -168,12 +167,12 @@ def run_sessions(provider: Any, model: str, task_name: str, trace: TraceView, sp
             row = SessionFigures(model, task_name, number, goal.idea, goal.hook, [c.verdict for c in candidates],
                                  None if chosen is None else chosen.number,
                                  None if likeness is None else round(likeness.score, 3),
-                                 "" if likeness is None else likeness.nearest, new, bool(chosen and chosen.copy),
+                                 "" if likeness is None else likeness.nearest, new,
                                  round(seconds, 1), tokens,
                                  "" if chosen is None or chosen.behaviour is None else chosen.behaviour.reason)
             figures.append(row)
             print(f"  {model} {task_name} session {number}: {goal.idea} -> {row.verdicts}; "
-                  f"{'new' if new else 'copy' if row.copy else 'nothing' if chosen is None else 'near'}"
+                  f"{'new' if new else 'nothing' if chosen is None else 'near'}"
                   f" (likeness {row.likeness}, {row.nearest}); {seconds:.0f} s; {_load()}", flush=True)
             (session_dir / "figures.json").write_text(json.dumps(row.__dict__, indent=2))
     finally:
