@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from interfaces import hook_spec
 
 from . import strategies
-from ._plain import is_plain, matches_annotation, return_annotation
+from ._plain import matches_annotation, return_annotation, to_plain
 
 __all__ = ["check_hook", "check_filter", "check_source", "check_advisor", "check_acceptance",
            "check_observer", "SuiteFailure"]
@@ -61,9 +61,11 @@ def _call(instance: Any, method: str, args: tuple, budget_s: float, hint: Any, w
     elapsed = time.perf_counter() - start
     if elapsed > budget_s:
         raise SuiteFailure("call-timeout", f"{which}.{method} took {elapsed:.3f} s; the budget is {budget_s} s")
-    if not is_plain(value):
+    plain, converted = to_plain(value)
+    if not plain:
         raise SuiteFailure("wrong-return-type", f"{method} returned {type(value).__name__}; return plain data "
                            "(None, bool, int, float, str, lists and dicts of those)")
+    value = converted
     if not matches_annotation(value, hint):
         raise SuiteFailure("wrong-return-type", f"{method} returned {_short(value)}, which does not match {hint}")
     return value

@@ -94,7 +94,7 @@ def _build(request: dict[str, Any], state: _State) -> dict[str, Any]:
 
 def _call(request: dict[str, Any], state: _State) -> dict[str, Any]:
     from ._codec import decode_argument
-    from ._plain import is_plain
+    from ._plain import to_plain
 
     key, method = int(request["instance"]), request["method"]
     if key not in state.instances:
@@ -109,11 +109,12 @@ def _call(request: dict[str, Any], state: _State) -> dict[str, Any]:
     except BaseException as error:  # SystemExit, RecursionError, MemoryError, anything
         return _failure("call-raised", error, state.name, duration_s=time.perf_counter() - start)
     duration = time.perf_counter() - start
-    if not is_plain(value):
+    plain, converted = to_plain(value)
+    if not plain:
         return {"ok": False, "code": "wrong-return-type", "duration_s": duration,
                 "message": f"returned a {type(value).__name__}; return plain data (None, bool, int, float, "
                            "str, lists and dicts of those)"}
-    return {"ok": True, "value": value, "duration_s": duration}
+    return {"ok": True, "value": converted, "duration_s": duration}
 
 
 def _drop(request: dict[str, Any], state: _State) -> dict[str, Any]:

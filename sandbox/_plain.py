@@ -10,9 +10,42 @@ import types
 import typing
 from typing import Any
 
-__all__ = ["is_plain", "matches_annotation", "return_annotation"]
+__all__ = ["is_plain", "matches_annotation", "return_annotation", "to_plain"]
 
 _SCALARS = (type(None), bool, int, float, str)
+
+
+class _NotPlain(Exception):
+    pass
+
+
+def to_plain(value: Any) -> tuple[bool, Any]:
+    """``(True, copy)`` with every tuple made a list, or ``(False, None)`` when ``value`` is not plain.
+
+    A mechanism's answer is often a tuple where a list is meant: a choice
+    parameter whose values are tuples (``(0.9, 0.95)``), ``return a, b``.
+    Both are the same plain data once encoded, so a tuple is converted, not
+    refused; anything else outside :func:`is_plain` still is.
+    """
+
+    def convert(item: Any, depth: int) -> Any:
+        if depth > 32:
+            raise _NotPlain
+        kind = type(item)
+        if kind in _SCALARS:
+            return item
+        if kind is list or kind is tuple:
+            return [convert(v, depth + 1) for v in item]
+        if kind is dict:
+            if not all(type(k) is str for k in item):
+                raise _NotPlain
+            return {k: convert(v, depth + 1) for k, v in item.items()}
+        raise _NotPlain
+
+    try:
+        return True, convert(value, 0)
+    except _NotPlain:
+        return False, None
 
 
 def is_plain(value: Any, *, depth: int = 0) -> bool:

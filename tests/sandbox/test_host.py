@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from interfaces import ParamSpec, Proposal, SearchSpace, TraceView, Trial
+from interfaces import ParamSpec, Proposal, SearchConfig, SearchSpace, TraceView, Trial
 from sandbox import Limits, MechanismHost, admit
 
 from .mechanisms import source
@@ -83,6 +83,7 @@ def test_a_raising_mechanism_is_ejected_and_the_host_keeps_serving(host: Mechani
 
 HOSTILE_RETURNS = {
     "hostile-eq": "class Evil:\n    def __eq__(self, other):\n        return True\n",
+    "tuple-subclass": "class Evil(tuple):\n    pass\n",
     "str-subclass": "class Evil(str):\n    pass\n",
     "dict-subclass": "class Evil(dict):\n    pass\n",
 }
@@ -93,6 +94,20 @@ def test_objects_with_hostile_methods_never_cross_the_boundary(host: MechanismHo
     loaded = host.load(admitted(filter_source("return Evil('x') if False else Evil()", prelude)), seed=0)
     result = host.call(loaded.handle, Proposal({"LR": 0.2}), TRACE, SPACE)
     assert (result.ok, result.code, result.value) == (False, "wrong-return-type", None)
+
+
+def source_text(body: str) -> str:
+    return "class Probe:\n    def __init__(self, seed):\n        self.seen = 0\n\n" \
+        "    def propose(self, trace, space, config):\n" + textwrap.indent(textwrap.dedent(body).strip(), " " * 8) + \
+        "\n\n\ndef build(seed):\n    return Probe(seed)\n"
+
+
+def test_a_tuple_is_plain_data_and_arrives_as_a_list(host: MechanismHost) -> None:
+    # A choice parameter whose values are tuples (Adam's betas) is answered with one of them.
+    loaded = host.load(admitted(source_text("return {'BETAS': (0.9, (0.95, 0.99))}"), "source"), seed=0)
+    result = host.call(loaded.handle, TRACE, SPACE, SearchConfig(active=("LR",)))
+    assert result.ok, result
+    assert result.value == {"BETAS": [0.9, [0.95, 0.99]]}
 
 
 def test_returning_the_wrong_plain_type_is_ejected(host: MechanismHost) -> None:

@@ -102,3 +102,27 @@ def test_conformance_suite_reports_non_determinism_with_an_example() -> None:
     with pytest.raises(SuiteFailure, match="not-deterministic") as failure:
         check_filter(Drifting, max_examples=5)
     assert any("Falsifying example" in note for note in getattr(failure.value, "__notes__", []))
+
+
+_SCALAR = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5)
+_NESTED = st.recursive(_SCALAR, lambda inner: st.lists(inner, max_size=3) | st.tuples(inner, inner)
+                       | st.dictionaries(st.text(max_size=3), inner, max_size=3), max_leaves=12)
+
+
+@given(_NESTED)
+def test_to_plain_turns_tuples_into_lists_and_keeps_the_rest(value) -> None:
+    import json
+
+    from sandbox._plain import to_plain
+
+    plain, converted = to_plain(value)
+    assert plain and is_plain(converted)
+    assert converted == json.loads(json.dumps(value))  # what an encoder would make of it
+
+
+@given(_NESTED, st.sampled_from([{1, 2}, object(), b"x", {1: "int key"}]))
+def test_to_plain_refuses_anything_else_wherever_it_hides(value, foreign) -> None:
+    from sandbox._plain import to_plain
+
+    assert to_plain([value, (foreign,)]) == (False, None)
+    assert to_plain({"k": {"deeper": [foreign]}}) == (False, None)
