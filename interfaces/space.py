@@ -215,6 +215,17 @@ class SearchSpace:
     def __len__(self) -> int:
         return len(self.params)
 
+    # A space reads like a mapping from name to spec (``space[name]``, ``name in space``), so it answers
+    # the mapping methods too; iterating it yields the specs, in order.
+    def keys(self) -> tuple[str, ...]:
+        return self.names
+
+    def values(self) -> tuple[ParamSpec, ...]:
+        return self.params
+
+    def items(self) -> tuple[tuple[str, ParamSpec], ...]:
+        return tuple((p.name, p) for p in self.params)
+
     def __iter__(self):  # type: ignore[no-untyped-def]
         return iter(self.params)
 

@@ -79,14 +79,21 @@ def default_spec(name: str, value: Any) -> ParamSpec:
     """A generic spec for a discovered literal.
 
     Numbers get a wide multiplicative range around the default (x1/10 to x10
-    for floats, x1/8 to x8 for positive ints), strings and tuples are fixed
-    single choices, locked until a task's overrides say what else is allowed.
+    for floats, x1/8 to x8 for positive ints; a zero int stays non-negative),
+    strings and tuples are fixed single choices, locked until a task's
+    overrides say what else is allowed. A random seed (``SEED``,
+    ``..._SEED``, ``RANDOM_STATE``) is locked: changing it changes the noise,
+    not the model, and a search that tunes it fits that noise.
     """
     if isinstance(value, bool):
         return ParamSpec(name, ParamKind.BOOL, value)
     if isinstance(value, int):
+        seed = name in ("SEED", "RANDOM_STATE", "RANDOM_SEED") or name.endswith("_SEED")
         if value > 0:
-            return ParamSpec(name, ParamKind.INT, value, low=max(1, value // 8), high=value * 8, log=True)
+            return ParamSpec(name, ParamKind.INT, value, low=max(1, value // 8), high=value * 8, log=True,
+                             locked=seed)
+        if value == 0:
+            return ParamSpec(name, ParamKind.INT, value, low=0, high=8, locked=seed)
         span = max(8, abs(value) * 8)
         return ParamSpec(name, ParamKind.INT, value, low=value - span, high=value + span)
     if isinstance(value, float):

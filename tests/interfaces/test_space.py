@@ -103,3 +103,10 @@ def test_numeric_validation_agrees_with_bounds(space, value):
             problems = space.validate({spec.name: value})
             inside = math.isfinite(value) and spec.low <= value <= spec.high
             assert (problems == ()) == inside
+
+
+@given(spaces())
+def test_a_space_answers_the_mapping_methods_in_its_own_order(space):
+    assert space.keys() == space.names == tuple(spec.name for spec in space)
+    assert space.values() == tuple(space[name] for name in space.keys())
+    assert dict(space.items()) == {name: space[name] for name in space.names}

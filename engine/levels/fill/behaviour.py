@@ -10,7 +10,8 @@ and its answers are compared with what happened:
 * a source must propose at least once, valid changes, not the same change
   every time; in a rut, at least half its proposals must leave it (change a
   parameter other than the stuck one), and so must its answer on the trace as
-  it is now;
+  it is now, which must also be a change the loop would run: not the
+  configuration as it stands, not one already tried (the loop rejects both);
 * an advisor must give advice at least once; in a rut, some advice must name
   an active parameter other than the stuck one, and so must its advice on
   the trace as it is now;
@@ -92,6 +93,11 @@ def check_behaviour(host: Any, handle: str, hook: str, trace: TraceView, space: 
             shown = repr(now)[:120] if now else "nothing"
             return Behaviour(False, "stays-in-rut", f"on the trace as it is now it answers {shown}, which does not "
                              f"move off {rut.stuck}", 1, 0, 0.0, (now,))
+        if hook == "source" and isinstance(now, dict) and now:
+            wasted = _wasted(now, trace, space)
+            if wasted:
+                return Behaviour(False, "no-change", f"on the trace as it is now it proposes {repr(now)[:120]}, "
+                                 f"which {wasted}; the loop would reject it", 1, 0, None, (now,))
     answers = []
     for calls, (before, proposal) in enumerate(points, start=1):
         if hook == "filter":
@@ -164,6 +170,18 @@ def _judge_source(answers: list[Any], space: SearchSpace, config: SearchConfig, 
                              f"than {rut.stuck}", calls, len(proposals), leaves, tuple(proposals))
     return Behaviour(True, "effective", f"proposed {len(proposals)} times in {calls} calls, {len(distinct)} distinct",
                      calls, len(proposals), leaves, tuple(proposals))
+
+
+def _wasted(changes: dict[str, Any], trace: TraceView, space: SearchSpace) -> str:
+    """Why a source's proposal would cost an iteration for nothing ('' when it is a real, new change)."""
+    incumbent = trace.incumbent()
+    current = dict(incumbent.config) if incumbent is not None else dict(space.defaults())
+    coerced = dict(space.coerce(changes))
+    if all(name in current and current[name] == value for name, value in coerced.items()):
+        return "changes nothing in the configuration as it stands"
+    if trace.has_tried(dict(current, **coerced)):
+        return "was already tried"
+    return ""
 
 
 def _problems(changes: dict[str, Any], space: SearchSpace, config: SearchConfig) -> str:

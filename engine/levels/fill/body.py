@@ -17,6 +17,7 @@ from __future__ import annotations
 import ast
 import random as _random
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from .helpers import HELPERS
@@ -52,8 +53,16 @@ def _indent_of(line: str) -> int:
     return len(line) - len(line.lstrip(" "))
 
 
-def clean_body(completion: str) -> Body:
-    """The body in ``completion`` (what followed the method's docstring), at the method's indentation."""
+def clean_body(completion: str, *, names: Collection[str] = (), decline: str | None = None) -> Body:
+    """The body in ``completion`` (what followed the method's docstring), at the method's indentation.
+
+    With ``decline`` (for a hook whose method is given the ``space``: the
+    source text of its "nothing" answer, ``None`` or ``""``), a body that
+    names parameters of this run (``names``) as string literals is prefixed
+    with a check that they are in the space, returning that when one is not:
+    the method is written for this search, and the sandbox also calls it on
+    searches without those parameters, where it must decline, not raise.
+    """
     fixes: list[str] = []
     lines = completion.expandtabs(4).replace("\r\n", "\n").split("\n")
     while lines and not lines[0].strip():
@@ -94,7 +103,23 @@ def clean_body(completion: str) -> Body:
     text, renamed = _unshadow_helpers("\n".join(out) + ("\n" if out else ""))
     if renamed:
         fixes.append("unshadowed-helper")
+    used = _named_parameters(text, names) if decline is not None else []
+    if used:
+        condition = " or ".join(f"{name!r} not in space" for name in used)
+        text = f"{BODY_INDENT}if {condition}:\n{BODY_INDENT}    return {decline}\n" + text
+        fixes.append("guarded-names")
     return Body(text, tuple(dict.fromkeys(fixes)), completion)
+
+
+def _named_parameters(text: str, names: Collection[str]) -> list[str]:
+    """The parameters of ``names`` the body spells out as string literals, in order of appearance."""
+    try:
+        tree = ast.parse("def f():\n" + text)
+    except SyntaxError:
+        return []  # the sandbox reports it at its line
+    wanted = set(names)
+    found = [node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and node.value in wanted]
+    return list(dict.fromkeys(found))
 
 
 def _unshadow_helpers(text: str) -> tuple[str, bool]:

@@ -32,6 +32,9 @@ from .skeleton import Skeleton, render
 
 __all__ = ["Candidate", "FillSettings", "best", "generate"]
 
+#: A hook method's answer for "nothing to do", as source text.
+_DECLINE = {"source": "None", "filter": "None", "advisor": '""'}
+
 #: ``ask(messages, options) -> (continuation text, tokens)``; raises ProviderError like any request.
 Asker = Callable[[list[dict[str, str]], Mapping[str, Any]], tuple[str, int]]
 
@@ -175,7 +178,8 @@ def generate(ask: Asker, goal: Goal, trace: TraceView, space: SearchSpace, confi
                    "max_tokens": settings.max_tokens}
         started = time.monotonic()
         text, tokens = ask(messages, options)
-        body = clean_body(text)
+        body = clean_body(text, names=space.names, decline=_DECLINE.get(goal.hook) if "space" in skeleton.parameters
+                          else None)
         candidate = Candidate(number, draw, body, skeleton.assemble(body.text), "pending", tokens=tokens)
         _evaluate(candidate, skeleton, goal, trace, space, config, host, seed, settings, references or {})
         candidate.seconds = time.monotonic() - started

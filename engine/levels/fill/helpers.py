@@ -27,6 +27,12 @@ def _is_number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _is_rng(value):
+    # A small model passes self.rng where a direction, a window or a spec goes; the helpers read the
+    # slip for what it meant instead of raising deep inside (a random direction, the default window).
+    return hasattr(value, "random") and hasattr(value, "choice") and not hasattr(value, "kind")
+
+
 def _int_bounds(spec):
     return math.ceil(spec.low), math.floor(spec.high)
 
@@ -65,6 +71,8 @@ def most_tried(trace, names, window=8):
 
 def stuck_parameter(trace, window=8):
     """A parameter changed in half or more of the last `window` changes tried, none kept; else None."""
+    if not _is_number(window):
+        window = 8
     # The baseline changes nothing and is no keep of Level 1's: only trials that changed something count.
     recent = [trial for trial in trace.ran() if trial.changes][-window:] if window > 0 else []
     if len(recent) < 4 or any(trial.decision.value == "keep" for trial in recent):
@@ -90,6 +98,8 @@ def current(trace, space, name):
 
 def random_value(rng, spec):
     """A random valid value for the parameter spec (log-uniform for log parameters)."""
+    if _is_rng(spec) and not _is_rng(rng):
+        rng, spec = spec, rng
     if spec.kind == "bool":
         return rng.random() < 0.5
     if spec.kind == "choice":
@@ -108,7 +118,9 @@ def random_value(rng, spec):
 
 
 def step(spec, value, direction, size=1.0):
-    """One step from value: direction +1 up or -1 down (x2 per size for log, range/8 otherwise)."""
+    """One step from value: direction +1 up, -1 down, or rng for either (x2 per size if log, else range/8)."""
+    if _is_rng(direction):
+        direction = direction.choice((-1, 1))
     value = clip(spec, value)
     sign = _sign(direction)
     if sign == 0:

@@ -51,3 +51,14 @@ def test_only_restricts_the_space(script):
     task = ScriptTask(script, only=("STEPS",))
     assert task.space().names == ("STEPS",)
     assert "LR = 0.01\n" in task.build_trial(0, {"STEPS": 11}).files["train.py"]
+
+
+def test_discovered_seeds_are_locked_and_a_zero_count_stays_non_negative() -> None:
+    from benchmarks.script_task._discover import discover_space
+
+    space = discover_space("SEED = 0\nDATA_SEED = 3\nRANDOM_STATE = 1\nWARMUP = 0\nOFFSET = -2\n")
+    assert [space[n].locked for n in ("SEED", "DATA_SEED", "RANDOM_STATE", "WARMUP", "OFFSET")] == \
+        [True, True, True, False, False]
+    assert (space["WARMUP"].low, space["WARMUP"].high) == (0, 8)
+    assert space["OFFSET"].low < -2 < space["OFFSET"].high
+    assert "SEED" not in space.searchable() and "WARMUP" in space.searchable()

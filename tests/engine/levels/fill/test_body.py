@@ -91,3 +91,26 @@ def test_a_helper_shadowed_by_its_own_result_is_renamed_not_called_as_a_variable
     assert "unshadowed-helper" in body.fixes
     # A comparison is not an assignment; nothing is renamed.
     assert clean_body("        if stuck_parameter == 'x':\n            return None\n").fixes == ()
+
+
+def test_a_body_naming_this_runs_parameters_declines_on_a_search_without_them() -> None:
+    body = clean_body("        return {'ALPHA': step(space['ALPHA'], 0.1, 1), 'N': 3}\n",
+                      names=("ALPHA", "N", "OTHER"), decline="None")
+    assert body.fixes == ("guarded-names",)
+    assert body.text.splitlines()[:2] == ["        if 'ALPHA' not in space or 'N' not in space:",
+                                          "            return None"]
+    advisor = clean_body("        return 'Try N'\n", names=("N",), decline='""')
+    assert advisor.text == "        return 'Try N'\n"  # "Try N" is not a parameter's name, only mentions one
+    untouched = clean_body("        return {'ALPHA': 1}\n", names=("ALPHA",))
+    assert untouched.fixes == () and "not in space" not in untouched.text
+
+
+def test_the_guard_lets_a_mechanism_for_this_search_pass_the_sandbox_on_others() -> None:
+    from engine.levels.fill.skeleton import render
+    from sandbox import admit
+
+    raw = "        return {'ALPHA': clip(space['ALPHA'], current(trace, space, 'ALPHA') * 2)}\n"
+    skeleton = render("source", "Double", "Double ALPHA.", "Return a dict or None.")
+    assert not admit(skeleton.assemble(clean_body(raw).text), "source").admitted  # KeyError on other spaces
+    guarded = clean_body(raw, names=("ALPHA",), decline="None")
+    assert admit(skeleton.assemble(guarded.text), "source").admitted

@@ -80,7 +80,7 @@ def test_samples_are_judged_and_violations_carry_the_body_line(host: Any) -> Non
         "        pass\n",  # does nothing
         "        x = 1\n        data = open('/etc/passwd').read()\n        return None\n",  # forbidden
         "        return {'LR': 0.02}\n",  # stays on the stuck parameter
-        "        names = [n for n in config.active if n != 'LR']\n        return {names[0]: trace.nothing}\n",
+        "        names = list(config.active)\n        return {names[0]: trace.nothing}\n",
         LEAVE,
         LEAVE,
     ])
@@ -113,6 +113,23 @@ def test_samples_are_judged_and_violations_carry_the_body_line(host: Any) -> Non
     assert chosen is not None and chosen.number == 5
     assert chosen.behaviour is not None and chosen.behaviour.leaves_rut == 1.0
     assert chosen.likeness is not None and chosen.likeness.verdict == "new"
+
+
+def test_a_source_whose_next_proposal_the_loop_would_reject_does_not_pass(host: Any) -> None:
+    # WIDTH at its current value changes nothing; ACT=tanh from the incumbent is new. A source that
+    # answers the first on the trace as it is now would cost every iteration a rejection.
+    trace = rut_trace()
+    goal = choose_goal(trace, SPACE, CONFIG, tried=[])
+    assert goal.hook == "source"
+    standing = ("        if len(trace.trials) > 6:\n            return {'WIDTH': 32}\n"
+                "        return {'WIDTH': 16 + len(trace.trials)}\n")
+    tried_before = ("        if len(trace.trials) > 6:\n            return {'LR': 0.012, 'WIDTH': 32}\n"
+                    "        return {'WIDTH': 16 + len(trace.trials)}\n")
+    bodies = iter([standing, tried_before, LEAVE])
+    candidates = generate(lambda m, o: (next(bodies), 1), goal, trace, SPACE, CONFIG, "loss", host=host,
+                          seed=4, settings=FillSettings(samples=3, repairs=0))
+    assert [c.verdict for c in candidates] == ["no-change", "no-change", "passed"]
+    assert "changes nothing" in candidates[0].reason and "already tried" in candidates[1].reason
 
 
 def test_a_filter_that_vetoes_everything_does_not_pass(host: Any) -> None:

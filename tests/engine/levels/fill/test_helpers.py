@@ -411,3 +411,22 @@ def test_the_library_text_is_admitted_by_the_sandbox_inside_a_mechanism(hook: st
     # The fill-in modules import random for self.rng; the library text follows the imports.
     admission = admit("import math\nimport random\n\n" + SOURCE + tail, hook)
     assert admission.admitted, admission.feedback()
+
+
+# -- the slips a small model makes with the helpers' arguments -------------------------------------
+
+@given(spec=specs(), seed=st.integers(0, 2**32 - 1))
+def test_random_value_takes_its_arguments_in_either_order(spec: ParamSpec, seed: int) -> None:
+    assert random_value(spec, random.Random(seed)) == random_value(random.Random(seed), spec)
+
+
+def test_step_with_a_generator_for_a_direction_steps_a_random_way_and_is_seeded() -> None:
+    spec = SPACE["DEPTH"]
+    moves = [step(spec, 4, random.Random(seed)) for seed in range(20)]
+    assert set(moves) == {3, 5}
+    assert moves == [step(spec, 4, random.Random(seed)) for seed in range(20)]
+
+
+def test_stuck_parameter_with_a_generator_for_a_window_uses_the_default_window() -> None:
+    trace = build_trace(BASELINE, *[({"LR": 0.01 * (i + 2)}, "discard") for i in range(5)])
+    assert stuck_parameter(trace, random.Random(0)) == stuck_parameter(trace) == "LR"
