@@ -20,8 +20,18 @@ load average is printed with the figures: on a shared machine every second
 here is inflated. A session's full record (every candidate's completion,
 body, fixes, verdict, likeness) is in ``--out/<model>-<task>/``.
 
-What this does not measure: the mechanism inside a live run (called in its
-window, its decisions there); ``docs/local-model.md`` has a run for that.
+With ``--window N`` (default 4) each session's chosen mechanism is then
+spliced into N real Level 1 iterations from the trace, through the engine's
+own loop, with the same model proposing (:mod:`benchmarks.level2_window`):
+was it called, what did it change, was it ejected. ``--controls`` windows
+with no mechanism are the control, and every model proposal in every window
+counts toward Level 1's valid share. ``--style dialogue`` runs the
+four-round dialogue on the same traces instead
+(:mod:`benchmarks.level2_dialogue`), into ``<model>-<task>-dialogue/``.
+
+    python -m benchmarks.level2_bench --summarise --model qwen-1.5b --task digits --task gpt
+
+reads the saved sessions back and prints the figures again.
 """
 
 from __future__ import annotations
@@ -39,7 +49,7 @@ from typing import Any
 
 from interfaces import Decision, SearchConfig, TraceView, Trial
 
-__all__ = ["RUT_PLANS", "SessionFigures", "main", "run_sessions", "rut_trace", "summarise"]
+__all__ = ["RUT_PLANS", "SessionFigures", "load_average", "main", "run_sessions", "rut_trace", "summarise"]
 
 _ROOT = Path(__file__).resolve().parents[1]
 
@@ -53,7 +63,7 @@ RUT_PLANS: dict[str, dict[str, Any]] = {
 }
 
 
-def _load() -> str:
+def load_average() -> str:
     return "load average " + " ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
@@ -104,7 +114,7 @@ def rut_trace(name: str, out: Path, trials: int) -> tuple[TraceView, Any, Search
         executor.close()
     trace = TraceView(tuple(records), minimize=task.minimize)
     out.mkdir(parents=True, exist_ok=True)
-    cached.write_text(json.dumps({"task": name, "measured_under": _load(), "trials": trace.to_list()}, indent=2,
+    cached.write_text(json.dumps({"task": name, "measured_under": load_average(), "trials": trace.to_list()}, indent=2,
                                  default=str))
     return trace, space, config, task.metric
 
@@ -127,8 +137,17 @@ class SessionFigures:
 
 
 def run_sessions(provider: Any, model: str, task_name: str, trace: TraceView, space: Any, config: SearchConfig,
-                 metric: str, sessions: int, samples: int, folder: Path) -> list[SessionFigures]:
-    """``sessions`` fill sessions on ``trace`` with ``provider``, one after the other as in a run."""
+                 metric: str, sessions: int, samples: int, folder: Path, *, task: Any = None,
+                 window: int = 0) -> list[SessionFigures]:
+    """``sessions`` fill sessions on ``trace`` with ``provider``, one after the other as in a run.
+
+    With ``task`` and ``window`` > 0, each session's chosen mechanism is then spliced into ``window`` real
+    Level 1 iterations from the trace (:func:`benchmarks.level2_window.run_window`), recorded in the
+    session's ``window.json``.
+    """
+    from benchmarks.level2_window import run_window
+    from engine.levels.fill.goals import find_rut
+
     from engine.levels.fill.generate import FillSettings, best, generate
     from engine.levels.fill.goals import choose_goal
     from engine.llm import CodeCompletion, LLMRequest
@@ -173,21 +192,61 @@ def run_sessions(provider: Any, model: str, task_name: str, trace: TraceView, sp
             figures.append(row)
             print(f"  {model} {task_name} session {number}: {goal.idea} -> {row.verdicts}; "
                   f"{'new' if new else 'nothing' if chosen is None else 'near'}"
-                  f" (likeness {row.likeness}, {row.nearest}); {seconds:.0f} s; {_load()}", flush=True)
+                  f" (likeness {row.likeness}, {row.nearest}); {seconds:.0f} s; {load_average()}", flush=True)
             (session_dir / "figures.json").write_text(json.dumps(row.__dict__, indent=2))
+            if chosen is not None and task is not None and window > 0:
+                stuck = find_rut(trace, space, config).stuck
+                result = run_window(provider, task, trace, config, stuck=stuck, iterations=window, host=host,
+                                    admission=chosen.admission, name=name, hook=goal.hook, seed=number,
+                                    folder=Path(tempfile.mkdtemp(prefix=f"window-{task_name}-{number}-")))
+                (session_dir / "window.json").write_text(json.dumps(result.to_dict(), indent=2))
+                print(f"    window: {result.calls} calls, effects {result.effects}, {result.left_rut} of "
+                      f"{result.trials} trials off {stuck}, Level 1 {result.llm_proposals - result.llm_invalid}/"
+                      f"{result.llm_proposals} valid{'; ejected ' + result.ejected if result.ejected else ''}",
+                      flush=True)
     finally:
         host.close()
     return figures
 
 
+def _task(name: str) -> Any:
+    from engine.tasks import load_task
+
+    plan = RUT_PLANS[name]
+    return load_task(plan["task"], **plan["options"])
+
+
 def _sessions(model: str, task_name: str, trace: TraceView, space: Any, config: SearchConfig, metric: str,
-              sessions: int, samples: int, out: Path, threads: int) -> list[SessionFigures]:
+              sessions: int, samples: int, out: Path, threads: int, window: int = 0,
+              controls: int = 0, style: str = "fill") -> list[Any]:
+    from benchmarks.level2_window import run_window
+    from engine.levels.fill.goals import find_rut
     from engine.llm.local import local_provider
 
-    folder = out / f"{model}-{task_name}"
+    folder = out / (f"{model}-{task_name}" + ("" if style == "fill" else f"-{style}"))
     folder.mkdir(parents=True, exist_ok=True)
+    task = _task(task_name) if window else None
+    rows: list[Any]
     with local_provider(model, run_dir=folder, record=folder / "transcript.jsonl", threads=threads) as provider:
-        return run_sessions(provider, model, task_name, trace, space, config, metric, sessions, samples, folder)
+        if style == "dialogue":
+            from benchmarks.level2_dialogue import run_dialogue_sessions
+
+            rows = run_dialogue_sessions(provider, model, task_name, trace, space, config, metric, sessions, folder,
+                                         task=task, window=window)
+        else:
+            rows = run_sessions(provider, model, task_name, trace, space, config, metric, sessions, samples,
+                                folder, task=task, window=window)
+        stuck = find_rut(trace, space, config).stuck
+        for number in range(1, controls + 1 if window else 1):
+            # The control: the same window from the same trace with no mechanism spliced in.
+            result = run_window(provider, task, trace, config, stuck=stuck, iterations=window,
+                                folder=Path(tempfile.mkdtemp(prefix=f"control-{task_name}-{number}-")))
+            control_dir = folder / f"control-{number}"
+            control_dir.mkdir(exist_ok=True)
+            (control_dir / "window.json").write_text(json.dumps(result.to_dict(), indent=2))
+            print(f"  control {number}: {result.left_rut} of {result.trials} trials off {stuck}, Level 1 "
+                  f"{result.llm_proposals - result.llm_invalid}/{result.llm_proposals} valid; {load_average()}", flush=True)
+    return rows
 
 
 def summarise(folder: Path) -> dict[str, Any]:
@@ -199,6 +258,12 @@ def summarise(folder: Path) -> dict[str, Any]:
     leaving the rut) and its likeness to every library mechanism is below
     0.6 (``new_vs_library``; nothing else is shown to the model). The
     stricter ``new_vs_everything`` also counts this run's earlier sessions.
+
+    With windows (``window.json`` beside a session), the headline figure is
+    ``new_called_effective``: new against everything, and in its real window
+    called, with at least one effect (a veto, a proposal, advice, a decision
+    flipped) and never ejected. Level 1's valid share counts every model
+    proposal in every window, the controls' included.
     """
     rows = []
     for session_dir in sorted(folder.glob("session-*"), key=lambda p: int(p.name.split("-")[1])):
@@ -209,11 +274,37 @@ def summarise(folder: Path) -> dict[str, Any]:
         if chosen is not None and chosen.get("likeness"):
             library = max((v for k, v in chosen["likeness"]["scores"].items() if not k.startswith("earlier:")),
                           default=0.0)
+        window_file = session_dir / "window.json"
+        figures["window"] = json.loads(window_file.read_text()) if window_file.is_file() else None
         rows.append((figures, candidates, chosen, library))
+    controls = [json.loads(p.read_text()) for p in sorted(folder.glob("control-*/window.json"))]
     seconds = sum(f["seconds"] for f, *_ in rows)
     new_library = [r for r in rows if r[2] is not None and r[3] is not None and r[3] < 0.6]
     new_all = [r for r in rows if r[0]["new"]]
     verdicts = Counter(c["verdict"] for _, candidates, *_ in rows for c in candidates)
+    windows = [f["window"] for f, *_ in rows if f.get("window")]
+    working = [r for r in new_all if r[0].get("window") and r[0]["window"]["called"]
+               and r[0]["window"]["effective"] and not r[0]["window"]["ejected"]]
+    proposals = sum(w["llm_proposals"] for w in windows + controls)
+    invalid = sum(w["llm_invalid"] for w in windows + controls)
+
+    def off_rut(items: list[dict[str, Any]]) -> str | None:
+        trials = sum(w["trials"] for w in items)
+        return f"{sum(w['left_rut'] for w in items)}/{trials}" if trials else None
+
+    figures_in_windows = {
+        "windows": len(windows),
+        "new_called_effective": len(working),
+        "share_new_called_effective": round(len(working) / len(rows), 3) if rows else None,
+        "seconds_per_new_called_effective": round(seconds / len(working), 1) if working else None,
+        "ejected_in_window": sum(1 for w in windows if w["ejected"]),
+        "window_trials_off_rut": off_rut(windows),
+        "control_trials_off_rut": off_rut(controls),
+        "controls": len(controls),
+        "level1_proposals": proposals,
+        "level1_valid_share": round((proposals - invalid) / proposals, 3) if proposals else None,
+        "level1_invalid_codes": dict(sum((Counter(w["invalid_codes"]) for w in windows + controls), Counter())),
+    } if windows or controls else {}
     return {
         "sessions": len(rows),
         "new_vs_library": len(new_library),
@@ -230,6 +321,7 @@ def summarise(folder: Path) -> dict[str, Any]:
         "verdicts": dict(sorted(verdicts.items())),
         "fixes": dict(sorted(Counter(fix for _, candidates, *_ in rows for c in candidates
                                      for fix in c["fixes"]).items())),
+        **figures_in_windows,
     }
 
 
@@ -241,21 +333,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=4)
     parser.add_argument("--rut-trials", type=int, default=7)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--window", type=int, default=4,
+                        help="real Level 1 iterations each chosen mechanism runs in (0: no window)")
+    parser.add_argument("--controls", type=int, default=2,
+                        help="windows with no mechanism spliced in, per model and task")
     parser.add_argument("--out", type=Path, default=_ROOT / "benchmarks/results/level2-fill")
+    parser.add_argument("--style", choices=("fill", "dialogue"), default="fill",
+                        help="the Level 2 style: fill-in samples, or the four-round dialogue (results in "
+                             "<model>-<task>-dialogue)")
     parser.add_argument("--summarise", action="store_true",
                         help="only read the sessions already in --out back and print their figures")
     args = parser.parse_args(argv)
     models = args.model or ["qwen-1.5b"]
     tasks = args.task or ["digits"]
     if args.summarise:
-        results = {f"{m}/{t}": summarise(args.out / f"{m}-{t}") for t in tasks for m in models
-                   if (args.out / f"{m}-{t}").is_dir()}
+        results = {f"{m}/{t}{suffix}": summarise(args.out / f"{m}-{t}{suffix}") for t in tasks for m in models
+                   for suffix in ("", "-dialogue") if (args.out / f"{m}-{t}{suffix}").is_dir()}
         print(json.dumps(results, indent=2))
         args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "summary.json").write_text(json.dumps({"results": results, "read_under": _load()}, indent=2))
+        (args.out / "summary.json").write_text(json.dumps({"results": results, "read_under": load_average()}, indent=2))
         return 0
-    print(f"Level 2 fill sessions: {models} on {tasks}; {_load()}", flush=True)
-    summary: dict[str, Any] = {"started_under": _load(), "results": {}}
+    print(f"Level 2 fill sessions: {models} on {tasks}; {load_average()}", flush=True)
+    summary: dict[str, Any] = {"started_under": load_average(), "results": {}}
     for task_name in tasks:
         trace, space, config, metric = rut_trace(task_name, args.out, args.rut_trials)
         from engine.levels.fill.goals import find_rut
@@ -264,13 +363,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{task_name}: rut {rut.to_dict()}", flush=True)
         for model in models:
             rows = _sessions(model, task_name, trace, space, config, metric, args.sessions, args.samples, args.out,
-                             args.threads)
-            figures = summarise(args.out / f"{model}-{task_name}")
-            summary["results"][f"{model}/{task_name}"] = {"summary": figures, "sessions": [r.__dict__ for r in rows]}
-            print(f"{model} on {task_name}: {json.dumps(figures)}; {_load()}", flush=True)
-    summary["ended_under"] = _load()
+                             args.threads, args.window, args.controls, args.style)
+            key = f"{model}-{task_name}" + ("" if args.style == "fill" else f"-{args.style}")
+            figures = summarise(args.out / key)
+            summary["results"][key] = {"summary": figures,
+                                       "sessions": [r if isinstance(r, dict) else r.__dict__ for r in rows]}
+            print(f"{model} on {task_name}: {json.dumps(figures)}; {load_average()}", flush=True)
+    summary["ended_under"] = load_average()
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "run-summary.json").write_text(json.dumps(summary, indent=2))
+    (args.out / f"run-summary-{args.style}.json").write_text(json.dumps(summary, indent=2))
     return 0
 
 

@@ -1,10 +1,12 @@
-"""Level 2, mechanism research: four rounds, admission, splice, evaluate, keep or revert.
+"""Level 2, mechanism research: a session, admission, splice, evaluate, keep or revert.
 
-One session (every ``research_every`` Level 1.5 cycles)::
+One session (every ``research_every`` Level 1.5 cycles) writes a mechanism
+in one of two styles: the four-round dialogue of :mod:`.dialogue` (capable
+models), or the fill-in of :mod:`.fill` (small models: the engine chooses
+the idea and writes the module, the model fills one method, several samples
+judged on the trace)::
 
-    Explore -> Critique -> Specify -> Generate
-      -> sandbox.admit(code, hook)   (rejected: violations or the counterexample
-                                      go back to the model, ``repairs`` times)
+    dialogue or fill-in -> an admitted mechanism
       -> the mechanism host loads it -> the hook registry splices it in
       -> calls and effects are recorded every iteration
       -> after its evaluation window: keep, or revert (gone from the host and
@@ -16,7 +18,6 @@ messages and answer, every code attempt, every admission record, the decision.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +27,7 @@ from interfaces import AutoresearchError, TraceView
 
 from ..hooks import HookRegistry
 from .outer import parameter_summary
-from .research_prompts import critique_prompt, explore_messages, generate_prompt, repair_prompt, specify_prompt
+from .dialogue import admission_dict, run_dialogue
 
 __all__ = ["Research", "judge", "symptoms"]
 
@@ -186,7 +187,7 @@ class Research:
             self._session_ended(cycle)
 
     def _session(self, inner: Any, cycle: int | None) -> None:
-        from engine.llm import (CritiqueAnswer, ExploreAnswer, GenerateAnswer, LLMRequest, SpecifyAnswer)
+        from engine.llm import LLMRequest
 
         run_id = self.run.run_id
         number = int(self.store.get_state(run_id, "level2_sessions", 0)) + 1
@@ -215,38 +216,28 @@ class Research:
         if self.run.settings.level2_style == "fill":
             self._fill_session(inner, number, folder, context, tried)
             return
-        transcript: list[dict[str, Any]] = []
 
         def ask(purpose: str, messages: list[dict[str, str]], model: Any) -> Any:
-            reply = self._ask_recorded(LLMRequest(purpose, tuple(messages), context, "2"), model)
-            transcript.append({"round": purpose, "messages": messages, "answer": reply.value.model_dump()})
-            self._save(folder / "rounds.json", transcript)
-            return reply.value
+            return self._ask_recorded(LLMRequest(purpose, tuple(messages), context, "2"), model).value
 
+        def on_rejection(name: str, hook: str, attempt: int, admission: Any) -> None:
+            self.store.add_mechanism_event(run_id, name, "rejection", None,
+                                           {"hook": hook, "attempt": attempt, **admission_dict(admission, brief=True)})
+
+        taken = {str(t["name"]) for t in tried} | {m["name"] for m in self.registry.summaries()}
         try:
-            messages = explore_messages(trace, inner.task.metric, facts, tried, self.registry.summaries())
-            explore = ask("explore", messages, ExploreAnswer)
-            context["candidates"] = [c.model_dump() for c in explore.candidates]
-            messages += [{"role": "assistant", "content": explore.model_dump_json()},
-                         {"role": "user", "content": critique_prompt(facts)}]
-            critique = ask("critique", messages, CritiqueAnswer)
-            context["choice"] = critique.choice
-            messages += [{"role": "assistant", "content": critique.model_dump_json()},
-                         {"role": "user", "content": specify_prompt(tried)}]
-            spec = ask("specify", messages, SpecifyAnswer)
-            context["spec"] = spec.model_dump()
-            if spec.name in {t["name"] for t in tried} or self.registry.get(spec.name) is not None:
-                spec_name = f"{spec.name}_{number}"
-            else:
-                spec_name = spec.name
-            messages += [{"role": "assistant", "content": spec.model_dump_json()},
-                         {"role": "user", "content": generate_prompt(spec.hook, spec.class_name)}]
-            answer = ask("generate", messages, GenerateAnswer)
-            admitted, source, attempts = self._admit_with_repairs(spec_name, spec.hook, answer.code, messages, ask, folder)
+            result = run_dialogue(ask, trace, inner.task.metric, facts, tried, self.registry.summaries(),
+                                  repairs=self.repairs, number=number, taken=taken, context=context, folder=folder,
+                                  on_rejection=on_rejection,
+                                  on_repair=lambda attempt, feedback: self.run.events.message(
+                                      f"  attempt {attempt} rejected: {feedback.splitlines()[0][:140]}"))
         except AutoresearchError as exc:
             self._session_failed(number, folder, exc)
             return
-        tried.append({"name": spec_name, "hook": spec.hook, "session": number,
+        spec_name, source, attempts = result.name, result.source, result.attempts
+        admitted = result.admission if result.admitted else None
+
+        tried.append({"name": spec_name, "hook": result.hook, "session": number,
                       "admitted": admitted is not None, "outcome": "activated" if admitted else "rejected"})
         self.store.set_state(self.run.run_id, "level2_tried", tried)
         if admitted is None:
@@ -256,8 +247,8 @@ class Research:
         from .fill.novelty import library_references, likeness
 
         novelty = likeness(source, library_references()).to_dict()
-        self._activate(spec_name, spec.hook, source, number, inner, admission=admitted, novelty=novelty)
-        self._save(folder / "decision.json", {"decision": "activated", "name": spec_name, "hook": spec.hook,
+        self._activate(spec_name, result.hook, source, number, inner, admission=admitted, novelty=novelty)
+        self._save(folder / "decision.json", {"decision": "activated", "name": spec_name, "hook": result.hook,
                                               "attempts": attempts, "likeness": novelty})
 
     def _ask_recorded(self, request: Any, model: Any) -> Any:
@@ -348,32 +339,6 @@ class Research:
         flags = [k for k in ("repetition", "plateau", "fixation") if facts.get(k)]
         return (", ".join(flags) or "no clear failure") + f" ({facts['keeps']} keeps in {facts['ran']} runs)"
 
-    # -- admission and repair ----------------------------------------------------
-    def _admit_with_repairs(self, name: str, hook: str, code: str, messages: list[dict[str, str]], ask: Callable[..., Any],
-                            folder: Path) -> tuple[Any, str, int]:
-        from engine.llm import GenerateAnswer
-        from sandbox import admit
-
-        source = _strip_fences(code)
-        for attempt in range(1, self.repairs + 2):
-            (folder / f"attempt-{attempt}.py").write_text(source)
-            admission = admit(source, hook)
-            self._save(folder / f"admission-{attempt}.json", _admission_dict(admission))
-            if not admission.admitted:
-                self.store.add_mechanism_event(self.run.run_id, name, "rejection", None,
-                                               {"hook": hook, "attempt": attempt,
-                                                **_admission_dict(admission, brief=True)})
-            if admission.admitted:
-                return admission, source, attempt
-            if attempt > self.repairs:
-                break
-            feedback = _rejection_feedback(admission)
-            self.run.events.message(f"  attempt {attempt} rejected: {feedback.splitlines()[0][:140]}")
-            messages += [{"role": "assistant", "content": source},
-                         {"role": "user", "content": repair_prompt(feedback)}]
-            source = _strip_fences(ask("repair", messages, GenerateAnswer).code)
-        return None, source, attempt
-
     # -- activation, evaluation, revert ------------------------------------------
     def _activate(self, name: str, hook: str, source: str, session: int, inner: Any, *,
                   admission: Any = None, restoring: dict[str, Any] | None = None,
@@ -384,7 +349,7 @@ class Research:
             admission = admit(source, hook)
             if not admission.admitted:
                 self.store.add_mechanism_event(self.run.run_id, name, "failure", None,
-                                               _admission_dict(admission, brief=True))
+                                               admission_dict(admission, brief=True))
                 return
         folder = self.root / "mechanisms"
         folder.mkdir(parents=True, exist_ok=True)
@@ -404,7 +369,7 @@ class Research:
         if restoring is None:
             self.store.add_mechanism_event(self.run.run_id, name, "admission", at,
                                            {"hook": hook, "session": session, "digest": admission.digest,
-                                            "likeness": novelty, **_admission_dict(admission, brief=True)})
+                                            "likeness": novelty, **admission_dict(admission, brief=True)})
             self.registry.activate(name, hook, loaded.handle, at)
             self.evaluations.append(_Evaluation(name, hook, session, at, iteration, trace.best_metric(), self.window))
             kind = "" if novelty is None else (
@@ -472,41 +437,3 @@ def judge(hook: str, calls: int, effects: int, improved: bool) -> tuple[str, str
     if not improved:
         return "revert", "no improvement during its window"
     return "keep", "improved the incumbent during its window"
-
-
-def _strip_fences(code: str) -> str:
-    text = code.strip()
-    if text.startswith("```"):
-        lines = text.splitlines()[1:]
-        if lines and lines[-1].strip().startswith("```"):
-            lines = lines[:-1]
-        text = "\n".join(lines)
-    return text.strip() + "\n"
-
-
-def _admission_dict(admission: Any, *, brief: bool = False) -> dict[str, Any]:
-    if hasattr(admission, "to_dict") and not brief:
-        return admission.to_dict()
-    violations = [
-        {"code": v.code, "line": getattr(v, "line", None), "message": v.message}
-        for v in getattr(admission, "violations", ())
-    ]
-    return {
-        "admitted": bool(admission.admitted),
-        "digest": getattr(admission, "digest", None),
-        "violations": violations[:20],
-        "counterexample": getattr(admission, "counterexample", None),
-        "stages": [getattr(s, "stage", getattr(s, "name", "?")) + (":ok" if getattr(s, "ok", False) else ":failed")
-                   for s in getattr(admission, "stages", ())],
-    }
-
-
-def _rejection_feedback(admission: Any) -> str:
-    lines = [f"line {getattr(v, 'line', '?')}: [{v.code}] {v.message}" for v in admission.violations][:15]
-    if getattr(admission, "counterexample", None):
-        lines.append("A property test failed. Counterexample:\n" + str(admission.counterexample)[:1500])
-    return "\n".join(lines) or "admission failed without a reason"
-
-
-def source_digest(source: str) -> str:
-    return hashlib.sha256(source.encode()).hexdigest()
