@@ -57,14 +57,14 @@ def run_engine_repeat(arm: str, settings_data: dict[str, Any], runs_root: str) -
     register_surrogate_task()
     from engine.runner import Run
     from engine.settings import RunSettings
-    from engine.store import RunStore
+    from engine.store import RunPaths, RunStore
 
     settings = RunSettings.from_dict(settings_data)
     run_id = f"{arm}-s{settings.seed}"
     started = time.monotonic()
     result = Run.create(settings, Path(runs_root), run_id=run_id).execute()
     seconds = time.monotonic() - started
-    store = RunStore.open(result.run_dir / "run.sqlite")
+    store = RunStore.open(RunPaths(result.run_dir).store)
     try:
         trials = store.trials(result.run_id)
         tokens, cost = _usage_totals(store.usage(result.run_id))

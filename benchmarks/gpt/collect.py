@@ -29,7 +29,7 @@ import numpy as np
 
 from benchmarks.ablation.baselines import RandomSearcher
 from engine.executors import LocalExecutor
-from engine.store import RunStore
+from engine.store import RunPaths, RunStore
 from interfaces import Decision, Outcome, Proposal, SearchSpace, Trial
 
 from ..gpt_bench import load_average
@@ -75,7 +75,7 @@ def collect_run(task: GptTask, seed: int, trials: int, out: Path, command: str) 
     """One run: defaults, ``trials`` drawn configurations, defaults again."""
     run_dir = out / f"collect-s{seed}"
     run_dir.mkdir(parents=True, exist_ok=True)
-    database = run_dir / "run.sqlite"
+    database = RunPaths(run_dir).store
     run_id = f"collect-s{seed}"
     space = task.space()
     defaults = dict(space.defaults())

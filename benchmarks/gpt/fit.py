@@ -17,6 +17,7 @@ from pathlib import Path
 
 from benchmarks.surrogate import estimate_noise, fit_surrogate, holdout_report, trials_from_stores
 from benchmarks.surrogate.models import GPT_CPU
+from engine.store import STORE_FILENAME
 
 from .task import GptTask
 
@@ -31,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--noise", type=float, default=None,
                         help="the std of val_bpb between repeats (default: estimated from the stores)")
     args = parser.parse_args(argv)
-    databases = sorted(args.stores.rglob("run.sqlite"))
+    databases = sorted(args.stores.rglob(STORE_FILENAME))
     by_run = {Path(key.split("::")[0]).parent.name: trials
               for key, trials in trials_from_stores(databases).items()}
     everything = [t for trials in by_run.values() for t in trials]
