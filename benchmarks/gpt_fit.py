@@ -1,10 +1,10 @@
 """Fit the surrogate of the cpu preset on recorded GPT trials and report how it tracks held-out runs.
 
-    python -m benchmarks.gpt.fit [--stores benchmarks/results/gpt-trials] \\
+    python -m benchmarks.gpt_fit [--stores benchmarks/results/gpt-trials] \\
         [--out benchmarks/surrogate/models/gpt_cpu.json] [--report FILE.md] [--noise STD]
 
 Reads every ``run.sqlite`` under ``--stores`` (as written by
-``python -m benchmarks.gpt.collect``), estimates the noise from the
+``python -m benchmarks.gpt_collect``), estimates the noise from the
 configurations measured more than once, fits on all runs and saves the model,
 then prints the leave-one-run-out report (:func:`benchmarks.surrogate.holdout_report`).
 """
@@ -15,11 +15,12 @@ import argparse
 import json
 from pathlib import Path
 
-from benchmarks.surrogate import estimate_noise, fit_surrogate, holdout_report, trials_from_stores
+from benchmarks.surrogate import estimate_noise, fit_surrogate, holdout_report
 from benchmarks.surrogate.models import GPT_CPU
 from engine.store import STORE_FILENAME
 
-from .task import GptTask
+from .gpt import GptTask
+from .trial_stores import trials_from_stores
 
 __all__ = ["main"]
 
