@@ -42,8 +42,8 @@ def task_entry_points() -> dict[str, EntryPoint]:
     for point in entry_points(group=TASK_GROUP):
         known = found.get(point.name)
         if known is not None and known.value != point.value:
-            raise ConfigError(f"task {point.name!r} is registered twice: {_origin(known)} and {_origin(point)}; "
-                              "uninstall one of them", code="duplicate-task")
+            raise ConfigError(f"task {point.name!r} is registered twice: {_origin(known)} and "
+                              f"{_origin(point)}; uninstall one of them", code="duplicate-task")
         found.setdefault(point.name, point)
     return dict(sorted(found.items()))
 
@@ -68,8 +68,8 @@ def load_task(name: str, **options: Any) -> Task:
         raise ConfigError(f"task {name!r} could not be loaded from its entry point {_origin(point)}: "
                           f"{type(exc).__name__}: {exc}", code="task-import-failed") from exc
     if not callable(factory):
-        raise ConfigError(f"task {name!r}: the entry point {_origin(point)} names a {type(factory).__name__}, "
-                          "not a factory", code="bad-task-factory")
+        raise ConfigError(f"task {name!r}: the entry point {_origin(point)} names a "
+                          f"{type(factory).__name__}, not a factory", code="bad-task-factory")
     task = factory(**{k: v for k, v in options.items() if v is not None})
     if not isinstance(task, Task):
         raise ConfigError(f"task {name!r}: the factory of {_origin(point)} returned a {type(task).__name__}, "

@@ -55,7 +55,8 @@ def read_stored_run(path: Path) -> StoredRun:
         raise LibraryError(f"cannot read {path}: it is empty (0 bytes), no run was ever stored in it",
                            code="unreadable-run")
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None, timeout=30.0)
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None,
+                               timeout=30.0)
     except sqlite3.Error as exc:
         raise LibraryError(f"cannot read {path}: {exc}", code="unreadable-run") from None
     try:
@@ -71,13 +72,16 @@ def read_stored_run(path: Path) -> StoredRun:
 def _read(conn: sqlite3.Connection, path: Path) -> StoredRun:
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     if version == 0:
-        raise LibraryError(f"{path} is an SQLite database but no run store (it has no schema)", code="not-a-run")
+        raise LibraryError(f"{path} is an SQLite database but no run store (it has no schema)",
+                           code="not-a-run")
     if version != SCHEMA_VERSION:
-        raise LibraryError(f"cannot read {path}: it has store schema version {version}, this code reads version "
-                           f"{SCHEMA_VERSION}", code="unreadable-run")
-    runs = conn.execute("SELECT run_id, provider, model, status FROM runs ORDER BY created_at, run_id").fetchall()
+        raise LibraryError(f"cannot read {path}: it has store schema version {version}, this code reads "
+                           f"version {SCHEMA_VERSION}", code="unreadable-run")
+    runs = conn.execute("SELECT run_id, provider, model, status FROM runs"
+                        " ORDER BY created_at, run_id").fetchall()
     if len(runs) != 1:
-        raise LibraryError(f"{path} holds {len(runs)} runs; a run directory holds exactly one", code="not-a-run")
+        raise LibraryError(f"{path} holds {len(runs)} runs; a run directory holds exactly one",
+                           code="not-a-run")
     run_id, provider, model, status = runs[0]
     rows = conn.execute("SELECT id, mechanism, kind, trial_index, data, created_at FROM mechanism_events"
                         " WHERE run_id = ? ORDER BY id", (run_id,)).fetchall()
@@ -86,8 +90,8 @@ def _read(conn: sqlite3.Connection, path: Path) -> StoredRun:
         try:
             decoded = json.loads(data)
         except (TypeError, ValueError) as exc:
-            raise LibraryError(f"cannot read {path}: mechanism event {event_id} does not parse ({exc}); the store "
-                               "was edited or damaged", code="unreadable-run") from None
+            raise LibraryError(f"cannot read {path}: mechanism event {event_id} does not parse ({exc}); the "
+                               "store was edited or damaged", code="unreadable-run") from None
         events.append({"id": event_id, "mechanism": mechanism, "kind": kind, "trial_index": trial_index,
                        "data": decoded, "created_at": created_at})
     return StoredRun(run_id, provider, model, status, tuple(events))

@@ -45,6 +45,7 @@ def test_the_surrogate_is_fitted_on_the_stored_trials_with_their_measured_noise(
     store = write_store(tmp_path, repeated)
     trials = [t for ts in repeated.values() for t in ts]
     model = fit_from_stores([store], SPACE)
-    assert model.noise == pytest.approx(estimate_noise(trials)) and model.data["fit"]["ok_trials"] == len(trials)
+    assert model.noise == pytest.approx(estimate_noise(trials))
+    assert model.data["fit"]["ok_trials"] == len(trials)
     task = surrogate_from_stores([store], SPACE, noise=0.01, noise_seed=3)
     assert isinstance(task, SurrogateTask) and task.noise_seed == 3 and task.model.noise == 0.01

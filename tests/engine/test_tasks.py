@@ -49,14 +49,15 @@ def not_a_task(**options):
 '''
 
 
-def install_distribution(site: Path, name: str, entry_points: dict[str, str], modules: dict[str, str] = {}) -> None:
-    """Write a distribution called ``name`` into ``site`` (a folder on sys.path)."""
+def install_distribution(site: Path, name: str, entry_points: dict[str, str],
+                         modules: dict[str, str] | None = None) -> None:
+    """Write a distribution called ``name`` into ``site`` (a folder on sys.path), with its ``modules``."""
     info = site / f"{name.replace('-', '_')}-0.1.dist-info"
     info.mkdir(parents=True)
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1\n")
     lines = "".join(f"{key} = {value}\n" for key, value in entry_points.items())
     (info / "entry_points.txt").write_text(f"[{TASK_GROUP}]\n{lines}")
-    for module, source in modules.items():
+    for module, source in (modules or {}).items():
         (site / f"{module}.py").write_text(source)
 
 
@@ -103,8 +104,8 @@ def test_an_entry_point_that_does_not_import_is_named_not_skipped(site, value, m
 
 
 def test_an_entry_point_must_name_a_factory_of_tasks(site):
-    install_distribution(site, "odd-tasks", {"number": "toy_tasks:NOT_A_FACTORY", "text": "toy_tasks:not_a_task"},
-                         {"toy_tasks": TOY_TASKS})
+    odd = {"number": "toy_tasks:NOT_A_FACTORY", "text": "toy_tasks:not_a_task"}
+    install_distribution(site, "odd-tasks", odd, {"toy_tasks": TOY_TASKS})
     assert "names a int" in refused("bad-task-factory", "number")
     assert "returned a str" in refused("bad-task-factory", "text")
 
@@ -130,8 +131,8 @@ def test_the_built_in_tasks_are_the_entry_points_pyproject_declares(site):
     install_distribution(site, "declared-here", declared_tasks())
     script = load_task("script", path=str(QUAD), metric="loss", budget_s=5.0, noise_repeats=0)
     assert isinstance(script, ScriptTask) and script.metric == "loss" and "LEARNING_RATE" in script.space()
-    assert "unknown script-task options: colour" in refused("bad-config", "script", path=str(QUAD), metric="loss",
-                                                            colour="red")
+    unknown = refused("bad-config", "script", path=str(QUAD), metric="loss", colour="red")
+    assert "unknown script-task options: colour" in unknown
     gpt = load_task("gpt", budget_s=12.0, noise_repeats=3)  # noise_repeats is the runner's, not the task's
     assert isinstance(gpt, GptTask) and gpt.space().defaults()["TIME_BUDGET"] == 12.0
     assert isinstance(load_task("surrogate", noise_seed=2), SurrogateTask)

@@ -1,4 +1,4 @@
-"""``read_run`` reads a run's store read-only, through the schema in interfaces.store_schema, not the engine."""
+"""``read_run`` reads a run's store read-only, knowing only interfaces.store_schema."""
 
 from __future__ import annotations
 
@@ -31,7 +31,8 @@ def test_a_run_the_engine_wrote_is_read_with_its_events_and_its_store_is_left_as
     run_dir = make_run(tmp_path, "repeat_veto", TABU)
     before = digest(run_dir / STORE_FILENAME)
     facts = read_run(run_dir)
-    assert (facts.run_id, facts.provider, facts.model, facts.status) == (RUN_ID, "openai", "gpt-test-1", "finished")
+    assert (facts.run_id, facts.provider, facts.model) == (RUN_ID, "openai", "gpt-test-1")
+    assert facts.status == "finished"
     assert [e["kind"] for e in facts.events] == ["admission", "activation", "evaluation", "keep"]
     assert facts.admission_of("repeat_veto")["trial_index"] == 3
     assert facts.events_of("repeat_veto", "evaluation")[0]["data"]["gain"] == 0.25

@@ -12,6 +12,7 @@ from interfaces import RUN_STOPPING_PROVIDER_CODES, AutoresearchError, ProviderE
 QUAD = Path(__file__).parents[1] / "data" / "quad.py"
 # The first request each level makes: Level 1 proposes, Level 1.5 revises the search, Level 2 explores.
 FIRST_REQUEST = {"1": "propose", "1.5": "outer", "2": "explore"}
+OPTIONS = {"path": str(QUAD), "metric": "loss", "budget_s": 10.0}
 
 
 def _run(tmp_path: Path, wrap_provider, purpose: str, code: str):
@@ -24,7 +25,7 @@ def _run(tmp_path: Path, wrap_provider, purpose: str, code: str):
         return inner.ask(request, response_model)
 
     wrap_provider(fail_once)
-    settings = RunSettings(task="script", task_options={"path": str(QUAD), "metric": "loss", "budget_s": 10.0},
+    settings = RunSettings(task="script", task_options=OPTIONS,
                            provider="heuristic", iterations=6, outer_every=3, research_every=1)
     run = Run.create(settings, tmp_path)
     return run, asked
