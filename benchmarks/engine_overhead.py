@@ -39,7 +39,7 @@ def measure(iterations: int, levels: tuple[str, ...], root: Path) -> dict[str, f
     from engine.levels.inner import InnerLoop
     from engine.runner import Run
     from engine.settings import RunSettings
-    from engine.store import RunStore
+    from engine.store import RunPaths, RunStore
 
     marks: dict[str, float] = {}
     baseline, save_best = InnerLoop.ensure_baseline, Run._save_best
@@ -65,7 +65,7 @@ def measure(iterations: int, levels: tuple[str, ...], root: Path) -> dict[str, f
         wall = time.perf_counter() - started
     finally:
         InnerLoop.ensure_baseline, Run._save_best = baseline, save_best
-    store = RunStore.open(result.run_dir / "run.sqlite")
+    store = RunStore.open(RunPaths(result.run_dir).store)
     trials = store.trials(result.run_id)
     trial_s = sum(t.duration_s for t in trials if t.index > 0)
     llm_s = store.usage(result.run_id)["total"]["duration_s"]

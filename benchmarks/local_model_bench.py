@@ -307,7 +307,7 @@ def measure_quality(model: str, *, proposals: int, sessions: int, runs_root: Pat
     figures pool the proposals of both runs.
     """
     from engine.settings import RunSettings
-    from engine.store import RunStore
+    from engine.store import RunPaths, RunStore
 
     task_options = {"path": str(QUAD_SCRIPT), "metric": "loss"}
     level1 = RunSettings(task="script", task_options=task_options, provider="local", model=model,
@@ -324,7 +324,7 @@ def measure_quality(model: str, *, proposals: int, sessions: int, runs_root: Pat
     planned = [settings for settings, wanted in ((level1, proposals), (level2, sessions)) if wanted > 0]
     for settings in planned:
         run_dir, run_id = _quality_run(settings, runs_root)
-        store = RunStore.open(run_dir / "run.sqlite")
+        store = RunStore.open(RunPaths(run_dir).store)
         try:
             n, ok, codes, seconds = level1_figures(store, run_id)
             made, valid, invalid, proposal_seconds = made + n, valid + ok, invalid + codes, proposal_seconds + seconds
@@ -396,7 +396,7 @@ def ablation(argv: list[str]) -> int:
     from benchmarks.ablation.groups import run_groups
     from benchmarks.ablation.report import write_report
     from engine.settings import RunSettings
-    from engine.store import RunStore
+    from engine.store import RunPaths, RunStore
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks.local_model_bench ablation")
     parser.add_argument("--model", default="qwen-0.5b", choices=sorted(MODELS))
@@ -423,7 +423,7 @@ def ablation(argv: list[str]) -> int:
     sessions: list[dict[str, Any]] = []
     for run in runs:
         run_dir = Path(run.run_dir)
-        store = RunStore.open(run_dir / "run.sqlite")
+        store = RunStore.open(RunPaths(run_dir).store)
         try:
             run_id = store.runs()[0].run_id
             n, ok, codes, _seconds = level1_figures(store, run_id)

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from engine.report import write_report
-from engine.store import RunStore
+from engine.store import RunPaths, RunStore
 from interfaces import Decision, Outcome, Proposal, Trial, TrialStatus
 
 
@@ -48,7 +48,7 @@ def make_trial(index: int) -> tuple[Trial, Outcome]:
 def bench_store(
     directory: Path, trials: int, trace_reads: int
 ) -> tuple[list[float], list[float], list[float], float]:
-    store = RunStore.open(directory / "run.sqlite")
+    store = RunStore.open(RunPaths(directory).store)
     store.create_run("bench", task="bench", settings={}, provider="heuristic", model="")
     writes = []
     for index in range(trials):
@@ -67,11 +67,11 @@ def bench_store(
     # A cold read decodes every row: what a resumed run or a report pays once.
     cold = []
     for _ in range(max(3, trace_reads // 4)):
-        with RunStore.open(directory / "run.sqlite") as fresh:
+        with RunStore.open(RunPaths(directory).store) as fresh:
             start = time.perf_counter()
             fresh.trace("bench")
             cold.append(time.perf_counter() - start)
-    with RunStore.open(directory / "run.sqlite") as fresh:
+    with RunStore.open(RunPaths(directory).store) as fresh:
         start = time.perf_counter()
         write_report(fresh, "bench", directory)
         report_s = time.perf_counter() - start

@@ -122,9 +122,9 @@ def typed_failure(exc: BaseException, run_dir: Path | None) -> AutoresearchError
                                      "writable", code="run-dir-unwritable")
         return AutoresearchError(f"{exc.strerror or exc}{where}", code="os-error")
     if isinstance(exc, sqlite3.Error):
-        from .store import store_error
+        from .store import RunPaths, store_error
 
-        return store_error(exc, (run_dir or Path(".")) / "run.sqlite", "using")
+        return store_error(exc, RunPaths(run_dir or Path(".")).store, "using")
     folder = run_dir if run_dir is not None and run_dir.is_dir() else Path(tempfile.gettempdir())
     log = folder / "crash.log"
     try:

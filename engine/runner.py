@@ -23,6 +23,7 @@ from .levels.acceptance import BuiltinAcceptance
 from .levels.inner import InnerLoop, LoopEvents
 from .levels.outer import OuterLoop
 from .settings import RunSettings
+from .store import STORE_FILENAME, RunPaths
 from .tasks import load_task
 
 __all__ = ["Run", "RunResult", "UNTOUCHABLE_STORE_CODES", "new_run_id", "resolve_run_dir"]
@@ -50,9 +51,10 @@ def new_run_id(task: str, seed: int) -> str:
 def resolve_run_dir(resume: str, runs_root: Path) -> Path:
     """``resume`` is a run directory or the id of a run under ``runs_root``."""
     for candidate in (Path(resume), runs_root / resume):
-        if (candidate / "run.sqlite").exists():
+        if RunPaths(candidate).store.exists():
             return candidate
-    raise ConfigError(f"no run to resume at {resume!r} (looked for run.sqlite there and under {runs_root})")
+    raise ConfigError(f"no run to resume at {resume!r} (looked for {STORE_FILENAME} there and under "
+                      f"{runs_root})")
 
 
 def initial_search_config(task: Task) -> SearchConfig:
@@ -76,7 +78,7 @@ class Run:
                events: LoopEvents | None = None) -> "Run":
         run_id = run_id or new_run_id(settings.task, settings.seed)
         run_dir = runs_root / run_id
-        if (run_dir / "run.sqlite").exists():
+        if RunPaths(run_dir).store.exists():
             raise ConfigError(f"run directory {run_dir} already holds a run; use --resume {run_id}")
         try:
             run_dir.mkdir(parents=True, exist_ok=True)
@@ -91,7 +93,7 @@ class Run:
         """The run stored in ``run_dir``, to resume; ``overrides`` replace stored settings (a new budget)."""
         from engine.store import RunStore
 
-        store = RunStore.open(run_dir / "run.sqlite")
+        store = RunStore.open(RunPaths(run_dir).store)
         try:
             runs = store.runs()
             if len(runs) != 1:
@@ -103,8 +105,8 @@ class Run:
         try:
             loaded = RunSettings.from_dict(settings)  # type: ignore[arg-type]
         except (TypeError, ValueError, AttributeError) as exc:
-            raise StoreError(f"the settings stored in {run_dir / 'run.sqlite'} are not run settings ({exc}); "
-                             "the store was edited or damaged", code="store-corrupt") from None
+            raise StoreError(f"the settings stored in {RunPaths(run_dir).store} are not run settings "
+                             f"({exc}); the store was edited or damaged", code="store-corrupt") from None
         return cls(loaded, run_dir, info.run_id, events=events, resume=True)
 
     # -- wiring -----------------------------------------------------------------
@@ -172,7 +174,7 @@ class Run:
         # Orphans of a trial whose supervisor died re-parent here, not to PID 1, where a sweep finds them.
         become_subreaper()
         task = self._task()
-        store = RunStore.open(self.run_dir / "run.sqlite")
+        store = RunStore.open(RunPaths(self.run_dir).store)
         budget = Budget(max_tokens=s.max_tokens, max_usd=s.max_usd)
         ledger = Ledger(budget)
         if self.resume:

@@ -7,6 +7,7 @@ crosses a process boundary here is a frozen record with ``to_dict`` /
 
 from ._frozen import FrozenDict, freeze, thaw
 from .errors import (
+    RUN_STOPPING_PROVIDER_CODES,
     AutoresearchError,
     ConfigError,
     MechanismError,
@@ -49,6 +50,7 @@ __all__ = [
     "ProposalFilter",
     "ProposalSource",
     "ProviderError",
+    "RUN_STOPPING_PROVIDER_CODES",
     "STRATEGIES",
     "SearchConfig",
     "SearchSpace",

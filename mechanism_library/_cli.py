@@ -19,6 +19,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 
 from interfaces import thaw
+from interfaces.store_schema import STORE_FILENAME
 
 from ._audit import AuditResult, audit_all, store_admission
 from ._catalog import MANIFEST_FIELDS, Entry, catalog, get, manifest_problems
@@ -213,7 +214,7 @@ def print_audits(results: list[AuditResult], *, written: bool) -> None:
 @app.command("promote")
 def promote_command(
     ctx: typer.Context,
-    run: Path = typer.Argument(..., help="run directory (holds run.sqlite and level2/)"),
+    run: Path = typer.Argument(..., help=f"run directory (holds {STORE_FILENAME} and level2/)"),
     mechanism: str = typer.Argument(..., help="the mechanism's name in the run (level2/mechanisms/NAME.py)"),
     new_name: str | None = typer.Option(None, "--as", help="library name, when the run's name is taken"),
     addresses: str | None = typer.Option(None, "--addresses",

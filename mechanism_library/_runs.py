@@ -2,9 +2,10 @@
 
 A run directory holds ``run.sqlite`` (one run) and, from Level 2,
 ``level2/mechanisms/<name>.py`` and ``level2/session-<n>/rounds.json``. The
-store's schema belongs to the engine, so it is read through the engine's own
-:class:`engine.store.RunStore`, imported here only (and only when a command
-reads a run), never by the catalog.
+store is read through the library's own read-only reader
+(:mod:`mechanism_library._store_reader`), which knows the schema from
+:mod:`interfaces.store_schema`, the definition the engine's store writes: the
+library never imports the engine.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from interfaces import AutoresearchError, freeze
+from interfaces import freeze
+from interfaces.store_schema import STORE_FILENAME
 
 from ._errors import LibraryError
+from ._store_reader import read_stored_run
 
 __all__ = ["NAME_PATTERN", "RunFacts", "check_name", "performance_record", "read_run"]
 
@@ -58,26 +61,16 @@ class RunFacts:
 
 
 def read_run(run_dir: Path) -> RunFacts:
-    """Open ``run_dir``'s store read-only in spirit (nothing is written) and collect its facts."""
-    run_dir = Path(run_dir)
-    store_path = run_dir / "run.sqlite"
-    if not store_path.is_file():  # RunStore.open would create an empty store here
-        raise LibraryError(f"{run_dir} is not a run directory (no run.sqlite)", code="not-a-run")
-    from engine.store import RunStore
+    """Read ``run_dir``'s store read-only (nothing is written) and collect its facts.
 
-    try:
-        with RunStore.open(store_path, durable=False) as store:
-            runs = store.runs()
-            if len(runs) != 1:
-                raise LibraryError(f"{store_path} holds {len(runs)} runs; a run directory holds exactly one",
-                                   code="not-a-run")
-            info = runs[0]
-            events = store.mechanism_events(info.run_id)
-    except LibraryError:
-        raise
-    except AutoresearchError as error:
-        raise LibraryError(f"cannot read {store_path}: {error}", code="unreadable-run") from None
-    return RunFacts(run_dir, info.run_id, info.provider, info.model, info.status, freeze(events))
+    Raises LibraryError ``not-a-run`` (no store, or not one run in it) or ``unreadable-run``.
+    """
+    run_dir = Path(run_dir)
+    store_path = run_dir / STORE_FILENAME
+    if not store_path.is_file():
+        raise LibraryError(f"{run_dir} is not a run directory (no {STORE_FILENAME})", code="not-a-run")
+    stored = read_stored_run(store_path)
+    return RunFacts(run_dir, stored.run_id, stored.provider, stored.model, stored.status, freeze(stored.events))
 
 
 def performance_record(facts: RunFacts, mechanism: str) -> dict[str, Any] | None:

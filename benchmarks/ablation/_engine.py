@@ -16,20 +16,11 @@ from interfaces import ConfigError, Executor, Task
 
 from ._data import RunData, TrialRow
 
-__all__ = ["register_surrogate_task", "run_engine_repeat", "local_executor", "load_task"]
-
-
-def register_surrogate_task() -> None:
-    """Make ``--task surrogate`` known to the engine's task table."""
-    from engine import tasks
-
-    from benchmarks.surrogate import load_surrogate_task
-
-    tasks.TASKS.setdefault("surrogate", load_surrogate_task)
+__all__ = ["run_engine_repeat", "local_executor", "load_task"]
 
 
 def load_task(name: str, options: dict[str, Any]) -> Task:
-    register_surrogate_task()
+    """A task by the name the engine knows it by (``surrogate``, ``gpt``, ``script``: engine.tasks)."""
     from engine.tasks import load_task as engine_load_task
 
     return engine_load_task(name, **options)
@@ -54,17 +45,16 @@ def _usage_totals(usage: dict[str, Any]) -> tuple[int | None, float | None]:
 
 def run_engine_repeat(arm: str, settings_data: dict[str, Any], runs_root: str) -> RunData:
     """Run one repeat (picklable arguments, so a process pool can call it)."""
-    register_surrogate_task()
     from engine.runner import Run
     from engine.settings import RunSettings
-    from engine.store import RunStore
+    from engine.store import RunPaths, RunStore
 
     settings = RunSettings.from_dict(settings_data)
     run_id = f"{arm}-s{settings.seed}"
     started = time.monotonic()
     result = Run.create(settings, Path(runs_root), run_id=run_id).execute()
     seconds = time.monotonic() - started
-    store = RunStore.open(result.run_dir / "run.sqlite")
+    store = RunStore.open(RunPaths(result.run_dir).store)
     try:
         trials = store.trials(result.run_id)
         tokens, cost = _usage_totals(store.usage(result.run_id))

@@ -6,7 +6,7 @@ searchable task, a ScriptTask over train.py.
 """
 
 from .prepare import DataError, cache_root, prepare, prepared_dir
-from .task import NOISE_FLOOR, PRESETS, TRAIN_SCRIPT, GptTask, curated_specs
+from .task import NOISE_FLOOR, PRESETS, TRAIN_SCRIPT, GptTask, curated_specs, load_gpt_task
 
 __all__ = [
     "DataError",
@@ -16,6 +16,7 @@ __all__ = [
     "TRAIN_SCRIPT",
     "cache_root",
     "curated_specs",
+    "load_gpt_task",
     "prepare",
     "prepared_dir",
 ]

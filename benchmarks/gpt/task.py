@@ -11,7 +11,7 @@ from interfaces import ConfigError, ParamKind, ParamSpec, SearchSpace, TrialRequ
 from ..script_task import ScriptTask
 from .prepare import prepare
 
-__all__ = ["GptTask", "PRESETS", "NOISE_FLOOR", "TRAIN_SCRIPT", "curated_specs"]
+__all__ = ["GptTask", "PRESETS", "NOISE_FLOOR", "TRAIN_SCRIPT", "curated_specs", "load_gpt_task"]
 
 TRAIN_SCRIPT = Path(__file__).with_name("train.py")
 
@@ -143,3 +143,9 @@ class GptTask(ScriptTask):
         threads = str({**self._space.defaults(), **dict(config)}["THREADS"])
         env = {"GPT_DATA_DIR": str(self.data_dir()), "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
         return replace(request, env=env)
+
+
+def load_gpt_task(*, noise_repeats: int = 0, **options: Any) -> GptTask:
+    """The ``gpt`` task's factory, an ``autoresearch.tasks`` entry point: task options in, a task out."""
+    # ``noise_repeats`` is the runner's (it measures the floor through the executor), not the task's.
+    return GptTask(**options)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from interfaces import ConfigError, SpaceError
 
@@ -10,7 +11,7 @@ from ._discover import find_assignments
 from ._space_file import SpaceFile, load_space_file
 from ._task import ScriptTask
 
-__all__ = ["script_task"]
+__all__ = ["load_script_task", "script_task"]
 
 
 def script_task(path: str | Path, *, metric: str, minimize: bool = True, metric_file: str | None = None,
@@ -40,3 +41,14 @@ def script_task(path: str | Path, *, metric: str, minimize: bool = True, metric_
         raise SpaceError("every parameter is locked; nothing is left to search (give choices or bounds in --space)",
                          code="no-parameters")
     return task
+
+
+def load_script_task(*, path: str, metric: str, minimize: bool = True, metric_file: str | None = None,
+                     space_file: str | None = None, budget_s: float = 60.0, noise_repeats: int = 0,
+                     **extra: Any) -> ScriptTask:
+    """The ``script`` task's factory (an ``autoresearch.tasks`` entry point); every bad input is an error
+    before a trial runs."""
+    if extra:
+        raise ConfigError(f"unknown script-task options: {', '.join(sorted(extra))}")
+    return script_task(path, metric=metric, minimize=minimize, metric_file=metric_file, space_file=space_file,
+                       budget_s=budget_s, noise_repeats=noise_repeats)

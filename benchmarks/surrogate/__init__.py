@@ -5,7 +5,7 @@ regions, milliseconds per trial. See docs/ablation.md for how it is built and
 how closely it tracks held-out runs.
 """
 
-from ._data import estimate_noise, fit_from_stores, trials_from_stores
+from ._data import estimate_noise
 from ._holdout import HoldoutReport, HoldoutRun, holdout_report
 from ._model import FORMAT, SurrogateModel, fit_surrogate
 from ._predict import SurrogateInputError
@@ -19,10 +19,8 @@ __all__ = [
     "SurrogateModel",
     "SurrogateTask",
     "estimate_noise",
-    "fit_from_stores",
     "fit_surrogate",
     "holdout_report",
     "load_surrogate_task",
     "trial_script",
-    "trials_from_stores",
 ]

@@ -105,15 +105,6 @@ class SurrogateTask:
             minimize=self.minimize,
         )
 
-    @classmethod
-    def from_store(cls, paths: Any, space: SearchSpace, **options: Any) -> "SurrogateTask":
-        """Fit on the runs in the given stores (see :func:`trials_from_stores`)."""
-        from ._data import fit_from_stores
-
-        fit_keys = {"noise", "metric", "minimize", "crash_radius"}
-        model = fit_from_stores(paths, space, **{k: v for k, v in options.items() if k in fit_keys})
-        return cls(model, space=space, **{k: v for k, v in options.items() if k not in fit_keys})
-
 
 def load_surrogate_task(model: str | None = None, noise_seed: int = 0, **options: Any) -> SurrogateTask:
     """The factory the engine calls with a run's ``task_options``.

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from interfaces import (
+    RUN_STOPPING_PROVIDER_CODES,
     AutoresearchError,
     Decision,
     Outcome,
@@ -218,8 +219,7 @@ class InnerLoop:
             exchange = getattr(exc, "exchange", None)
             if exchange is not None:
                 self.record_exchange(exchange)
-            if exc.code in ("budget-exceeded", "replay-mismatch", "replay-exhausted", "provider-auth",
-                            "local-server-died"):
+            if exc.code in RUN_STOPPING_PROVIDER_CODES:
                 raise  # the run cannot go on usefully; it stops cleanly and can resume
             return Proposal({}, "", source), ("malformed-answer", f"the model's answer was unusable: {exc.message}")
         self.record_exchange(reply.exchange)

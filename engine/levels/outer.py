@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Callable
 
-from interfaces import AutoresearchError, SearchConfig, SearchSpace, TraceView
+from interfaces import RUN_STOPPING_PROVIDER_CODES, AutoresearchError, SearchConfig, SearchSpace, TraceView
 
 __all__ = ["OuterLoop", "OuterUpdate", "parameter_summary", "apply_outer_answer"]
 
@@ -118,7 +118,7 @@ class OuterLoop:
             exchange = getattr(exc, "exchange", None)
             if exchange is not None:
                 self.record_exchange(exchange)
-            if exc.code in ("budget-exceeded", "replay-mismatch", "replay-exhausted", "provider-auth"):
+            if exc.code in RUN_STOPPING_PROVIDER_CODES:
                 raise
             return OuterUpdate(config, f"Level 1.5 skipped this cycle: {exc.message}", (), False)
         self.record_exchange(reply.exchange)

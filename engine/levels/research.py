@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from interfaces import AutoresearchError, TraceView
+from interfaces import RUN_STOPPING_PROVIDER_CODES, AutoresearchError, TraceView
 
 from ..hooks import HookRegistry
 from .outer import parameter_summary
@@ -266,8 +266,7 @@ class Research:
 
     def _session_failed(self, number: int, folder: Path, exc: AutoresearchError) -> None:
         """A session whose model requests failed: recorded, said, and the run goes on (unless it must stop)."""
-        if exc.code in ("budget-exceeded", "replay-mismatch", "replay-exhausted", "provider-auth",
-                        "local-server-died"):
+        if exc.code in RUN_STOPPING_PROVIDER_CODES:
             raise exc
         self.store.add_mechanism_event(self.run.run_id, f"session-{number}", "failure", None,
                                        {"code": exc.code, "message": exc.message})

@@ -7,7 +7,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from engine.store import RunStore, write_atomic
+from engine.store import STORE_FILENAME, RunStore, write_atomic
 from interfaces import Decision, TraceView, TrialStatus
 
 from ._mechanisms import summarise_mechanisms, summarise_samples
@@ -228,7 +228,7 @@ def _per_call_section(store: RunStore, run_id: str) -> list[str]:
     lines = ["### Tokens per call", ""]
     shown = calls[-_PER_CALL_ROWS:]
     if len(calls) > len(shown):
-        lines += [f"The last {len(shown)} of {len(calls)} calls (all are in `run.sqlite`, "
+        lines += [f"The last {len(shown)} of {len(calls)} calls (all are in `{STORE_FILENAME}`, "
                   "table `llm_calls`).", ""]
     rows = [
         [c["id"], f"level {c['level']}", c["purpose"], c["prompt_tokens"], c["completion_tokens"],

@@ -1,4 +1,4 @@
-"""The store's schema as an ordered list of migrations.
+"""Applying the store's schema, an ordered list of migrations (defined in :mod:`interfaces.store_schema`).
 
 ``PRAGMA user_version`` is the number of migrations applied. A new schema
 version appends a step; a published step never changes. A store written by a
@@ -11,87 +11,9 @@ from __future__ import annotations
 import sqlite3
 
 from interfaces import StoreError
+from interfaces.store_schema import MIGRATIONS, SCHEMA_VERSION
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "migrate"]
-
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    (
-        """CREATE TABLE runs (
-            run_id TEXT PRIMARY KEY,
-            task TEXT NOT NULL,
-            settings TEXT NOT NULL,
-            provider TEXT NOT NULL,
-            model TEXT NOT NULL,
-            status TEXT NOT NULL,
-            created_at TEXT NOT NULL,
-            finished_at TEXT,
-            note TEXT NOT NULL DEFAULT ''
-        )""",
-        """CREATE TABLE trials (
-            run_id TEXT NOT NULL REFERENCES runs(run_id),
-            idx INTEGER NOT NULL,
-            status TEXT NOT NULL,
-            decision TEXT NOT NULL,
-            metric REAL,
-            trial TEXT NOT NULL,
-            outcome TEXT,
-            metrics TEXT NOT NULL,
-            finished_at TEXT NOT NULL,
-            PRIMARY KEY (run_id, idx)
-        )""",
-        """CREATE TABLE in_flight (
-            run_id TEXT NOT NULL REFERENCES runs(run_id),
-            idx INTEGER NOT NULL,
-            proposal TEXT NOT NULL,
-            config TEXT NOT NULL,
-            started_at TEXT NOT NULL,
-            PRIMARY KEY (run_id, idx)
-        )""",
-        """CREATE TABLE llm_calls (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            run_id TEXT NOT NULL REFERENCES runs(run_id),
-            purpose TEXT NOT NULL,
-            level TEXT NOT NULL,
-            provider TEXT NOT NULL,
-            model TEXT NOT NULL,
-            prompt_tokens INTEGER NOT NULL,
-            completion_tokens INTEGER NOT NULL,
-            cost_usd REAL NOT NULL,
-            duration_s REAL NOT NULL,
-            failed INTEGER NOT NULL,
-            exchange TEXT NOT NULL,
-            created_at TEXT NOT NULL
-        )""",
-        "CREATE INDEX llm_calls_by_run ON llm_calls(run_id, level)",
-        """CREATE TABLE config_snapshots (
-            run_id TEXT NOT NULL REFERENCES runs(run_id),
-            cycle INTEGER NOT NULL,
-            after_trial INTEGER NOT NULL,
-            config TEXT NOT NULL,
-            reason TEXT NOT NULL,
-            created_at TEXT NOT NULL,
-            PRIMARY KEY (run_id, cycle)
-        )""",
-        """CREATE TABLE mechanism_events (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            run_id TEXT NOT NULL REFERENCES runs(run_id),
-            mechanism TEXT NOT NULL,
-            kind TEXT NOT NULL,
-            trial_index INTEGER,
-            data TEXT NOT NULL,
-            created_at TEXT NOT NULL
-        )""",
-        "CREATE INDEX mechanism_events_by_run ON mechanism_events(run_id, mechanism)",
-        """CREATE TABLE state (
-            run_id TEXT NOT NULL REFERENCES runs(run_id),
-            key TEXT NOT NULL,
-            value TEXT NOT NULL,
-            PRIMARY KEY (run_id, key)
-        )""",
-    ),
-)
-
-SCHEMA_VERSION = len(MIGRATIONS)
 
 
 def migrate(conn: sqlite3.Connection, path: str) -> None:

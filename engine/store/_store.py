@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from interfaces import Outcome, Proposal, SearchConfig, StoreError, TraceView, Trial
+from interfaces.store_schema import STORE_FILENAME
 
 from . import _json
 from ._records import (
@@ -37,7 +38,6 @@ from ._schema import migrate
 
 __all__ = ["STORE_FILENAME", "RunStore", "store_error"]
 
-STORE_FILENAME = "run.sqlite"
 _RESERVED_LLM_KEYS = ("id", "created_at")
 _USAGE_FIELDS = (
     "calls",

@@ -1,8 +1,9 @@
 import pytest
 
 from benchmarks.gpt import GptTask
-from benchmarks.gpt.collect import collect_run, draw_configs
-from benchmarks.surrogate import estimate_noise, trials_from_stores
+from benchmarks.gpt_collect import collect_run, draw_configs
+from benchmarks.surrogate import estimate_noise
+from benchmarks.trial_stores import trials_from_stores
 from interfaces import Decision
 
 from .conftest import TINY
@@ -41,7 +42,7 @@ def test_a_collected_run_is_a_store_the_surrogate_reads(cache, tmp_path):
 
 @pytest.mark.slow
 def test_fitting_collected_runs_saves_a_model_and_reports_held_out_runs(cache, tmp_path, capsys):
-    from benchmarks.gpt.fit import main as fit
+    from benchmarks.gpt_fit import main as fit
     from benchmarks.surrogate import SurrogateModel
 
     task = GptTask(max_steps=2, extra=TINY)

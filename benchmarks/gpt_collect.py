@@ -1,10 +1,10 @@
 """Record real GPT trials for fitting the surrogate task.
 
-    python -m benchmarks.gpt.collect --seeds 0 1 2 3 --trials 20 --budget 20 \\
+    python -m benchmarks.gpt_collect --seeds 0 1 2 3 --trials 20 --budget 20 \\
         --out benchmarks/results/gpt-trials
 
 One run per seed, each in its own run store (``<out>/collect-s<seed>/run.sqlite``,
-the engine's format, read by :func:`benchmarks.surrogate.fit_from_stores`).
+the engine's format, read by :func:`benchmarks.trial_stores.fit_from_stores`).
 A run measures the preset's defaults first, then ``--trials`` configurations,
 then the defaults again (so every run holds a repeat, and the noise can be
 estimated from the stores alone). Half the configurations are uniform draws
@@ -29,11 +29,11 @@ import numpy as np
 
 from benchmarks.ablation.baselines import RandomSearcher
 from engine.executors import LocalExecutor
-from engine.store import RunStore
+from engine.store import RunPaths, RunStore
 from interfaces import Decision, Outcome, Proposal, SearchSpace, Trial
 
-from ..gpt_bench import load_average
-from .task import GptTask
+from .gpt import GptTask
+from .gpt_bench import load_average
 
 __all__ = ["draw_configs", "collect_run", "main"]
 
@@ -75,7 +75,7 @@ def collect_run(task: GptTask, seed: int, trials: int, out: Path, command: str) 
     """One run: defaults, ``trials`` drawn configurations, defaults again."""
     run_dir = out / f"collect-s{seed}"
     run_dir.mkdir(parents=True, exist_ok=True)
-    database = run_dir / "run.sqlite"
+    database = RunPaths(run_dir).store
     run_id = f"collect-s{seed}"
     space = task.space()
     defaults = dict(space.defaults())
@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", type=float, default=20.0, help="training seconds per trial")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/gpt-trials"))
     args = parser.parse_args(argv)
-    command = "python -m benchmarks.gpt.collect " + shlex.join(sys.argv[1:] if argv is None else argv)
+    command = "python -m benchmarks.gpt_collect " + shlex.join(sys.argv[1:] if argv is None else argv)
     task = GptTask(budget_s=args.budget)
     for seed in args.seeds:
         print(f"store: {collect_run(task, seed, args.trials, args.out, command)}", flush=True)

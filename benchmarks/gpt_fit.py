@@ -1,10 +1,10 @@
 """Fit the surrogate of the cpu preset on recorded GPT trials and report how it tracks held-out runs.
 
-    python -m benchmarks.gpt.fit [--stores benchmarks/results/gpt-trials] \\
+    python -m benchmarks.gpt_fit [--stores benchmarks/results/gpt-trials] \\
         [--out benchmarks/surrogate/models/gpt_cpu.json] [--report FILE.md] [--noise STD]
 
 Reads every ``run.sqlite`` under ``--stores`` (as written by
-``python -m benchmarks.gpt.collect``), estimates the noise from the
+``python -m benchmarks.gpt_collect``), estimates the noise from the
 configurations measured more than once, fits on all runs and saves the model,
 then prints the leave-one-run-out report (:func:`benchmarks.surrogate.holdout_report`).
 """
@@ -15,10 +15,12 @@ import argparse
 import json
 from pathlib import Path
 
-from benchmarks.surrogate import estimate_noise, fit_surrogate, holdout_report, trials_from_stores
+from benchmarks.surrogate import estimate_noise, fit_surrogate, holdout_report
 from benchmarks.surrogate.models import GPT_CPU
+from engine.store import STORE_FILENAME
 
-from .task import GptTask
+from .gpt import GptTask
+from .trial_stores import trials_from_stores
 
 __all__ = ["main"]
 
@@ -31,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--noise", type=float, default=None,
                         help="the std of val_bpb between repeats (default: estimated from the stores)")
     args = parser.parse_args(argv)
-    databases = sorted(args.stores.rglob("run.sqlite"))
+    databases = sorted(args.stores.rglob(STORE_FILENAME))
     by_run = {Path(key.split("::")[0]).parent.name: trials
               for key, trials in trials_from_stores(databases).items()}
     everything = [t for trials in by_run.values() for t in trials]
