@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from rich.console import Console, Group
 from rich.live import Live
@@ -38,7 +39,7 @@ class Progress:
         self.live = Live(get_renderable=self._panel, console=console, refresh_per_second=2,
                          transient=True) if use_live else None
 
-    def __enter__(self) -> "Progress":
+    def __enter__(self) -> Progress:
         if self.live is not None:
             self.live.__enter__()
         return self

@@ -12,9 +12,10 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from interfaces import AutoresearchError, ConfigError, SearchConfig, StoreError, Task
 
@@ -73,7 +74,7 @@ class Run:
 
     @classmethod
     def create(cls, settings: RunSettings, runs_root: Path, *, run_id: str | None = None,
-               events: LoopEvents | None = None) -> "Run":
+               events: LoopEvents | None = None) -> Run:
         run_id = run_id or new_run_id(settings.task, settings.seed)
         run_dir = runs_root / run_id
         if (run_dir / "run.sqlite").exists():
@@ -87,7 +88,7 @@ class Run:
 
     @classmethod
     def reopen(cls, run_dir: Path, *, events: LoopEvents | None = None,
-               overrides: dict[str, Any] | None = None) -> "Run":
+               overrides: dict[str, Any] | None = None) -> Run:
         """The run stored in ``run_dir``, to resume; ``overrides`` replace stored settings (a new budget)."""
         from engine.store import RunStore
 
@@ -236,7 +237,7 @@ class Run:
             return
         try:
             store.set_status(self.run_id, status, note=note)
-        except Exception as exc:  # disk full, read-only: the first error is the one to report
+        except Exception as exc:  # noqa: BLE001 - disk full, read-only: the first error is the one to report
             self.events.message(f"could not record the run as {status}: {exc}")
 
     def _result(self, store: Any, task: Task, status: str, write_report: Any) -> RunResult:

@@ -8,7 +8,8 @@ mutating method raises, so no receiver can change what the sender owns.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 __all__ = ["FrozenDict", "freeze"]
 
@@ -42,10 +43,10 @@ class FrozenDict(dict):
     def __reduce__(self) -> tuple[Any, ...]:
         return (FrozenDict, (dict(self),))
 
-    def __copy__(self) -> "FrozenDict":
+    def __copy__(self) -> FrozenDict:
         return self
 
-    def __deepcopy__(self, memo: dict[int, Any]) -> "FrozenDict":
+    def __deepcopy__(self, memo: dict[int, Any]) -> FrozenDict:
         return self
 
     def __repr__(self) -> str:

@@ -29,7 +29,8 @@ import operator
 import string
 import types
 from collections import Counter, OrderedDict, defaultdict, deque
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
 from RestrictedPython.PrintCollector import PrintCollector

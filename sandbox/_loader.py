@@ -43,7 +43,7 @@ def load_stage(code: types.CodeType, name: str, *, policy: Policy = DEFAULT_POLI
     sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
-    except BaseException as error:  # untrusted module code: anything, even SystemExit
+    except BaseException as error:  # noqa: BLE001 - untrusted module code: anything, even SystemExit
         unload(name)
         violation = Violation("load-failed", 0, 0, f"running the module raised {type(error).__name__}: "
                               f"{error}; module-level code must only define things")

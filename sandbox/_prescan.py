@@ -132,7 +132,7 @@ def _fstring_fields(text: str) -> Iterator[tuple[str, int, int]]:
             continue
         if char in _OPENERS:
             expression[0] += 1
-        elif char in ")]" or char == "}" and expression[0] > 0:
+        elif char in ")]" or (char == "}" and expression[0] > 0):
             expression[0] -= 1
         elif char in "}:" and expression[0] <= 0:
             yield text[expression[1]:i], len(stack), expression[1]

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import itertools
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ._codec import CodecError, encode_argument
 from ._policy import Limits, Policy, policy_to_dict
@@ -36,7 +37,7 @@ class RemoteInstance:
     """A mechanism instance living in a :class:`MechanismProcess`; its public
     methods (as the process reported them at build time) are callable here."""
 
-    def __init__(self, builder: "RemoteBuilder", instance: int, methods: tuple[str, ...]) -> None:
+    def __init__(self, builder: RemoteBuilder, instance: int, methods: tuple[str, ...]) -> None:
         self._builder = builder
         self._instance = instance
         self._methods = methods
@@ -186,7 +187,7 @@ def verify_stages(source: str, name: str, *, entry_point: str, policy: Policy, l
             violation = Violation(failure.code, failure.line, 0, clip(failure.message))
             return (loaded, StageResult("verify", False, time.perf_counter() - begun, (violation,),
                                         counterexample=clip(failure.counterexample or "", 4000) or None))
-        except Exception as error:  # a custom suite's own assertion, or a protocol mismatch
+        except Exception as error:  # noqa: BLE001 - a custom suite's own assertion, or a protocol mismatch
             violation = Violation("verify-failed", 0, 0, clip(f"{type(error).__name__}: {error}"))
             return (loaded, StageResult("verify", False, time.perf_counter() - begun, (violation,)))
         return (loaded, StageResult("verify", True, time.perf_counter() - begun))

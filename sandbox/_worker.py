@@ -271,7 +271,9 @@ class AdmissionWorker:
         stages = reply.get("stages")
         if not isinstance(stages, list) or not 1 <= len(stages) <= len(_STAGE_ORDER):
             raise _Failure("internal-error", "the admission worker sent a malformed reply")
-        records = tuple(self._stage(data, expected) for data, expected in zip(stages, _STAGE_ORDER))
+        # An admission stops at its first failing stage, so a reply may hold fewer stages than the order.
+        pairs = zip(stages, _STAGE_ORDER[:len(stages)], strict=True)
+        records = tuple(self._stage(data, expected) for data, expected in pairs)
         text = reply.get("source")
         if text is None:
             text = source

@@ -9,13 +9,13 @@ from __future__ import annotations
 from hypothesis import strategies as st
 
 from interfaces import (
+    STRATEGIES,
     Decision,
     ParamKind,
     ParamSpec,
     Proposal,
     SearchConfig,
     SearchSpace,
-    STRATEGIES,
     TraceView,
     Trial,
     TrialStatus,

@@ -21,9 +21,8 @@ __all__ = ["register_surrogate_task", "run_engine_repeat", "local_executor", "lo
 
 def register_surrogate_task() -> None:
     """Make ``--task surrogate`` known to the engine's task table."""
-    from engine import tasks
-
     from benchmarks.surrogate import load_surrogate_task
+    from engine import tasks
 
     tasks.TASKS.setdefault("surrogate", load_surrogate_task)
 

@@ -7,10 +7,10 @@ the pristine baseline; the same seeds are used for every group (paired).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable, Sequence
 
 from interfaces import ConfigError
 
@@ -34,7 +34,7 @@ def parse_groups(text: str) -> tuple[str, ...]:
     return names
 
 
-def group_settings(group: str, base: "object", seed: int) -> "object":
+def group_settings(group: str, base: object, seed: int) -> object:
     """The base RunSettings with this group's levels and this repeat's seed.
 
     For the surrogate task the repeat's seed is also its ``noise_seed``: each
@@ -48,7 +48,7 @@ def group_settings(group: str, base: "object", seed: int) -> "object":
     return replace(base, levels=GROUPS[group], seed=seed, task_options=options)  # type: ignore[type-var]
 
 
-def run_groups(groups: Sequence[str], seeds: Sequence[int], base: "object", runs_root: Path, *, parallel: int = 1,
+def run_groups(groups: Sequence[str], seeds: Sequence[int], base: object, runs_root: Path, *, parallel: int = 1,
                run_repeat: Callable[[str, dict, str], RunData] | None = None) -> list[RunData]:
     """Every (group, seed) repeat; ``parallel`` repeats at a time, each in its
     own process (engine runs share nothing but the file system)."""
@@ -59,4 +59,4 @@ def run_groups(groups: Sequence[str], seeds: Sequence[int], base: "object", runs
     if parallel <= 1:
         return [run_repeat(*job) for job in jobs]
     with ProcessPoolExecutor(max_workers=parallel) as pool:
-        return list(pool.map(run_repeat, *zip(*jobs)))
+        return list(pool.map(run_repeat, *zip(*jobs, strict=True)))

@@ -10,20 +10,21 @@ from __future__ import annotations
 import csv
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from interfaces import ConfigError  # noqa: E402
+from interfaces import ConfigError
 
-from ._data import RunData, TrialRow  # noqa: E402
-from .curves import AnytimeBand, anytime_band  # noqa: E402
-from .stats import Comparison, GroupSummary, compare_all, summarise  # noqa: E402
+from ._data import RunData, TrialRow
+from .curves import AnytimeBand, anytime_band
+from .stats import Comparison, GroupSummary, compare_all, summarise
 
 __all__ = ["TRIAL_COLUMNS", "RUN_COLUMNS", "Analysis", "analyse", "write_csv", "read_runs", "write_report"]
 
@@ -48,7 +49,7 @@ def write_csv(runs: Sequence[RunData], out_dir: Path) -> tuple[Path, Path]:
         writer = csv.writer(handle)
         writer.writerow(TRIAL_COLUMNS)
         for run in runs:
-            for row, best in zip(run.rows, run.best_so_far()):
+            for row, best in zip(run.rows, run.best_so_far(), strict=True):
                 writer.writerow([run.arm, run.seed, row.index, row.status, _cell(row.metric), row.decision,
                                  _cell(best), _cell(row.tokens), _cell(row.seconds),
                                  json.dumps(dict(row.config), sort_keys=True)])

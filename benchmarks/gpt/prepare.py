@@ -22,8 +22,8 @@ import json
 import os
 import sys
 import sysconfig
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 __all__ = [
     "DOCUMENT_SEPARATOR",

@@ -251,7 +251,7 @@ class Muon(torch.optim.Optimizer):
                 buf.mul_(group["momentum"]).add_(grads)
                 update = orthogonalize(grads.add_(buf, alpha=group["momentum"]))   # Nesterov
                 scale = max(1.0, shape[0] / shape[1]) ** 0.5
-                for p, u in zip(params, update):
+                for p, u in zip(params, update, strict=True):
                     p.mul_(1 - group["lr"] * group["weight_decay"])
                     p.add_(u, alpha=-group["lr"] * scale)
 
@@ -287,10 +287,7 @@ autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled
 fixed_steps = MAX_STEPS > 0
 print(f"device: {device.type} threads: {THREADS} params: {num_params:,} width: {width} heads: {n_head}")
 print(f"mode: {'fixed steps ' + str(MAX_STEPS) if fixed_steps else 'time budget ' + str(TIME_BUDGET) + ' s'}")
-if fixed_steps:
-    planned_tokens = MAX_STEPS * TOTAL_BATCH_SIZE
-else:
-    planned_tokens = None
+planned_tokens = MAX_STEPS * TOTAL_BATCH_SIZE if fixed_steps else None
 if planned_tokens and planned_tokens > len(train_data):
     print(f"warning: {planned_tokens:,} training tokens planned but only {len(train_data):,} prepared; "
           "the data repeats")

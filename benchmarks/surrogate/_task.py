@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from interfaces import SearchSpace, TrialRequest, thaw
 
@@ -106,7 +107,7 @@ class SurrogateTask:
         )
 
     @classmethod
-    def from_store(cls, paths: Any, space: SearchSpace, **options: Any) -> "SurrogateTask":
+    def from_store(cls, paths: Any, space: SearchSpace, **options: Any) -> SurrogateTask:
         """Fit on the runs in the given stores (see :func:`trials_from_stores`)."""
         from ._data import fit_from_stores
 

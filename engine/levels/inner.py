@@ -16,9 +16,10 @@ the same way. Every trial is written to the store the moment it is decided.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from interfaces import (
     AutoresearchError,
@@ -53,7 +54,7 @@ class _Pending:
     index: int
     proposal: Proposal
     config: dict[str, Any]
-    future: "Future[Outcome]"
+    future: Future[Outcome]
     started: float = field(default_factory=time.monotonic)
 
 

@@ -9,8 +9,9 @@ active parameters, and every change is stored as a snapshot with its reason.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Callable
+from typing import Any
 
 from interfaces import AutoresearchError, SearchConfig, SearchSpace, TraceView
 

@@ -9,7 +9,8 @@ response schema, so the prompt only names it.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from interfaces import ParamKind, ParamSpec, SearchConfig, SearchSpace, TraceView, Trial
 

@@ -18,15 +18,22 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from interfaces import AutoresearchError, TraceView
 
 from ..hooks import HookRegistry
 from .outer import parameter_summary
-from .research_prompts import critique_prompt, explore_messages, generate_prompt, repair_prompt, specify_prompt
+from .research_prompts import (
+    critique_prompt,
+    explore_messages,
+    generate_prompt,
+    repair_prompt,
+    specify_prompt,
+)
 
 __all__ = ["Research", "judge", "symptoms"]
 
@@ -78,7 +85,7 @@ class Research:
     evaluations: list[_Evaluation] = field(default_factory=list)
 
     @classmethod
-    def for_run(cls, run: Any, *, store: Any, provider: Any, task: Any, record: Callable[[Any], None]) -> "Research":
+    def for_run(cls, run: Any, *, store: Any, provider: Any, task: Any, record: Callable[[Any], None]) -> Research:
         from sandbox import MechanismHost
 
         run_id = run.run_id
@@ -186,7 +193,7 @@ class Research:
             self._session_ended(cycle)
 
     def _session(self, inner: Any, cycle: int | None) -> None:
-        from engine.llm import (CritiqueAnswer, ExploreAnswer, GenerateAnswer, LLMRequest, SpecifyAnswer)
+        from engine.llm import CritiqueAnswer, ExploreAnswer, GenerateAnswer, LLMRequest, SpecifyAnswer
 
         run_id = self.run.run_id
         number = int(self.store.get_state(run_id, "level2_sessions", 0)) + 1

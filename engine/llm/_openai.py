@@ -84,7 +84,7 @@ class OpenAISettings:
             raise ConfigError("backoff cannot be negative", code="bad-retries")
 
 
-def _failure_code(exc: BaseException, log: "_CallLog | None" = None) -> tuple[str, bool]:
+def _failure_code(exc: BaseException, log: _CallLog | None = None) -> tuple[str, bool]:
     """The stable code for a failure, and whether trying again may help.
 
     ``provider-empty-answer`` (a response with no choices) and
@@ -305,7 +305,7 @@ class OpenAIProvider:
                     hooks=log.hooks,
                     **sampling,
                 )
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any provider failure becomes a coded exchange record
             cause = _root_cause(exc)
             code, _ = _failure_code(cause, log)
             message = self._scrub(f"{type(cause).__name__}: {cause}")

@@ -11,12 +11,12 @@ against the process dying.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import math
 import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping
-import contextlib
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -535,7 +535,7 @@ class RunStore:
         )
         keys = ("id", "purpose", "level", "provider", "model", "prompt_tokens", "completion_tokens",
                 "cost_usd", "duration_s", "failed")
-        return [dict(zip(keys, row)) for row in rows]
+        return [dict(zip(keys, row, strict=True)) for row in rows]
 
     def usage(self, run_id: str) -> dict[str, Any]:
         """Token, cost and call totals: ``{"levels": {level: totals}, "total": totals}``."""

@@ -15,7 +15,8 @@ import json
 import random
 import time
 from collections import Counter
-from typing import Any, Callable, Iterable, TypeVar
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 

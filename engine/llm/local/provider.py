@@ -11,8 +11,9 @@ stops the run cleanly with ``local-server-died``.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from interfaces import ProviderError
 
