@@ -9,12 +9,12 @@ mutating method raises, so no receiver can change what the sender owns.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 __all__ = ["FrozenDict", "freeze"]
 
 
-def _readonly(*_args: Any, **_kwargs: Any) -> None:
+def _readonly(*_args: Any, **_kwargs: Any) -> NoReturn:
     raise TypeError("FrozenDict is read-only; build a new one with dict(x, key=value)")
 
 

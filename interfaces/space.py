@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -216,7 +216,7 @@ class SearchSpace:
     def __len__(self) -> int:
         return len(self.params)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[ParamSpec]:
         return iter(self.params)
 
     def defaults(self) -> FrozenDict:

@@ -10,7 +10,7 @@ rather than comparing metrics directly.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +30,7 @@ class TraceView:
     def __len__(self) -> int:
         return len(self.trials)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Trial]:
         return iter(self.trials)
 
     def is_better(self, a: float | None, b: float | None) -> bool:

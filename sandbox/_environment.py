@@ -375,7 +375,7 @@ def curated_module(name: str, exports: frozenset[str], module_name: str = "",
     for member in sorted(exports):
         override = _OVERRIDES.get((name, member))
         setattr(proxy, member, override(module_name, getattr_) if override else getattr(real, member))
-    proxy.__all__ = tuple(sorted(exports))
+    vars(proxy)["__all__"] = tuple(sorted(exports))
     return proxy
 
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 import re
 import time
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
+from libcst.metadata import MetadataWrapper, PositionProvider, ProviderT
 
 from ._policy import (
     ALWAYS_FORBIDDEN_NAMES,
@@ -381,7 +381,7 @@ class _Guard(cst.CSTVisitor):
                 if _dotted(alias.name) != "annotations":
                     self.report(alias, "forbidden-import", "only 'from __future__ import annotations' is allowed")
             return False
-        if module not in self.policy.modules:
+        if module is None or module not in self.policy.modules:
             self.report(node, "forbidden-import", f"import from {module!r} is not allowed; allowed modules: "
                         f"{', '.join(sorted(self.policy.modules))}")
             return False
@@ -477,7 +477,7 @@ class _PositionedGuard(_Guard):
     METADATA_DEPENDENCIES = (PositionProvider,)
 
     @classmethod
-    def get_inherited_dependencies(cls):  # type: ignore[no-untyped-def]
+    def get_inherited_dependencies(cls) -> Collection[ProviderT]:
         # libcst caches the resolved dependencies in a class attribute that subclasses inherit:
         # once _Guard has run, _PositionedGuard would see the base's empty set and lose every
         # position. Declare them outright.

@@ -174,7 +174,8 @@ class MechanismHost:
             return self._fail(handle, loaded, code, str(failure), started)
         duration = time.perf_counter() - started
         if not reply.get("ok"):
-            code = reply.get("code") if reply.get("code") in _EJECTING else "call-raised"
+            raised = reply.get("code")
+            code = raised if isinstance(raised, str) and raised in _EJECTING else "call-raised"
             line = reply.get("line") if type(reply.get("line")) is int else 0
             where = f" (line {line})" if line else ""
             return self._fail(handle, loaded, code, clip(reply.get("message", "")) + where, started)

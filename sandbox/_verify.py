@@ -139,7 +139,8 @@ def _load(process: MechanismProcess, request: dict[str, Any], limits: Limits) ->
                          "without unbounded loops or memory use"), ""
     if reply.get("ok"):
         return None, clip(reply.get("confinement", "not reported"), 200)
-    code = reply.get("code") if reply.get("code") in ("missing-entry-point", "restricted-compile") else "load-failed"
+    raised, passed_on = reply.get("code"), ("missing-entry-point", "restricted-compile")
+    code = raised if isinstance(raised, str) and raised in passed_on else "load-failed"
     return Violation(code, _line(reply, last_line), 0, clip(reply.get("message", ""))), ""
 
 
