@@ -67,8 +67,9 @@ class Progress:
             self.keeps += 1
         if trial.status not in (TrialStatus.OK, TrialStatus.REJECTED):
             self.crashes += 1
-        if trial.ok and (self.best is None or (trial.metric < self.best if self.minimize else trial.metric > self.best)):
-            self.best = trial.metric
+        metric = trial.metric if trial.ok else None
+        if metric is not None and (self.best is None or (metric < self.best if self.minimize else metric > self.best)):
+            self.best = metric
         changes = ", ".join(f"{k}={v}" for k, v in trial.changes.items()) or "(baseline)"
         result = f"{self.metric}={trial.metric:.4f}" if trial.ok else trial.status.value
         line = Text(f"#{trial.index:<3} {trial.decision.value:<8} {result:<22} {changes}", style=_STYLE[trial.decision])

@@ -12,10 +12,10 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from interfaces import AutoresearchError, ConfigError, SearchConfig, StoreError, Task
 
@@ -25,6 +25,9 @@ from .levels.inner import InnerLoop, LoopEvents
 from .levels.outer import OuterLoop
 from .settings import RunSettings
 from .tasks import load_task
+
+if TYPE_CHECKING:  # the provider layer is imported when a run starts, not with this module
+    from engine.llm import CatalogEntry
 
 __all__ = ["Run", "RunResult", "UNTOUCHABLE_STORE_CODES", "new_run_id", "resolve_run_dir"]
 
@@ -100,9 +103,10 @@ class Run:
             info = runs[0]
         finally:
             store.close()
-        settings = dict(info.settings, **(overrides or {})) if isinstance(info.settings, dict) else None
         try:
-            loaded = RunSettings.from_dict(settings)  # type: ignore[arg-type]
+            if not isinstance(info.settings, dict):
+                raise TypeError(f"a {type(info.settings).__name__}, not a mapping")
+            loaded = RunSettings.from_dict(dict(info.settings, **(overrides or {})))
         except (TypeError, ValueError, AttributeError) as exc:
             raise StoreError(f"the settings stored in {run_dir / 'run.sqlite'} are not run settings ({exc}); "
                              "the store was edited or damaged", code="store-corrupt") from None
@@ -128,7 +132,7 @@ class Run:
         from engine.llm import make_provider
 
         s = self.settings
-        catalog = None
+        catalog: Callable[[], Iterable[CatalogEntry]] | None = None
         if "2" in s.levels or s.provider == "heuristic":
             import mechanism_library
 
@@ -137,7 +141,7 @@ class Run:
         if record is not None and self.resume:
             record = record.with_name(f"{record.stem}.resumed-{len(list(record.parent.glob(record.stem + '*')))}{record.suffix}")
         # The request timeout is for real models; the heuristic and replay providers make no requests.
-        timing = {"timeout_s": s.request_timeout_s} if s.request_timeout_s else {}
+        timing: dict[str, Any] = {"timeout_s": s.request_timeout_s} if s.request_timeout_s else {}
         if s.provider == "local":
             from engine.llm.local import local_provider
 

@@ -98,4 +98,5 @@ class RunSettings:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RunSettings:
         names = {f.name for f in fields(cls)}
-        return cls(**{k: (tuple(v) if k == "levels" else v) for k, v in data.items() if k in names})
+        known: dict[str, Any] = {k: (tuple(v) if k == "levels" else v) for k, v in data.items() if k in names}
+        return cls(**known)

@@ -37,6 +37,7 @@ class FrozenDict(dict):
     update = _readonly
     __ior__ = _readonly
 
+    # dict declares itself unhashable (``__hash__ = None``); a frozen one is hashable, hence the override.
     def __hash__(self) -> int:  # type: ignore[override]
         return hash(frozenset(self.items()))
 

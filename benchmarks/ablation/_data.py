@@ -83,8 +83,9 @@ class RunData:
         best: float | None = None
         out: list[float | None] = []
         for row in self.rows:
-            if row.ok and (best is None or self._better(row.metric, best)):  # type: ignore[arg-type]
-                best = row.metric
+            metric = row.metric if row.ok else None
+            if metric is not None and (best is None or self._better(metric, best)):
+                best = metric
             out.append(best)
         return out
 
@@ -96,8 +97,9 @@ class RunData:
             return None
         best = baseline
         for row in self.searched()[:count]:
-            if row.ok and self._better(row.metric, best):  # type: ignore[arg-type]
-                best = row.metric  # type: ignore[assignment]
+            metric = row.metric if row.ok else None
+            if metric is not None and self._better(metric, best):
+                best = metric
         return baseline - best if self.minimize else best - baseline
 
     @property

@@ -171,7 +171,8 @@ def run_baseline(method: str, task: Task, executor: Executor, *, trials: int, se
         for config, future in zip(batch, futures, strict=True):
             outcome = future.result()
             changes = {k: v for k, v in config.items() if incumbent.config.get(k) != v}
-            keep = outcome.ok and _better(outcome.metric, incumbent.metric, task.minimize)  # type: ignore[arg-type]
+            measured, best = (outcome.metric if outcome.ok else None), incumbent.metric
+            keep = measured is not None and best is not None and _better(measured, best, task.minimize)
             trial = _trial(len(recorded), config, changes, outcome, Decision.KEEP if keep else Decision.DISCARD,
                            f"{method} search", f"baseline:{method}")
             searcher.tell(config, trial.metric)

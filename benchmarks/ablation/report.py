@@ -125,17 +125,19 @@ def analyse(runs: Sequence[RunData], *, alpha: float = 0.05, confidence: float =
     budget = max((len(run.searched()) for run in usable), default=0)
     by_arm = {arm: [run for run in usable if run.arm == arm] for arm in arms}
     arms = tuple(arm for arm in arms if by_arm[arm])
+    # Every usable repeat has a measured baseline, so each has an improvement.
+    improvements = {arm: {run.seed: run.improvement for run in by_arm[arm] if run.improvement is not None}
+                    for arm in arms}
     summaries = tuple(
-        summarise(arm, [run.improvement for run in by_arm[arm]],  # type: ignore[misc]
+        summarise(arm, list(improvements[arm].values()),
                   keep_rates=[run.keep_rate for run in by_arm[arm]],
                   crash_rates=[run.crash_rate for run in by_arm[arm]],
                   tokens=[run.tokens for run in by_arm[arm]],
                   seconds=[run.seconds for run in by_arm[arm]], confidence=confidence, seed=seed)
         for arm in arms)
-    improvements = {arm: {run.seed: run.improvement for run in by_arm[arm]} for arm in arms}
     comparisons = compare_all(improvements, alpha=alpha, confidence=confidence, seed=seed) if len(arms) > 1 else ()
     curves = tuple(anytime_band(arm, by_arm[arm], budget, confidence=confidence, seed=seed) for arm in arms)
-    return Analysis(arms, budget, summaries, comparisons, curves, excluded, alpha)  # type: ignore[arg-type]
+    return Analysis(arms, budget, summaries, comparisons, curves, excluded, alpha)
 
 
 def _plot_curves(analysis: Analysis, path: Path, metric: str) -> None:
@@ -154,7 +156,8 @@ def _plot_curves(analysis: Analysis, path: Path, metric: str) -> None:
 
 
 def _plot_box(runs: Sequence[RunData], analysis: Analysis, path: Path, metric: str) -> None:
-    data = [[run.improvement for run in runs if run.arm == arm and run.baseline is not None] for arm in analysis.arms]
+    data = [[run.improvement for run in runs if run.arm == arm and run.improvement is not None]
+            for arm in analysis.arms]
     figure, axes = plt.subplots(figsize=(7, 4.5))
     axes.boxplot(data, showmeans=True)
     axes.set_xticks(range(1, len(analysis.arms) + 1), analysis.arms)

@@ -18,6 +18,7 @@ import resource
 import sys
 import time
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import torch
@@ -282,7 +283,8 @@ def lr_multiplier(progress):
 # ---------------------------------------------------------------------------
 
 if COMPILE:
-    model = torch.compile(model)
+    # The compiled wrapper forwards calls and attribute access to the GPT it wraps.
+    model = cast(GPT, torch.compile(model))
 autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_bf16)
 fixed_steps = MAX_STEPS > 0
 print(f"device: {device.type} threads: {THREADS} params: {num_params:,} width: {width} heads: {n_head}")
@@ -345,8 +347,8 @@ starts = [i * stride for i in range(n_seqs)]   # evenly spread, so every run sco
 nll_sum, count = 0.0, 0
 with torch.no_grad():
     for i in range(0, n_seqs, micro_batch):
-        rows = np.stack([val_data[s:s + SEQ_LEN + 1] for s in starts[i:i + micro_batch]]).astype(np.int64)
-        rows = torch.from_numpy(rows).to(device)
+        window = np.stack([val_data[s:s + SEQ_LEN + 1] for s in starts[i:i + micro_batch]]).astype(np.int64)
+        rows = torch.from_numpy(window).to(device)
         with autocast:
             loss = model(rows[:, :-1], rows[:, 1:])
         nll_sum += float(loss) * rows[:, 1:].numel()

@@ -102,8 +102,8 @@ def proposal_answer_for(names: tuple[str, ...],
     for name, values in listed.items():
         members.append(create_model(
             f"Change_{name}", __base__=ParamChange,
-            name=(Literal[(name,)], Field(description=f"The parameter {name}.")),  # type: ignore[valid-type]
-            value=(Literal[values], Field(description=f"New value of {name}, one of: "  # type: ignore[valid-type]
+            name=(Literal[(name,)], Field(description=f"The parameter {name}.")),
+            value=(Literal[values], Field(description=f"New value of {name}, one of: "
                                           + ", ".join(_shown(v) for v in values) + ".")),
         ))
     # A union of models built at run time: `Union[tuple]` has no `|` spelling (UP007 would drop the Union).
@@ -111,7 +111,7 @@ def proposal_answer_for(names: tuple[str, ...],
     change: Any = members[0] if len(members) == 1 else Annotated[union, Field(discriminator="name")]
     return create_model(
         "ProposalAnswer", __base__=ProposalAnswer,
-        changes=(list[change], Field(min_length=1, max_length=2,  # type: ignore[valid-type]
+        changes=(list[change], Field(min_length=1, max_length=2,
                                      description="Only the parameters you change (one or two), each with its new value.")),
     )
 

@@ -514,7 +514,9 @@ class RunStore:
                 " cost_usd, duration_s, failed, exchange, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (run_id, *values),
             )
-            return int(cursor.lastrowid)
+            if cursor.lastrowid is None:  # sqlite3 sets it after every INSERT that added a row
+                raise StoreError("the LLM call was not stored (no row id)", code="bad-llm-call")
+            return cursor.lastrowid
 
     def llm_calls(self, run_id: str) -> list[dict[str, Any]]:
         """Every exchange as stored, oldest first, with ``id`` and ``created_at`` added."""
