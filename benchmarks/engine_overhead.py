@@ -26,6 +26,8 @@ from unittest import mock
 if TYPE_CHECKING:
     from interfaces import Trial
 
+__all__ = ["SCRIPT", "measure", "main"]
+
 SCRIPT = '''
 import math
 LEARNING_RATE = 0.01

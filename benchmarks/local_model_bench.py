@@ -33,7 +33,10 @@ import openai
 
 from engine.llm.local import MODELS, LocalServer, ensure_weights
 
-__all__ = ["ModelSpeed", "main", "measure"]
+__all__ = [
+    "COPY_SIMILARITY", "QUAD_SCRIPT", "SERVER_THREADS", "ModelQuality", "ModelSpeed", "ablation", "level1_figures",
+    "level2_figures", "library_likeness", "main", "measure", "measure_quality",
+]
 
 #: llama.cpp's threads wait for each other at every step: on cores shared with
 #: many other processes one thread, never left waiting for a descheduled

@@ -36,6 +36,8 @@ from sandbox import (
 )
 from sandbox._worker import AdmissionWorker
 
+__all__ = ["MECHANISM", "main"]
+
 MECHANISM = (Path(__file__).resolve().parent.parent / "tests" / "sandbox" / "mechanisms" /
              "bandit_advisor.py.txt")
 

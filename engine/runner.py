@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import shutil
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +28,7 @@ from .tasks import load_task
 if TYPE_CHECKING:  # the provider layer is imported when a run starts, not with this module
     from engine.llm import CatalogEntry
 
-__all__ = ["Run", "RunResult", "UNTOUCHABLE_STORE_CODES", "new_run_id", "resolve_run_dir"]
+__all__ = ["Run", "RunResult", "UNTOUCHABLE_STORE_CODES", "initial_search_config", "new_run_id", "resolve_run_dir"]
 
 #: Store errors after which the run's store is not written to at all, not even to mark the run failed.
 UNTOUCHABLE_STORE_CODES = ("store-corrupt", "store-empty", "store-version")
@@ -384,6 +383,3 @@ def _stop_trials_on_error(executor: Any) -> Any:
 
     return exit_callback
 
-
-def remove_run(run_dir: Path) -> None:
-    shutil.rmtree(run_dir, ignore_errors=True)

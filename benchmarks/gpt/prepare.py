@@ -27,12 +27,14 @@ from pathlib import Path
 
 __all__ = [
     "DOCUMENT_SEPARATOR",
+    "VALIDATION_PERCENT",
     "DataError",
     "cache_root",
     "default_documents",
     "path_documents",
     "prepare",
     "prepared_dir",
+    "main",
 ]
 
 DOCUMENT_SEPARATOR = b"\x00"

@@ -12,7 +12,7 @@ from interfaces import ConfigError, ParamKind, ParamSpec, SearchSpace, TrialRequ
 from ..script_task import ScriptTask
 from .prepare import prepare
 
-__all__ = ["GptTask", "PRESETS", "NOISE_FLOOR", "TRAIN_SCRIPT", "curated_specs"]
+__all__ = ["GptTask", "PRESETS", "NOISE_FLOOR", "TRAIN_SCRIPT", "batch_choices", "curated_specs"]
 
 TRAIN_SCRIPT = Path(__file__).with_name("train.py")
 

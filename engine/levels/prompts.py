@@ -14,7 +14,7 @@ from typing import Any
 
 from interfaces import ParamKind, ParamSpec, SearchConfig, SearchSpace, TraceView, Trial
 
-__all__ = ["proposal_messages", "describe_param", "history_lines"]
+__all__ = ["HISTORY_LINES", "proposal_messages", "describe_param", "history_lines"]
 
 HISTORY_LINES = 15
 

@@ -16,7 +16,6 @@ messages and answer, every code attempt, every admission record, the decision.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -514,6 +513,3 @@ def _rejection_feedback(admission: Any) -> str:
         lines.append("A property test failed. Counterexample:\n" + str(admission.counterexample)[:1500])
     return "\n".join(lines) or "admission failed without a reason"
 
-
-def source_digest(source: str) -> str:
-    return hashlib.sha256(source.encode()).hexdigest()

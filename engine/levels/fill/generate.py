@@ -30,7 +30,7 @@ from .novelty import Likeness, body_likeness
 from .prompt import STOP, fill_messages
 from .skeleton import Skeleton, render
 
-__all__ = ["Candidate", "FillSettings", "best", "generate"]
+__all__ = ["Asker", "Candidate", "FillSettings", "best", "generate"]
 
 #: ``ask(messages, options) -> (continuation text, tokens)``; raises ProviderError like any request.
 Asker = Callable[[list[dict[str, str]], Mapping[str, Any]], tuple[str, int]]

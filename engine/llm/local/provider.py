@@ -20,7 +20,7 @@ from interfaces import ProviderError
 from .server import server_for_run
 from .weights import DEFAULT_MODEL, MODELS
 
-__all__ = ["LocalProvider", "local_provider"]
+__all__ = ["LocalProvider", "local_provider", "MAX_OUTPUT_TOKENS", "REQUEST_TIMEOUT_S"]
 
 _SERVER_GONE = ("provider-unavailable", "provider-timeout")
 #: A 1.5B model writing a mechanism on two CPU cores needs about 180 s when the machine is quiet
