@@ -18,7 +18,7 @@ import json
 import sys
 from pathlib import Path
 
-__all__ = ["break_first_generation"]
+__all__ = ["break_first_generation", "main"]
 
 _ATTACK = '''import os
 

@@ -97,14 +97,15 @@ def rut_trace(name: str, out: Path, trials: int) -> tuple[TraceView, Any, Search
                 changes = {stuck: value}
                 config_now[stuck] = value
             outcome = executor.submit(task.build_trial(index, config_now)).result()
+            measured = outcome.metric if outcome.ok else None
             if index == 0:
                 decision = Decision.BASELINE
-            elif outcome.ok and best is not None and best - outcome.metric > max(floor, 0.001 * abs(best)):
+            elif measured is not None and best is not None and best - measured > max(floor, 0.001 * abs(best)):
                 decision = Decision.KEEP
             else:
                 decision = Decision.DISCARD
-            if decision in (Decision.BASELINE, Decision.KEEP) and outcome.ok:
-                best, incumbent = outcome.metric, config_now
+            if decision in (Decision.BASELINE, Decision.KEEP) and measured is not None:
+                best, incumbent = measured, config_now
             records.append(Trial(index, config_now, changes, outcome.status, outcome.metric, decision,
                                  outcome.duration_s, rationale=f"fixation on {stuck}" if index else "baseline",
                                  source="llm" if index else "baseline", reason=outcome.reason))
@@ -146,10 +147,8 @@ def run_sessions(provider: Any, model: str, task_name: str, trace: TraceView, sp
     session's ``window.json``.
     """
     from benchmarks.level2_window import run_window
-    from engine.levels.fill.goals import find_rut
-
     from engine.levels.fill.generate import FillSettings, best, generate
-    from engine.levels.fill.goals import choose_goal
+    from engine.levels.fill.goals import choose_goal, find_rut
     from engine.llm import CodeCompletion, LLMRequest
     from sandbox import MechanismHost
 

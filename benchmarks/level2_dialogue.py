@@ -50,7 +50,8 @@ def run_dialogue_sessions(provider: Any, model: str, task_name: str, trace: Trac
             context: dict[str, Any] = {"symptoms": facts, "trace": trace.to_list(), "space": space.to_dict(),
                                        "search_config": config.to_dict()}
 
-            def ask(purpose: str, messages: list[dict[str, str]], answer: Any) -> Any:
+            def ask(purpose: str, messages: list[dict[str, str]], answer: Any,
+                    context: dict[str, Any] = context) -> Any:
                 nonlocal tokens
                 reply = provider.ask(LLMRequest(purpose, tuple(messages), context, "2"), answer)
                 tokens += reply.exchange.usage.total_tokens

@@ -33,7 +33,10 @@ import openai
 
 from engine.llm.local import MODELS, LocalServer, ensure_weights
 
-__all__ = ["ModelSpeed", "main", "measure"]
+__all__ = [
+    "COPY_SIMILARITY", "QUAD_SCRIPT", "SERVER_THREADS", "ModelQuality", "ModelSpeed", "ablation", "level1_figures",
+    "level2_figures", "library_likeness", "main", "measure", "measure_quality",
+]
 
 #: llama.cpp's threads wait for each other at every step: on cores shared with
 #: many other processes one thread, never left waiting for a descheduled
@@ -236,9 +239,12 @@ def library_likeness(source: str) -> tuple[str, float]:
             return text
         for node in ast.walk(tree):
             body = getattr(node, "body", None)
-            if (isinstance(body, list) and body and isinstance(body[0], ast.Expr)
-                    and isinstance(getattr(body[0], "value", None), ast.Constant)
-                    and isinstance(body[0].value.value, str)):
+            if not (isinstance(body, list) and body):
+                continue
+            first = body[0]
+            if (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+                    and isinstance(first.value.value, str)):
+                # getattr above found the body; ast.AST itself declares no such attribute.
                 node.body = body[1:] or [ast.Pass()]  # type: ignore[attr-defined]
         return ast.unparse(tree)
 
@@ -259,8 +265,9 @@ def level2_figures(run_dir: Path, store: Any, run_id: str) -> dict[str, Any]:
     violations: list[str] = []
     sessions = sorted((run_dir / "level2").glob("session-*"), key=lambda p: int(p.name.split("-")[1]))
     for folder in sessions:
-        decision = json.loads((folder / "decision.json").read_text()) if (folder / "decision.json").exists() \
-            else {"decision": "session-failed", "error": "no decision recorded"}
+        decision_file = folder / "decision.json"
+        decision: dict[str, Any] = (json.loads(decision_file.read_text()) if decision_file.exists()
+                                    else {"decision": "session-failed", "error": "no decision recorded"})
         for admission_file in sorted(folder.glob("admission-*.json")):
             admission = json.loads(admission_file.read_text())
             violations += [v["code"] for v in admission.get("violations", [])]

@@ -24,9 +24,19 @@ import types
 from pathlib import Path
 
 from interfaces import ParamSpec, SearchConfig, SearchSpace, TraceView, Trial
-from sandbox import (DEFAULT_POLICY, MechanismHost, admit, compile_stage, guard_stage, load_stage,
-                     parse_stage, unload)
+from sandbox import (
+    DEFAULT_POLICY,
+    MechanismHost,
+    admit,
+    compile_stage,
+    guard_stage,
+    load_stage,
+    parse_stage,
+    unload,
+)
 from sandbox._worker import AdmissionWorker
+
+__all__ = ["MECHANISM", "main"]
 
 MECHANISM = (Path(__file__).resolve().parent.parent / "tests" / "sandbox" / "mechanisms" /
              "bandit_advisor.py.txt")
@@ -46,7 +56,7 @@ def _padded_source() -> str:
 
 def _percentiles(samples: list[float]) -> str:
     ordered = sorted(samples)
-    p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
     return f"p50 {statistics.median(ordered) * 1e3:8.2f} ms   p95 {p95 * 1e3:8.2f} ms"
 
 
@@ -153,7 +163,7 @@ def main() -> None:
         admission = admit(source, "advisor")
         full.append(time.perf_counter() - start)
         assert admission.admitted, admission.feedback()
-    verify = [s.duration_s for s in admission.stages if s.stage == "verify"][0]
+    verify = next(s.duration_s for s in admission.stages if s.stage == "verify")
     print(f"full admission (child + conformance suite) median {statistics.median(full):.2f} s "
           f"(suite itself {verify:.2f} s; target < 5 s): {'ok' if statistics.median(full) < 5 else 'MISSED'}")
 

@@ -26,6 +26,8 @@ from engine.report import write_report
 from engine.store import RunPaths, RunStore
 from interfaces import Decision, Outcome, Proposal, Trial, TrialStatus
 
+__all__ = ["make_trial", "bench_store", "bench_reference", "main"]
+
 
 def make_trial(index: int) -> tuple[Trial, Outcome]:
     config = {f"P{k}": 0.001 * (index + k) for k in range(12)}

@@ -7,8 +7,9 @@ part, here, through :mod:`engine.store`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from benchmarks.surrogate import SurrogateModel, SurrogateTask, estimate_noise, fit_surrogate
 from engine.store import RunPaths, RunStore

@@ -15,8 +15,9 @@ every trial.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Protocol
+from typing import Any, Protocol
 
 from interfaces import HOOKS, Proposal, SearchConfig, SearchSpace, TraceView, Trial
 
@@ -88,7 +89,7 @@ class HookRegistry:
         if self.caller is not None:
             try:
                 self.caller.unload(mechanism.handle)
-            except Exception as exc:  # the host may already be gone; the hook is removed regardless
+            except Exception as exc:  # noqa: BLE001 - the host may be gone; the hook goes regardless
                 data = dict(data, unload_error=str(exc))
         self.on_event(name, kind, self.trial_index, dict(data, **mechanism.summary()))
         return mechanism

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from rich.console import Console, Group
 from rich.live import Live
@@ -38,7 +39,7 @@ class Progress:
         self.live = Live(get_renderable=self._panel, console=console, refresh_per_second=2,
                          transient=True) if use_live else None
 
-    def __enter__(self) -> "Progress":
+    def __enter__(self) -> Progress:
         if self.live is not None:
             self.live.__enter__()
         return self
@@ -66,8 +67,9 @@ class Progress:
             self.keeps += 1
         if trial.status not in (TrialStatus.OK, TrialStatus.REJECTED):
             self.crashes += 1
-        if trial.ok and (self.best is None or (trial.metric < self.best if self.minimize else trial.metric > self.best)):
-            self.best = trial.metric
+        metric = trial.metric if trial.ok else None
+        if metric is not None and (self.best is None or (metric < self.best if self.minimize else metric > self.best)):
+            self.best = metric
         changes = ", ".join(f"{k}={v}" for k, v in trial.changes.items()) or "(baseline)"
         result = f"{self.metric}={trial.metric:.4f}" if trial.ok else trial.status.value
         line = Text(f"#{trial.index:<3} {trial.decision.value:<8} {result:<22} {changes}", style=_STYLE[trial.decision])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -136,7 +136,7 @@ def typed_failure(exc: BaseException, run_dir: Path | None) -> AutoresearchError
     return AutoresearchError(f"{type(exc).__name__}: {str(exc)[:300]}{where}", code="internal-error")
 
 
-def _execute(settings: RunSettings | None, runs_root: Path, resume: Optional[str],
+def _execute(settings: RunSettings | None, runs_root: Path, resume: str | None,
              overrides: dict[str, Any] | None = None) -> None:
     import signal
 
@@ -170,13 +170,13 @@ def _execute(settings: RunSettings | None, runs_root: Path, resume: Optional[str
             task = settings.task if settings else "script"
             console.print(f"\n[yellow]interrupted.[/yellow] Resume with: python -m engine.run {task} "
                           f"--resume {run.run_id} --run-dir {runs_root}", soft_wrap=True)
-        raise typer.Exit(130)
+        raise typer.Exit(130) from None
     except AutoresearchError as exc:
         _error(exc)
-        raise typer.Exit(2)
-    except Exception as exc:  # an OS or SQLite error, or a bug: still one typed line, never a traceback
+        raise typer.Exit(2) from None
+    except Exception as exc:  # noqa: BLE001 - an OS or SQLite error, or a bug: one typed line, no traceback
         _error(typed_failure(exc, run.run_dir if run is not None else None))
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
     _summary(result, settings.task if settings else "", runs_root)
@@ -196,33 +196,33 @@ def _summary(result: Any, task: str = "", runs_root: Path | None = None) -> None
 
 @app.command()
 def gpt(
-    provider: Optional[str] = ProviderOpt,
-    model: Optional[str] = ModelOpt,
-    model_path: Optional[Path] = ModelPathOpt,
-    base_url: Optional[str] = BaseUrlOpt,
-    request_timeout: Optional[float] = TimeoutOpt,
+    provider: str | None = ProviderOpt,
+    model: str | None = ModelOpt,
+    model_path: Path | None = ModelPathOpt,
+    base_url: str | None = BaseUrlOpt,
+    request_timeout: float | None = TimeoutOpt,
     server_threads: int = ThreadsOpt,
-    value_grid: Optional[int] = GridOpt,
+    value_grid: int | None = GridOpt,
     iterations: int = IterOpt,
-    budget: Optional[float] = BudgetOpt,
-    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Fixed-steps mode: train this many steps instead of a time budget (deterministic)."),
+    budget: float | None = BudgetOpt,
+    max_steps: int | None = typer.Option(None, "--max-steps", help="Fixed-steps mode: train this many steps instead of a time budget (deterministic)."),
     preset: str = typer.Option("cpu", "--preset", help="cpu or gpu."),
-    data: Optional[Path] = typer.Option(None, "--data", help="Your own text file or directory instead of the built-in corpus."),
+    data: Path | None = typer.Option(None, "--data", help="Your own text file or directory instead of the built-in corpus."),
     noise_repeats: int = typer.Option(0, "--noise-repeats", help="Train the baseline this many times first and use the std of val_bpb as the noise floor (default: the floor measured on a quiet 2-core machine; a busy machine is noisier)."),
     levels: str = LevelsOpt,
     seed: int = SeedOpt,
     workers: int = WorkersOpt,
     executor: str = ExecutorOpt,
     run_dir: Path = RunsOpt,
-    resume: Optional[str] = ResumeOpt,
-    record: Optional[Path] = RecordOpt,
-    replay: Optional[Path] = ReplayOpt,
+    resume: str | None = ResumeOpt,
+    record: Path | None = RecordOpt,
+    replay: Path | None = ReplayOpt,
     acceptance: str = AcceptOpt,
-    max_tokens: Optional[int] = MaxTokensOpt,
-    max_usd: Optional[float] = MaxUsdOpt,
+    max_tokens: int | None = MaxTokensOpt,
+    max_usd: float | None = MaxUsdOpt,
     outer_every: int = OuterOpt,
     research_every: int = ResearchOpt,
-    research_style: Optional[str] = StyleOpt,
+    research_style: str | None = StyleOpt,
     samples: int = SamplesOpt,
     confine: str = ConfineOpt,
 ) -> None:
@@ -244,42 +244,42 @@ def gpt(
             )
         except AutoresearchError as exc:
             _error(exc)
-            raise typer.Exit(2)
+            raise typer.Exit(2) from None
     _execute(settings, run_dir, resume, {"max_tokens": max_tokens, "max_usd": max_usd})
 
 
 @app.command()
 def script(
-    path: Optional[Path] = typer.Argument(None, help="The script to search: module-level UPPERCASE literals are its parameters."),
-    metric: Optional[str] = typer.Option(None, "--metric", help="Name of the `name: value` line (or JSON key) to optimise."),
+    path: Path | None = typer.Argument(None, help="The script to search: module-level UPPERCASE literals are its parameters."),
+    metric: str | None = typer.Option(None, "--metric", help="Name of the `name: value` line (or JSON key) to optimise."),
     maximize: bool = typer.Option(False, "--maximize", help="Higher metric is better (default: lower is better)."),
-    metric_file: Optional[str] = typer.Option(None, "--metric-file", help="Read the metric from this JSON file the script writes, relative to its working directory."),
-    space: Optional[Path] = typer.Option(None, "--space", help="TOML file overriding the discovered space (bounds, log, choices, locked, exclude)."),
+    metric_file: str | None = typer.Option(None, "--metric-file", help="Read the metric from this JSON file the script writes, relative to its working directory."),
+    space: Path | None = typer.Option(None, "--space", help="TOML file overriding the discovered space (bounds, log, choices, locked, exclude)."),
     budget: float = typer.Option(60.0, "--budget", help="Wall-clock budget per trial in seconds."),
     noise_repeats: int = typer.Option(0, "--noise-repeats", help="Run the baseline this many times first to measure the metric's noise."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the discovered search space and the baseline command; run nothing."),
-    provider: Optional[str] = ProviderOpt,
-    model: Optional[str] = ModelOpt,
-    model_path: Optional[Path] = ModelPathOpt,
-    base_url: Optional[str] = BaseUrlOpt,
-    request_timeout: Optional[float] = TimeoutOpt,
+    provider: str | None = ProviderOpt,
+    model: str | None = ModelOpt,
+    model_path: Path | None = ModelPathOpt,
+    base_url: str | None = BaseUrlOpt,
+    request_timeout: float | None = TimeoutOpt,
     server_threads: int = ThreadsOpt,
-    value_grid: Optional[int] = GridOpt,
+    value_grid: int | None = GridOpt,
     iterations: int = IterOpt,
     levels: str = LevelsOpt,
     seed: int = SeedOpt,
     workers: int = WorkersOpt,
     executor: str = ExecutorOpt,
     run_dir: Path = RunsOpt,
-    resume: Optional[str] = ResumeOpt,
-    record: Optional[Path] = RecordOpt,
-    replay: Optional[Path] = ReplayOpt,
+    resume: str | None = ResumeOpt,
+    record: Path | None = RecordOpt,
+    replay: Path | None = ReplayOpt,
     acceptance: str = AcceptOpt,
-    max_tokens: Optional[int] = MaxTokensOpt,
-    max_usd: Optional[float] = MaxUsdOpt,
+    max_tokens: int | None = MaxTokensOpt,
+    max_usd: float | None = MaxUsdOpt,
     outer_every: int = OuterOpt,
     research_every: int = ResearchOpt,
-    research_style: Optional[str] = StyleOpt,
+    research_style: str | None = StyleOpt,
     samples: int = SamplesOpt,
     confine: str = ConfineOpt,
 ) -> None:
@@ -310,7 +310,7 @@ def script(
             )
         except AutoresearchError as exc:
             _error(exc)
-            raise typer.Exit(2)
+            raise typer.Exit(2) from None
     _execute(settings, run_dir, resume, {"max_tokens": max_tokens, "max_usd": max_usd})
 
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import shutil
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 from interfaces import AutoresearchError, ConfigError, SearchConfig, StoreError, Task
 
@@ -26,7 +26,10 @@ from .settings import RunSettings
 from .store import STORE_FILENAME, RunPaths
 from .tasks import load_task
 
-__all__ = ["Run", "RunResult", "UNTOUCHABLE_STORE_CODES", "new_run_id", "resolve_run_dir"]
+if TYPE_CHECKING:  # the provider layer is imported when a run starts, not with this module
+    from engine.llm import CatalogEntry
+
+__all__ = ["Run", "RunResult", "UNTOUCHABLE_STORE_CODES", "initial_search_config", "new_run_id", "resolve_run_dir"]
 
 #: Store errors after which the run's store is not written to at all, not even to mark the run failed.
 UNTOUCHABLE_STORE_CODES = ("store-corrupt", "store-empty", "store-version")
@@ -75,7 +78,7 @@ class Run:
 
     @classmethod
     def create(cls, settings: RunSettings, runs_root: Path, *, run_id: str | None = None,
-               events: LoopEvents | None = None) -> "Run":
+               events: LoopEvents | None = None) -> Run:
         run_id = run_id or new_run_id(settings.task, settings.seed)
         run_dir = runs_root / run_id
         if RunPaths(run_dir).store.exists():
@@ -89,7 +92,7 @@ class Run:
 
     @classmethod
     def reopen(cls, run_dir: Path, *, events: LoopEvents | None = None,
-               overrides: dict[str, Any] | None = None) -> "Run":
+               overrides: dict[str, Any] | None = None) -> Run:
         """The run stored in ``run_dir``, to resume; ``overrides`` replace stored settings (a new budget)."""
         from engine.store import RunStore
 
@@ -101,9 +104,10 @@ class Run:
             info = runs[0]
         finally:
             store.close()
-        settings = dict(info.settings, **(overrides or {})) if isinstance(info.settings, dict) else None
         try:
-            loaded = RunSettings.from_dict(settings)  # type: ignore[arg-type]
+            if not isinstance(info.settings, dict):
+                raise TypeError(f"a {type(info.settings).__name__}, not a mapping")
+            loaded = RunSettings.from_dict(dict(info.settings, **(overrides or {})))
         except (TypeError, ValueError, AttributeError) as exc:
             raise StoreError(f"the settings stored in {RunPaths(run_dir).store} are not run settings "
                              f"({exc}); the store was edited or damaged", code="store-corrupt") from None
@@ -129,7 +133,7 @@ class Run:
         from engine.llm import make_provider
 
         s = self.settings
-        catalog = None
+        catalog: Callable[[], Iterable[CatalogEntry]] | None = None
         if "2" in s.levels or s.provider == "heuristic":
             import mechanism_library
 
@@ -138,7 +142,7 @@ class Run:
         if record is not None and self.resume:
             record = record.with_name(f"{record.stem}.resumed-{len(list(record.parent.glob(record.stem + '*')))}{record.suffix}")
         # The request timeout is for real models; the heuristic and replay providers make no requests.
-        timing = {"timeout_s": s.request_timeout_s} if s.request_timeout_s else {}
+        timing: dict[str, Any] = {"timeout_s": s.request_timeout_s} if s.request_timeout_s else {}
         if s.provider == "local":
             from engine.llm.local import local_provider
 
@@ -238,7 +242,7 @@ class Run:
             return
         try:
             store.set_status(self.run_id, status, note=note)
-        except Exception as exc:  # disk full, read-only: the first error is the one to report
+        except Exception as exc:  # noqa: BLE001 - disk full, read-only: the first error is the one to report
             self.events.message(f"could not record the run as {status}: {exc}")
 
     def _result(self, store: Any, task: Task, status: str, write_report: Any) -> RunResult:
@@ -381,6 +385,3 @@ def _stop_trials_on_error(executor: Any) -> Any:
 
     return exit_callback
 
-
-def remove_run(run_dir: Path) -> None:
-    shutil.rmtree(run_dir, ignore_errors=True)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Mapping
+from typing import Any
 
 from interfaces import ConfigError
 
@@ -95,6 +96,7 @@ class RunSettings:
         return data
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "RunSettings":
+    def from_dict(cls, data: Mapping[str, Any]) -> RunSettings:
         names = {f.name for f in fields(cls)}
-        return cls(**{k: (tuple(v) if k == "levels" else v) for k, v in data.items() if k in names})
+        known: dict[str, Any] = {k: (tuple(v) if k == "levels" else v) for k, v in data.items() if k in names}
+        return cls(**known)

@@ -8,12 +8,13 @@ mutating method raises, so no receiver can change what the sender owns.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any, NoReturn
 
 __all__ = ["FrozenDict", "freeze"]
 
 
-def _readonly(*_args: Any, **_kwargs: Any) -> None:
+def _readonly(*_args: Any, **_kwargs: Any) -> NoReturn:
     raise TypeError("FrozenDict is read-only; build a new one with dict(x, key=value)")
 
 
@@ -36,16 +37,17 @@ class FrozenDict(dict):
     update = _readonly
     __ior__ = _readonly
 
+    # dict declares itself unhashable (``__hash__ = None``); a frozen one is hashable, hence the override.
     def __hash__(self) -> int:  # type: ignore[override]
         return hash(frozenset(self.items()))
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (FrozenDict, (dict(self),))
 
-    def __copy__(self) -> "FrozenDict":
+    def __copy__(self) -> FrozenDict:
         return self
 
-    def __deepcopy__(self, memo: dict[int, Any]) -> "FrozenDict":
+    def __deepcopy__(self, memo: dict[int, Any]) -> FrozenDict:
         return self
 
     def __repr__(self) -> str:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import enum
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping
+from typing import Any
 
 from ._frozen import FrozenDict, freeze, thaw
 
@@ -44,7 +45,7 @@ class Proposal:
         return {"changes": thaw(self.changes), "rationale": self.rationale, "source": self.source}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Proposal":
+    def from_dict(cls, data: Mapping[str, Any]) -> Proposal:
         return cls(changes=freeze(data.get("changes", {})), rationale=data.get("rationale", ""),
                    source=data.get("source", "unknown"))
 
@@ -106,7 +107,7 @@ class Outcome:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Outcome":
+    def from_dict(cls, data: Mapping[str, Any]) -> Outcome:
         return cls(
             status=TrialStatus(data["status"]),
             metric=data.get("metric"),
@@ -154,7 +155,7 @@ class Trial:
     def ok(self) -> bool:
         return self.status is TrialStatus.OK and self.metric is not None
 
-    def with_decision(self, decision: Decision) -> "Trial":
+    def with_decision(self, decision: Decision) -> Trial:
         return replace(self, decision=Decision(decision))
 
     def to_dict(self) -> dict[str, Any]:
@@ -173,7 +174,7 @@ class Trial:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Trial":
+    def from_dict(cls, data: Mapping[str, Any]) -> Trial:
         return cls(
             index=int(data["index"]),
             config=freeze(data["config"]),

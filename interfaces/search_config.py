@@ -6,8 +6,9 @@ reason, never mutates the old one. Mechanisms receive it read-only.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Mapping
+from typing import Any
 
 __all__ = ["SearchConfig", "STRATEGIES"]
 
@@ -41,12 +42,12 @@ class SearchConfig:
         if self.max_changes < 1:
             raise ValueError("max_changes must be at least 1")
 
-    def freeze(self, *names: str) -> "SearchConfig":
+    def freeze(self, *names: str) -> SearchConfig:
         active = tuple(n for n in self.active if n not in names)
         frozen = self.frozen + tuple(n for n in names if n not in self.frozen)
         return replace(self, active=active, frozen=frozen)
 
-    def unfreeze(self, *names: str) -> "SearchConfig":
+    def unfreeze(self, *names: str) -> SearchConfig:
         frozen = tuple(n for n in self.frozen if n not in names)
         active = self.active + tuple(n for n in names if n not in self.active)
         return replace(self, active=active, frozen=frozen)
@@ -62,7 +63,7 @@ class SearchConfig:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "SearchConfig":
+    def from_dict(cls, data: Mapping[str, Any]) -> SearchConfig:
         return cls(
             active=tuple(data["active"]),
             frozen=tuple(data.get("frozen", ())),

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import enum
 import math
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Mapping, Union
+from typing import Any
 
 from ._frozen import FrozenDict
 
@@ -27,7 +28,7 @@ __all__ = [
     "SpaceViolation",
 ]
 
-Value = Union[bool, int, float, str, tuple]
+Value = bool | int | float | str | tuple
 
 
 class ParamKind(str, enum.Enum):
@@ -157,7 +158,7 @@ class ParamSpec:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "ParamSpec":
+    def from_dict(cls, data: Mapping[str, Any]) -> ParamSpec:
         return cls(
             name=data["name"],
             kind=ParamKind(data["kind"]),
@@ -226,7 +227,7 @@ class SearchSpace:
     def items(self) -> tuple[tuple[str, ParamSpec], ...]:
         return tuple((p.name, p) for p in self.params)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[ParamSpec]:
         return iter(self.params)
 
     def defaults(self) -> FrozenDict:
@@ -277,22 +278,22 @@ class SearchSpace:
             problem = spec.check(value)
             if problem is not None:
                 problems.append(problem)
-        if current is not None and changes and not problems:
-            if all(current.get(k) == v and type(current.get(k)) is type(v) for k, v in changes.items()):
-                problems.append(SpaceViolation("no-change", "", "every proposed value equals the current one"))
+        if (current is not None and changes and not problems
+                and all(current.get(k) == v and type(current.get(k)) is type(v) for k, v in changes.items())):
+            problems.append(SpaceViolation("no-change", "", "every proposed value equals the current one"))
         return tuple(problems)
 
-    def with_params(self, *specs: ParamSpec) -> "SearchSpace":
+    def with_params(self, *specs: ParamSpec) -> SearchSpace:
         """A copy with the given specs replacing those of the same name."""
         by_name = {s.name: s for s in specs}
         return SearchSpace(tuple(by_name.get(p.name, p) for p in self.params))
 
-    def lock(self, *names: str) -> "SearchSpace":
+    def lock(self, *names: str) -> SearchSpace:
         return self.with_params(*(replace(self[n], locked=True) for n in names))
 
     def to_dict(self) -> dict[str, Any]:
         return {"params": [p.to_dict() for p in self.params]}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "SearchSpace":
+    def from_dict(cls, data: Mapping[str, Any]) -> SearchSpace:
         return cls(tuple(ParamSpec.from_dict(p) for p in data["params"]))

@@ -8,9 +8,10 @@ engine owns both and never runs task code in its own process.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from ._frozen import FrozenDict
 from .records import Outcome
@@ -84,7 +85,7 @@ class Executor(Protocol):
 
     workers: int
 
-    def submit(self, request: TrialRequest) -> "Future[Outcome]":
+    def submit(self, request: TrialRequest) -> Future[Outcome]:
         ...
 
     def close(self) -> None:

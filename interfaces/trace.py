@@ -10,8 +10,9 @@ rather than comparing metrics directly.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from .records import Decision, Trial, TrialStatus
 
@@ -29,7 +30,7 @@ class TraceView:
     def __len__(self) -> int:
         return len(self.trials)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Trial]:
         return iter(self.trials)
 
     def is_better(self, a: float | None, b: float | None) -> bool:
@@ -114,7 +115,7 @@ class TraceView:
         return [t.to_dict() for t in self.trials]
 
     @classmethod
-    def from_list(cls, data: Iterable[Mapping[str, Any]], *, minimize: bool = True) -> "TraceView":
+    def from_list(cls, data: Iterable[Mapping[str, Any]], *, minimize: bool = True) -> TraceView:
         return cls(tuple(Trial.from_dict(d) for d in data), minimize=minimize)
 
     @staticmethod

@@ -24,8 +24,7 @@ from interfaces.store_schema import STORE_FILENAME
 from ._audit import AuditResult, audit_all, store_admission
 from ._catalog import MANIFEST_FIELDS, Entry, catalog, get, manifest_problems
 from ._errors import LibraryError
-from ._promote import promote as promote_mechanism
-from ._promote import record_performance as fold_run
+from ._promote import promote as promote_mechanism, record_performance as fold_run
 
 __all__ = ["app", "main"]
 
@@ -182,7 +181,7 @@ def audit_command(
     except LibraryError as error:
         raise fail(error) from None
     if write:
-        for entry, result in zip(chosen, results):
+        for entry, result in zip(chosen, results, strict=True):
             store_admission(entry, result)
     if as_json:
         typer.echo(json.dumps([r.to_dict() for r in results], indent=2))

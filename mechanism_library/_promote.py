@@ -80,7 +80,7 @@ def session_symptoms(rounds: Sequence[Mapping[str, Any]]) -> list[str]:
 
 
 def _answer(rounds: Sequence[Mapping[str, Any]], name: str) -> Mapping[str, Any]:
-    answers = [r.get("answer") for r in rounds if r.get("round") == name and isinstance(r.get("answer"), Mapping)]
+    answers = [a for a in (r.get("answer") for r in rounds if r.get("round") == name) if isinstance(a, Mapping)]
     return answers[-1] if answers else {}
 
 

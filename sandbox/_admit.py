@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ._parse import parse_stage
 from ._policy import DEFAULT_POLICY, Limits, Policy

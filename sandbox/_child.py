@@ -10,12 +10,13 @@ import signal
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
+from typing import IO
 
 from ._policy import Limits
 
-__all__ = ["spawn_limited", "kill_group", "PACKAGE_ROOT"]
+__all__ = ["spawn_limited", "child_pipes", "kill_group", "PACKAGE_ROOT"]
 
 PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 
@@ -59,6 +60,15 @@ def spawn_limited(module: str, limits: Limits, *, cpu_s: int | None = None,
         preexec_fn=_limiter(limits, cpu_s if cpu_s is not None else limits.cpu_s),
     )
     return process, workdir
+
+
+def child_pipes(process: subprocess.Popen) -> tuple[IO[bytes], IO[bytes]]:
+    """The stdin and stdout of a child from :func:`spawn_limited`, which opens both as pipes; an
+    ``OSError`` (as from a failed start) for a process without them."""
+    stdin, stdout = process.stdin, process.stdout
+    if stdin is None or stdout is None:
+        raise OSError("the child process has no stdin or stdout pipe")
+    return stdin, stdout
 
 
 def kill_group(process: subprocess.Popen) -> None:

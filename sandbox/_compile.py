@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import re
 import time
+from collections.abc import Iterable
 
 from RestrictedPython import compile_restricted_exec
 from RestrictedPython.transformer import IOPERATOR_TO_STR, RestrictingNodeTransformer, copy_locations
@@ -16,6 +17,11 @@ from ._records import StageResult, Violation
 __all__ = ["compile_stage", "is_main_block"]
 
 _LINE = re.compile(r"Line (\d+)")
+
+# The node kinds that carry a position, and what a visit may return: the types RestrictedPython's
+# transformer declares for the methods overridden below.
+_Positioned = ast.stmt | ast.expr | ast.excepthandler | ast.arg | ast.keyword | ast.alias | ast.pattern
+_Visited = ast.AST | Iterable[ast.AST] | None
 
 
 def is_main_block(node: ast.stmt) -> bool:
@@ -52,12 +58,12 @@ class _MechanismTransformer(RestrictingNodeTransformer):
     - a module-level ``if __name__ == "__main__":`` block, which is dropped.
     """
 
-    def check_name(self, node: ast.AST, name: str | None, allow_magic_methods: bool = False) -> None:
+    def check_name(self, node: _Positioned, name: str | None, allow_magic_methods: bool = False) -> None:
         if name is not None and is_private_name(name):
             return
         super().check_name(node, name, allow_magic_methods)
 
-    def visit_Module(self, node: ast.Module) -> ast.AST:
+    def visit_Module(self, node: ast.Module) -> _Visited:
         node.body = [statement for statement in node.body if not is_main_block(statement)]
         return super().visit_Module(node)
 
@@ -66,7 +72,7 @@ class _MechanismTransformer(RestrictingNodeTransformer):
             self.check_name(node, name)
         return node
 
-    def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
+    def visit_Attribute(self, node: ast.Attribute) -> _Visited:
         if not is_private_name(node.attr):
             return super().visit_Attribute(node)
         node = self.node_contents_visit(node)
@@ -90,7 +96,7 @@ class _MechanismTransformer(RestrictingNodeTransformer):
         copy_locations(assign, node)
         return self.visit(assign)
 
-    def visit_AugAssign(self, node: ast.AugAssign) -> ast.AST:
+    def visit_AugAssign(self, node: ast.AugAssign) -> _Visited:
         target = node.target
         if not isinstance(target, (ast.Attribute, ast.Subscript)):
             return super().visit_AugAssign(node)
@@ -126,10 +132,10 @@ def compile_stage(source: str, name: str) -> StageResult:
         violation = Violation("restricted-compile", 1, 0, f"the restricted compiler refused the code: {error}")
         return StageResult("compile", False, time.perf_counter() - start, (violation,))
     violations = []
-    for error in result.errors:
-        match = _LINE.search(error)
+    for message in result.errors:
+        match = _LINE.search(message)
         line = int(match.group(1)) if match else 0
-        violations.append(Violation("restricted-compile", line, 0, f"{error}; rewrite without it"))
+        violations.append(Violation("restricted-compile", line, 0, f"{message}; rewrite without it"))
     ok = result.code is not None and not violations
     return StageResult("compile", ok, time.perf_counter() - start, tuple(violations),
                        details="; ".join(result.warnings), value=result.code if ok else None)

@@ -18,10 +18,10 @@ and ``__notes__`` say which seed and calls produced it.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, Phase, given, settings, strategies as st
 
 from interfaces import hook_spec
 
@@ -100,7 +100,7 @@ def check_hook(hook: str, build: Callable[[int], Any], *, max_examples: int = 12
                 answers = [_call(instance, spec.method, args, spec.call_budget_s, hint, which)
                            for which, instance in instances]
                 steps.append(f"  answered {_short(answers[0])}")
-                for (which, _), again in zip(instances[1:], answers[1:]):
+                for (which, _), again in zip(instances[1:], answers[1:], strict=True):
                     if again != answers[0]:
                         raise SuiteFailure("not-deterministic", f"instances built with seed {seed} answered "
                                            f"{_short(answers[0])} and {_short(again)} ({which} instance) to call "

@@ -29,7 +29,8 @@ import operator
 import string
 import types
 from collections import Counter, OrderedDict, defaultdict, deque
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
 from RestrictedPython.PrintCollector import PrintCollector
@@ -374,7 +375,7 @@ def curated_module(name: str, exports: frozenset[str], module_name: str = "",
     for member in sorted(exports):
         override = _OVERRIDES.get((name, member))
         setattr(proxy, member, override(module_name, getattr_) if override else getattr(real, member))
-    proxy.__all__ = tuple(sorted(exports))
+    vars(proxy)["__all__"] = tuple(sorted(exports))
     return proxy
 
 

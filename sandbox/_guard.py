@@ -12,13 +12,19 @@ from __future__ import annotations
 import re
 import time
 import unicodedata
-from typing import Optional, Sequence
+from collections.abc import Collection, Sequence
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
+from libcst.metadata import MetadataWrapper, PositionProvider, ProviderT
 
-from ._policy import (ALWAYS_FORBIDDEN_NAMES, DEFAULT_POLICY, FRAME_ATTRIBUTES, GLOBAL_RNG_FUNCTIONS, Policy,
-                      is_private_name)
+from ._policy import (
+    ALWAYS_FORBIDDEN_NAMES,
+    DEFAULT_POLICY,
+    FRAME_ATTRIBUTES,
+    GLOBAL_RNG_FUNCTIONS,
+    Policy,
+    is_private_name,
+)
 from ._records import StageResult, Violation
 
 __all__ = ["guard_stage"]
@@ -74,7 +80,7 @@ def _normal(name: str) -> str:
     return unicodedata.normalize("NFKC", name)
 
 
-def _dotted(node: cst.BaseExpression) -> Optional[str]:
+def _dotted(node: cst.BaseExpression) -> str | None:
     if isinstance(node, cst.Name):
         return _normal(node.value)
     if isinstance(node, cst.Attribute):
@@ -83,7 +89,7 @@ def _dotted(node: cst.BaseExpression) -> Optional[str]:
     return None
 
 
-def _literal_string(node: cst.BaseExpression) -> Optional[str]:
+def _literal_string(node: cst.BaseExpression) -> str | None:
     if isinstance(node, cst.SimpleString) and "f" not in node.prefix.lower():
         value = node.evaluated_value
         return value if isinstance(value, str) else None
@@ -114,7 +120,7 @@ class _Bindings(cst.CSTVisitor):
         self.names: set[str] = set()
         self.class_bodies: list[bool] = []
 
-    def bind(self, target: Optional[cst.CSTNode]) -> None:
+    def bind(self, target: cst.CSTNode | None) -> None:
         if isinstance(target, cst.Name):
             self.names.add(_normal(target.value))
         elif isinstance(target, (cst.Tuple, cst.List)):
@@ -180,7 +186,7 @@ class _Guard(cst.CSTVisitor):
     checks); only code with violations is visited again by
     :class:`_PositionedGuard` to attach line and column numbers."""
 
-    def __init__(self, policy: Policy, entry_point: str, bound: Optional[frozenset[str]] = None,
+    def __init__(self, policy: Policy, entry_point: str, bound: frozenset[str] | None = None,
                  ignored: tuple[cst.CSTNode, ...] = ()) -> None:
         super().__init__()
         self.policy = policy
@@ -203,7 +209,7 @@ class _Guard(cst.CSTVisitor):
         try:
             start = self.get_metadata(PositionProvider, node).start
             line, col = start.line, start.column
-        except Exception:  # no metadata in the fast first pass
+        except Exception:  # noqa: BLE001 - no metadata in the fast first pass
             line, col = 0, 0
         self.violations.append(Violation(code, line, col, message))
 
@@ -267,7 +273,7 @@ class _Guard(cst.CSTVisitor):
     def visit_Name(self, node: cst.Name) -> None:
         self.check_identifier(node, node.value, attribute=False)
 
-    def visit_Arg(self, node: cst.Arg) -> Optional[bool]:
+    def visit_Arg(self, node: cst.Arg) -> bool | None:
         # A keyword argument's name (``field(type=int)``) names a parameter, never a builtin.
         if node.keyword is not None:
             raw = node.keyword.value
@@ -276,7 +282,7 @@ class _Guard(cst.CSTVisitor):
         node.value.visit(self)
         return False
 
-    def visit_Attribute(self, node: cst.Attribute) -> Optional[bool]:
+    def visit_Attribute(self, node: cst.Attribute) -> bool | None:
         self.check_identifier(node.attr, node.attr.value, attribute=True)
         owner = _dotted(node.value)
         attr = _normal(node.attr.value)
@@ -313,7 +319,7 @@ class _Guard(cst.CSTVisitor):
         allowed = ", ".join(sorted(self.policy.modules[module]))
         self.report(node, "forbidden-import", f"{module}.{member} is not available; {module} offers: {allowed}")
 
-    def visit_Expr(self, node: cst.Expr) -> Optional[bool]:
+    def visit_Expr(self, node: cst.Expr) -> bool | None:
         # A bare string statement (a docstring) is never a value the code can pass on, so it
         # may mention ``__main__`` or ``__init__``; f-strings are still checked, they evaluate.
         value = node.value
@@ -321,7 +327,7 @@ class _Guard(cst.CSTVisitor):
             value = value.right
         return not isinstance(value, cst.SimpleString)
 
-    def visit_If(self, node: cst.If) -> Optional[bool]:
+    def visit_If(self, node: cst.If) -> bool | None:
         return not any(node is block for block in self.ignored)
 
     def visit_SimpleString(self, node: cst.SimpleString) -> None:
@@ -347,7 +353,7 @@ class _Guard(cst.CSTVisitor):
         self.check_write_target(node.target)
 
     # -- imports -----------------------------------------------------------
-    def visit_Import(self, node: cst.Import) -> Optional[bool]:
+    def visit_Import(self, node: cst.Import) -> bool | None:
         for alias in node.names:
             module = _dotted(alias.name) or ""
             if module not in self.policy.modules:
@@ -360,7 +366,7 @@ class _Guard(cst.CSTVisitor):
                 self.module_aliases[local] = module
         return False
 
-    def visit_ImportFrom(self, node: cst.ImportFrom) -> Optional[bool]:
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool | None:
         module = _dotted(node.module) if node.module is not None else None
         if node.relative:
             self.report(node, "forbidden-import", "relative imports are not allowed; import from the "
@@ -375,7 +381,7 @@ class _Guard(cst.CSTVisitor):
                 if _dotted(alias.name) != "annotations":
                     self.report(alias, "forbidden-import", "only 'from __future__ import annotations' is allowed")
             return False
-        if module not in self.policy.modules:
+        if module is None or module not in self.policy.modules:
             self.report(node, "forbidden-import", f"import from {module!r} is not allowed; allowed modules: "
                         f"{', '.join(sorted(self.policy.modules))}")
             return False
@@ -395,7 +401,7 @@ class _Guard(cst.CSTVisitor):
         return False
 
     # -- definitions ---------------------------------------------------------
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> Optional[bool]:
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool | None:
         name = _normal(node.name.value)
         if node.asynchronous is not None:
             self.report(node, "async-not-allowed", "do not use async def; write a plain def")
@@ -422,7 +428,7 @@ class _Guard(cst.CSTVisitor):
         self.depth -= 1
         return False
 
-    def visit_ClassDef(self, node: cst.ClassDef) -> Optional[bool]:
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool | None:
         self.check_identifier(node.name, node.name.value, attribute=False)
         for keyword in node.keywords:
             self.report(keyword, "forbidden-metaclass", "class keywords such as metaclass= are not "
@@ -471,7 +477,7 @@ class _PositionedGuard(_Guard):
     METADATA_DEPENDENCIES = (PositionProvider,)
 
     @classmethod
-    def get_inherited_dependencies(cls):  # type: ignore[no-untyped-def]
+    def get_inherited_dependencies(cls) -> Collection[ProviderT]:
         # libcst caches the resolved dependencies in a class attribute that subclasses inherit:
         # once _Guard has run, _PositionedGuard would see the base's empty set and lose every
         # position. Declare them outright.
@@ -489,7 +495,7 @@ def _without_main_blocks(text: str, spans: Sequence[tuple[int, int]]) -> str:
 
 
 def guard_stage(module: cst.Module, policy: Policy = DEFAULT_POLICY, entry_point: str = "build", *,
-                source: Optional[str] = None) -> StageResult:
+                source: str | None = None) -> StageResult:
     """Check a parsed module against ``policy``; never raises.
 
     ``value`` is the text to compile: the module's code with a top-level

@@ -36,7 +36,7 @@ from ._records import Admission, CallCounters, CallResult, Ejection, LoadResult
 __all__ = ["MechanismHost", "REPLAY_AT"]
 
 _GRACE_S = 1.0  # pipe and scheduling slack on top of a call's budget before the process is killed
-_LIVE_HOSTS: "weakref.WeakSet[MechanismHost]" = weakref.WeakSet()
+_LIVE_HOSTS: weakref.WeakSet[MechanismHost] = weakref.WeakSet()
 
 # After which calls the history is replayed on a fresh instance. Replays grow
 # with the history, so they thin out; past the last one, or past
@@ -174,7 +174,8 @@ class MechanismHost:
             return self._fail(handle, loaded, code, str(failure), started)
         duration = time.perf_counter() - started
         if not reply.get("ok"):
-            code = reply.get("code") if reply.get("code") in _EJECTING else "call-raised"
+            raised = reply.get("code")
+            code = raised if isinstance(raised, str) and raised in _EJECTING else "call-raised"
             line = reply.get("line") if type(reply.get("line")) is int else 0
             where = f" (line {line})" if line else ""
             return self._fail(handle, loaded, code, clip(reply.get("message", "")) + where, started)
@@ -296,7 +297,7 @@ class MechanismHost:
             loaded.process.close()
         self._loaded.clear()
 
-    def __enter__(self) -> "MechanismHost":
+    def __enter__(self) -> MechanismHost:
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -86,7 +86,7 @@ def _build(request: dict[str, Any], state: _State) -> dict[str, Any]:
     try:
         instance = getattr(state.module, state.entry_point)(request["seed"])
         methods = _public_methods(instance)
-    except BaseException as error:  # untrusted constructor: anything, even SystemExit
+    except BaseException as error:  # noqa: BLE001 - untrusted constructor: anything, even SystemExit
         return _failure("build-raised", error, state.name)
     state.instances[int(request["instance"])] = instance
     return {"ok": True, "methods": methods}
@@ -106,7 +106,7 @@ def _call(request: dict[str, Any], state: _State) -> dict[str, Any]:
     start = time.perf_counter()
     try:
         value = getattr(instance, method)(*args)
-    except BaseException as error:  # SystemExit, RecursionError, MemoryError, anything
+    except BaseException as error:  # noqa: BLE001 - SystemExit, RecursionError, MemoryError, anything
         return _failure("call-raised", error, state.name, duration_s=time.perf_counter() - start)
     duration = time.perf_counter() - start
     plain, converted = to_plain(value)
@@ -152,7 +152,7 @@ def main() -> None:
             request = json.loads(line)
             reply = _OPERATIONS[request["op"]](request, state)
             text = json.dumps(reply)
-        except BaseException as error:  # a broken request must not end the process
+        except BaseException as error:  # noqa: BLE001 - a broken request must not end the process
             text = json.dumps({"ok": False, "code": "host-error",
                                "message": f"{type(error).__name__}: {error}"[:_MESSAGE_CHARS]})
         channel.write(text + "\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.abc
+import importlib.machinery
 import importlib.util
 import sys
 import time
@@ -38,12 +39,12 @@ def load_stage(code: types.CodeType, name: str, *, policy: Policy = DEFAULT_POLI
     Module-level code runs here, so only call this where that is acceptable
     (inside the verify child or the mechanism host)."""
     start = time.perf_counter()
-    spec = importlib.util.spec_from_loader(name, RestrictedLoader(code, policy))
-    module = importlib.util.module_from_spec(spec)
+    loader = RestrictedLoader(code, policy)
+    module = importlib.util.module_from_spec(importlib.machinery.ModuleSpec(name, loader))
     sys.modules[name] = module
     try:
-        spec.loader.exec_module(module)
-    except BaseException as error:  # untrusted module code: anything, even SystemExit
+        loader.exec_module(module)
+    except BaseException as error:  # noqa: BLE001 - untrusted module code: anything, even SystemExit
         unload(name)
         violation = Violation("load-failed", 0, 0, f"running the module raised {type(error).__name__}: "
                               f"{error}; module-level code must only define things")

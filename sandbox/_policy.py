@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Mapping
 
 __all__ = ["Policy", "Limits", "DEFAULT_POLICY", "MODULE_EXPORTS", "GLOBAL_RNG_FUNCTIONS", "is_private_name",
            "ALWAYS_FORBIDDEN_NAMES"]

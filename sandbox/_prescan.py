@@ -22,6 +22,7 @@ import bisect
 import io
 import keyword
 import re
+import string
 import tokenize
 import unicodedata
 from collections.abc import Iterator
@@ -59,7 +60,6 @@ _SEGMENT_ENDS = frozenset({",", ";", "=", "+=", "-=", "*=", "/=", "//=", "%=", "
                            ">>=", "<<="})
 _NEUTRAL_OPS = frozenset({":", "->", "..."})
 _IGNORED_TOKENS = frozenset({tokenize.NL, tokenize.COMMENT, tokenize.ENDMARKER})
-_STRING_PREFIX = re.compile(r"[A-Za-z]*")
 # PEP 263: a comment on line 1 or 2 that names the source encoding.
 _CODING_COOKIE = re.compile(r"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.ASCII)
 _UTF8_NAMES = frozenset({"utf-8", "utf8"})
@@ -99,12 +99,17 @@ class _Report:
             self.violations.append(violation)
 
 
+def _string_prefix(text: str) -> str:
+    """The ASCII letters before a string token's opening quote (``rb``, ``f``, ...); empty when none."""
+    return text[:len(text) - len(text.lstrip(string.ascii_letters))]
+
+
 def _fstring_fields(text: str) -> Iterator[tuple[str, int, int]]:
     """(expression text, field nesting, offset in ``text``) of every replacement
     field of one f-string token, format-spec fields included. An explicit stack,
     no recursion; a nested f-string inside an expression stays in its text and
     is expanded when that text is tokenized."""
-    prefix = _STRING_PREFIX.match(text).group()
+    prefix = _string_prefix(text)
     quote = text[len(prefix):len(prefix) + 3]
     quote = quote if quote in ('"""', "'''") else text[len(prefix)]
     start, end = len(prefix) + len(quote), len(text) - len(quote)
@@ -132,7 +137,7 @@ def _fstring_fields(text: str) -> Iterator[tuple[str, int, int]]:
             continue
         if char in _OPENERS:
             expression[0] += 1
-        elif char in ")]" or char == "}" and expression[0] > 0:
+        elif char in ")]" or (char == "}" and expression[0] > 0):
             expression[0] -= 1
         elif char in "}:" and expression[0] <= 0:
             yield text[expression[1]:i], len(stack), expression[1]
@@ -319,7 +324,7 @@ class _Scan:
     def string_token(self, token: tokenize.TokenInfo, depth: int, line_offset: int, top_level: bool) -> None:
         if top_level:  # positions of the module's own literals, for the text rules
             self.string_spans.append((*token.start, *token.end))
-        prefix = _STRING_PREFIX.match(token.string).group()
+        prefix = _string_prefix(token.string)
         if "f" in prefix.lower():
             self.pending.append((token.string, depth, token.start[0] + line_offset))
 

@@ -20,7 +20,7 @@ import threading
 import time
 from typing import Any
 
-from ._child import kill_group, spawn_limited
+from ._child import child_pipes, kill_group, spawn_limited
 from ._policy import Limits
 
 __all__ = ["MechanismProcess", "ProcessFailure", "MESSAGE_CHARS", "HOST_CPU_S", "clip", "take_process"]
@@ -57,6 +57,7 @@ class MechanismProcess:
         self.limits = limits
         self.hash_seed = hash_seed
         self.process, self._workdir = spawn_limited(module, limits, cpu_s=cpu_s, hash_seed=hash_seed)
+        self._stdin, self._stdout = child_pipes(self.process)
         self._buffer = b""
 
     @property
@@ -71,12 +72,12 @@ class MechanismProcess:
         if not self.alive():
             raise ProcessFailure(self._death_code(), self._death())
         try:
-            self.process.stdin.write(json.dumps(request).encode() + b"\n")
-            self.process.stdin.flush()
+            self._stdin.write(json.dumps(request).encode() + b"\n")
+            self._stdin.flush()
         except (BrokenPipeError, OSError):
             raise ProcessFailure("died", "the mechanism process closed its input") from None
         deadline = time.monotonic() + timeout_s
-        stream = self.process.stdout.fileno()
+        stream = self._stdout.fileno()
         cap = self.limits.max_reply_bytes
         while b"\n" not in self._buffer:
             remaining = deadline - time.monotonic()
@@ -130,7 +131,7 @@ class MechanismProcess:
             os.killpg(self.process.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
-        for stream in (self.process.stdin, self.process.stdout):
+        for stream in (self._stdin, self._stdout):
             try:
                 stream.close()
             except OSError:

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import itertools
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ._codec import CodecError, encode_argument
 from ._policy import Limits, Policy, policy_to_dict
@@ -36,7 +37,7 @@ class RemoteInstance:
     """A mechanism instance living in a :class:`MechanismProcess`; its public
     methods (as the process reported them at build time) are callable here."""
 
-    def __init__(self, builder: "RemoteBuilder", instance: int, methods: tuple[str, ...]) -> None:
+    def __init__(self, builder: RemoteBuilder, instance: int, methods: tuple[str, ...]) -> None:
         self._builder = builder
         self._instance = instance
         self._methods = methods
@@ -138,7 +139,8 @@ def _load(process: MechanismProcess, request: dict[str, Any], limits: Limits) ->
                          "without unbounded loops or memory use"), ""
     if reply.get("ok"):
         return None, clip(reply.get("confinement", "not reported"), 200)
-    code = reply.get("code") if reply.get("code") in ("missing-entry-point", "restricted-compile") else "load-failed"
+    raised, passed_on = reply.get("code"), ("missing-entry-point", "restricted-compile")
+    code = raised if isinstance(raised, str) and raised in passed_on else "load-failed"
     return Violation(code, _line(reply, last_line), 0, clip(reply.get("message", ""))), ""
 
 
@@ -186,7 +188,7 @@ def verify_stages(source: str, name: str, *, entry_point: str, policy: Policy, l
             violation = Violation(failure.code, failure.line, 0, clip(failure.message))
             return (loaded, StageResult("verify", False, time.perf_counter() - begun, (violation,),
                                         counterexample=clip(failure.counterexample or "", 4000) or None))
-        except Exception as error:  # a custom suite's own assertion, or a protocol mismatch
+        except Exception as error:  # noqa: BLE001 - a custom suite's own assertion, or a protocol mismatch
             violation = Violation("verify-failed", 0, 0, clip(f"{type(error).__name__}: {error}"))
             return (loaded, StageResult("verify", False, time.perf_counter() - begun, (violation,)))
         return (loaded, StageResult("verify", True, time.perf_counter() - begun))

@@ -37,7 +37,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from ._child import kill_group, spawn_limited
+from ._child import child_pipes, kill_group, spawn_limited
 from ._policy import Limits, Policy, policy_to_dict
 from ._records import StageResult, Violation
 
@@ -137,6 +137,8 @@ class AdmissionWorker:
         if process is not None and self._owner_pid == os.getpid():
             kill_group(process)
             for stream in (process.stdin, process.stdout):
+                if stream is None:
+                    continue
                 try:
                     stream.close()
                 except OSError:
@@ -175,11 +177,12 @@ class AdmissionWorker:
         limits = Limits(cpu_s=self.limits.cpu_s, memory_bytes=self.limits.memory_bytes)
         try:
             process, self._workdir = spawn_limited(self.module, limits)
+            pipes = child_pipes(process)
         except OSError as error:
             raise _Failure("internal-error", f"the admission worker could not start ({error}); this is "
                            "not a fault of the code") from None
         self._process = process
-        for stream in (process.stdin, process.stdout):
+        for stream in pipes:
             os.set_blocking(stream.fileno(), False)
         try:
             ready = self._read_reply(process, time.monotonic() + self.limits.start_wall_s)
@@ -212,7 +215,7 @@ class AdmissionWorker:
         return self._read_reply(process, deadline)
 
     def _write(self, process: subprocess.Popen, data: bytes, deadline: float) -> None:
-        fd, view = process.stdin.fileno(), memoryview(data)
+        fd, view = child_pipes(process)[0].fileno(), memoryview(data)
         while view:
             self._wait(fd, deadline, writing=True)
             try:
@@ -224,7 +227,7 @@ class AdmissionWorker:
 
     def _read_reply(self, process: subprocess.Popen, deadline: float) -> dict[str, Any]:
         """One JSON line from the child, read in chunks, never more than the cap."""
-        fd, cap = process.stdout.fileno(), self.limits.max_reply_bytes
+        fd, cap = child_pipes(process)[1].fileno(), self.limits.max_reply_bytes
         while b"\n" not in self._pending:
             if len(self._pending) > cap:
                 raise _Failure("reply-too-large", f"the admission worker sent a reply over {cap} bytes; "
@@ -271,7 +274,9 @@ class AdmissionWorker:
         stages = reply.get("stages")
         if not isinstance(stages, list) or not 1 <= len(stages) <= len(_STAGE_ORDER):
             raise _Failure("internal-error", "the admission worker sent a malformed reply")
-        records = tuple(self._stage(data, expected) for data, expected in zip(stages, _STAGE_ORDER))
+        # An admission stops at its first failing stage, so a reply may hold fewer stages than the order.
+        pairs = zip(stages, _STAGE_ORDER[:len(stages)], strict=True)
+        records = tuple(self._stage(data, expected) for data, expected in pairs)
         text = reply.get("source")
         if text is None:
             text = source

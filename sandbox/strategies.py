@@ -9,13 +9,13 @@ from __future__ import annotations
 from hypothesis import strategies as st
 
 from interfaces import (
+    STRATEGIES,
     Decision,
     ParamKind,
     ParamSpec,
     Proposal,
     SearchConfig,
     SearchSpace,
-    STRATEGIES,
     TraceView,
     Trial,
     TrialStatus,
@@ -60,9 +60,11 @@ def values_for(draw, spec: ParamSpec):
         return draw(st.booleans())
     if spec.kind is ParamKind.CHOICE:
         return draw(st.sampled_from(spec.choices))
+    low, high = spec.low, spec.high
+    assert low is not None and high is not None  # ParamSpec requires bounds on numeric kinds
     if spec.kind is ParamKind.INT:
-        return draw(st.integers(int(spec.low), int(spec.high)))
-    return draw(st.floats(spec.low, spec.high))
+        return draw(st.integers(int(low), int(high)))
+    return draw(st.floats(low, high))
 
 
 @st.composite

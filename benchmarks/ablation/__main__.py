@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -32,7 +31,7 @@ def _command_line(ctx: typer.Context) -> str:
     return "python -m benchmarks.ablation " + shlex.join(parts)
 
 
-def _task_options(task: str, surrogate_model: Optional[Path], seed: int, script: dict) -> dict:
+def _task_options(task: str, surrogate_model: Path | None, seed: int, script: dict) -> dict:
     if task == "surrogate":
         if surrogate_model is None:
             from benchmarks.surrogate.models import default_model
@@ -53,8 +52,8 @@ def main(
     ctx: typer.Context,
     task: str = typer.Option("surrogate", help="surrogate | gpt | script"),
     provider: str = typer.Option("heuristic", help="LLM provider for groups A-D"),
-    model: Optional[str] = typer.Option(None, help="provider model name"),
-    base_url: Optional[str] = typer.Option(None, help="endpoint for an OpenAI-compatible provider (key from the environment)"),
+    model: str | None = typer.Option(None, help="provider model name"),
+    base_url: str | None = typer.Option(None, help="endpoint for an OpenAI-compatible provider (key from the environment)"),
     seeds: int = typer.Option(10, min=1, help="number of paired seeds"),
     first_seed: int = typer.Option(0, help="the seeds are first_seed .. first_seed+seeds-1"),
     iterations: int = typer.Option(30, min=1, help="trials after the baseline, per repeat"),
@@ -63,15 +62,15 @@ def main(
     out: Path = typer.Option(Path("benchmarks/results/ablation"), help="report folder"),
     parallel: int = typer.Option(1, min=1, help="independent repeats run at once"),
     workers: int = typer.Option(1, min=1, help="trials run at once within a repeat"),
-    surrogate_model: Optional[Path] = typer.Option(None, help="model.json for --task surrogate (default: the shipped fit on recorded GPT trials)"),
+    surrogate_model: Path | None = typer.Option(None, help="model.json for --task surrogate (default: the shipped fit on recorded GPT trials)"),
     alpha: float = typer.Option(0.05, help="significance level of the verdicts"),
     title: str = typer.Option("Ablation", help="report title"),
-    reanalyse: Optional[Path] = typer.Option(None, help="only redo the analysis from DIR's CSV files"),
-    script: Optional[Path] = typer.Option(None, help="--task script: the script to search"),
-    metric: Optional[str] = typer.Option(None, help="--task script: the metric line's name"),
+    reanalyse: Path | None = typer.Option(None, help="only redo the analysis from DIR's CSV files"),
+    script: Path | None = typer.Option(None, help="--task script: the script to search"),
+    metric: str | None = typer.Option(None, help="--task script: the metric line's name"),
     maximize: bool = typer.Option(False, help="--task script: higher metric is better"),
-    budget: Optional[float] = typer.Option(None, help="training seconds per trial (gpt, script)"),
-    max_steps: Optional[int] = typer.Option(None, help="--task gpt: fixed-steps mode, this many steps per trial"),
+    budget: float | None = typer.Option(None, help="training seconds per trial (gpt, script)"),
+    max_steps: int | None = typer.Option(None, help="--task gpt: fixed-steps mode, this many steps per trial"),
     outer_every: int = typer.Option(5, min=1, help="Level 1.5 runs every this many iterations (groups B, C)"),
     research_every: int = typer.Option(2, min=1, help="Level 2 runs every this many Level 1.5 cycles (C; D: every this many x outer-every iterations)"),
     server_threads: int = typer.Option(2, min=1, help="--provider local: threads of each repeat's model server"),

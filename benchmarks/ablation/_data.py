@@ -8,8 +8,9 @@ so the analysis can be redone from the CSV alone.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from interfaces import Decision, Trial, TrialStatus, thaw
 
@@ -35,7 +36,7 @@ class TrialRow:
         return self.status == TrialStatus.OK.value and self.metric is not None and math.isfinite(self.metric)
 
     @classmethod
-    def from_trial(cls, trial: Trial, tokens: int | None = None) -> "TrialRow":
+    def from_trial(cls, trial: Trial, tokens: int | None = None) -> TrialRow:
         return cls(trial.index, trial.status.value, trial.metric, trial.decision.value, trial.duration_s, tokens,
                    thaw(dict(trial.config)))
 
@@ -60,7 +61,7 @@ class RunData:
         object.__setattr__(self, "rows", tuple(sorted(self.rows, key=lambda r: r.index)))
 
     @classmethod
-    def from_trials(cls, arm: str, seed: int, minimize: bool, trials: Iterable[Trial], **usage: Any) -> "RunData":
+    def from_trials(cls, arm: str, seed: int, minimize: bool, trials: Iterable[Trial], **usage: Any) -> RunData:
         return cls(arm, seed, minimize, tuple(TrialRow.from_trial(t) for t in trials), **usage)
 
     def _better(self, a: float, b: float) -> bool:
@@ -82,8 +83,9 @@ class RunData:
         best: float | None = None
         out: list[float | None] = []
         for row in self.rows:
-            if row.ok and (best is None or self._better(row.metric, best)):  # type: ignore[arg-type]
-                best = row.metric
+            metric = row.metric if row.ok else None
+            if metric is not None and (best is None or self._better(metric, best)):
+                best = metric
             out.append(best)
         return out
 
@@ -95,8 +97,9 @@ class RunData:
             return None
         best = baseline
         for row in self.searched()[:count]:
-            if row.ok and self._better(row.metric, best):  # type: ignore[arg-type]
-                best = row.metric  # type: ignore[assignment]
+            metric = row.metric if row.ok else None
+            if metric is not None and self._better(metric, best):
+                best = metric
         return baseline - best if self.minimize else best - baseline
 
     @property

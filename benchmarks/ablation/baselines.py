@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Mapping, Protocol, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 import optuna
@@ -167,10 +168,11 @@ def run_baseline(method: str, task: Task, executor: Executor, *, trials: int, se
     while len(recorded) - 1 < trials:
         batch = [searcher.suggest() for _ in range(min(workers, trials - (len(recorded) - 1)))]
         futures = [executor.submit(task.build_trial(len(recorded) + i, config)) for i, config in enumerate(batch)]
-        for config, future in zip(batch, futures):
+        for config, future in zip(batch, futures, strict=True):
             outcome = future.result()
             changes = {k: v for k, v in config.items() if incumbent.config.get(k) != v}
-            keep = outcome.ok and _better(outcome.metric, incumbent.metric, task.minimize)  # type: ignore[arg-type]
+            measured, best = (outcome.metric if outcome.ok else None), incumbent.metric
+            keep = measured is not None and best is not None and _better(measured, best, task.minimize)
             trial = _trial(len(recorded), config, changes, outcome, Decision.KEEP if keep else Decision.DISCARD,
                            f"{method} search", f"baseline:{method}")
             searcher.tell(config, trial.metric)

@@ -7,14 +7,18 @@ the pristine baseline; the same seeds are used for every group (paired).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from interfaces import ConfigError
 
 from ._data import RunData
+
+if TYPE_CHECKING:  # the engine is imported where a repeat runs, not with this module
+    from engine.settings import RunSettings
 
 __all__ = ["GROUPS", "group_settings", "run_groups", "parse_groups"]
 
@@ -34,7 +38,7 @@ def parse_groups(text: str) -> tuple[str, ...]:
     return names
 
 
-def group_settings(group: str, base: "object", seed: int) -> "object":
+def group_settings(group: str, base: RunSettings, seed: int) -> RunSettings:
     """The base RunSettings with this group's levels and this repeat's seed.
 
     For the surrogate task the repeat's seed is also its ``noise_seed``: each
@@ -42,21 +46,23 @@ def group_settings(group: str, base: "object", seed: int) -> "object":
     """
     if group not in GROUPS:
         raise ConfigError(f"unknown group {group!r}; known: {', '.join(GROUPS)}", code="unknown-group")
-    options = dict(base.task_options)  # type: ignore[attr-defined]
-    if base.task == "surrogate":  # type: ignore[attr-defined]
+    options = dict(base.task_options)
+    if base.task == "surrogate":
         options["noise_seed"] = seed
-    return replace(base, levels=GROUPS[group], seed=seed, task_options=options)  # type: ignore[type-var]
+    return replace(base, levels=GROUPS[group], seed=seed, task_options=options)
 
 
-def run_groups(groups: Sequence[str], seeds: Sequence[int], base: "object", runs_root: Path, *, parallel: int = 1,
+def run_groups(groups: Sequence[str], seeds: Sequence[int], base: RunSettings, runs_root: Path, *, parallel: int = 1,
                run_repeat: Callable[[str, dict, str], RunData] | None = None) -> list[RunData]:
     """Every (group, seed) repeat; ``parallel`` repeats at a time, each in its
     own process (engine runs share nothing but the file system)."""
     if run_repeat is None:
-        from ._engine import run_engine_repeat as run_repeat
-    jobs = [(group, group_settings(group, base, seed).to_dict(), str(runs_root))  # type: ignore[attr-defined]
+        from ._engine import run_engine_repeat
+
+        run_repeat = run_engine_repeat
+    jobs = [(group, group_settings(group, base, seed).to_dict(), str(runs_root))
             for seed in seeds for group in groups]
     if parallel <= 1:
         return [run_repeat(*job) for job in jobs]
     with ProcessPoolExecutor(max_workers=parallel) as pool:
-        return list(pool.map(run_repeat, *zip(*jobs)))
+        return list(pool.map(run_repeat, *zip(*jobs, strict=True)))

@@ -10,20 +10,21 @@ from __future__ import annotations
 import csv
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from interfaces import ConfigError  # noqa: E402
+from interfaces import ConfigError
 
-from ._data import RunData, TrialRow  # noqa: E402
-from .curves import AnytimeBand, anytime_band  # noqa: E402
-from .stats import Comparison, GroupSummary, compare_all, summarise  # noqa: E402
+from ._data import RunData, TrialRow
+from .curves import AnytimeBand, anytime_band
+from .stats import Comparison, GroupSummary, compare_all, summarise
 
 __all__ = ["TRIAL_COLUMNS", "RUN_COLUMNS", "Analysis", "analyse", "write_csv", "read_runs", "write_report"]
 
@@ -48,7 +49,7 @@ def write_csv(runs: Sequence[RunData], out_dir: Path) -> tuple[Path, Path]:
         writer = csv.writer(handle)
         writer.writerow(TRIAL_COLUMNS)
         for run in runs:
-            for row, best in zip(run.rows, run.best_so_far()):
+            for row, best in zip(run.rows, run.best_so_far(), strict=True):
                 writer.writerow([run.arm, run.seed, row.index, row.status, _cell(row.metric), row.decision,
                                  _cell(best), _cell(row.tokens), _cell(row.seconds),
                                  json.dumps(dict(row.config), sort_keys=True)])
@@ -124,17 +125,19 @@ def analyse(runs: Sequence[RunData], *, alpha: float = 0.05, confidence: float =
     budget = max((len(run.searched()) for run in usable), default=0)
     by_arm = {arm: [run for run in usable if run.arm == arm] for arm in arms}
     arms = tuple(arm for arm in arms if by_arm[arm])
+    # Every usable repeat has a measured baseline, so each has an improvement.
+    improvements = {arm: {run.seed: run.improvement for run in by_arm[arm] if run.improvement is not None}
+                    for arm in arms}
     summaries = tuple(
-        summarise(arm, [run.improvement for run in by_arm[arm]],  # type: ignore[misc]
+        summarise(arm, list(improvements[arm].values()),
                   keep_rates=[run.keep_rate for run in by_arm[arm]],
                   crash_rates=[run.crash_rate for run in by_arm[arm]],
                   tokens=[run.tokens for run in by_arm[arm]],
                   seconds=[run.seconds for run in by_arm[arm]], confidence=confidence, seed=seed)
         for arm in arms)
-    improvements = {arm: {run.seed: run.improvement for run in by_arm[arm]} for arm in arms}
     comparisons = compare_all(improvements, alpha=alpha, confidence=confidence, seed=seed) if len(arms) > 1 else ()
     curves = tuple(anytime_band(arm, by_arm[arm], budget, confidence=confidence, seed=seed) for arm in arms)
-    return Analysis(arms, budget, summaries, comparisons, curves, excluded, alpha)  # type: ignore[arg-type]
+    return Analysis(arms, budget, summaries, comparisons, curves, excluded, alpha)
 
 
 def _plot_curves(analysis: Analysis, path: Path, metric: str) -> None:
@@ -153,7 +156,8 @@ def _plot_curves(analysis: Analysis, path: Path, metric: str) -> None:
 
 
 def _plot_box(runs: Sequence[RunData], analysis: Analysis, path: Path, metric: str) -> None:
-    data = [[run.improvement for run in runs if run.arm == arm and run.baseline is not None] for arm in analysis.arms]
+    data = [[run.improvement for run in runs if run.arm == arm and run.improvement is not None]
+            for arm in analysis.arms]
     figure, axes = plt.subplots(figsize=(7, 4.5))
     axes.boxplot(data, showmeans=True)
     axes.set_xticks(range(1, len(analysis.arms) + 1), analysis.arms)

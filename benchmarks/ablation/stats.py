@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from scipy import stats
@@ -206,7 +207,7 @@ def compare_all(improvements: Mapping[str, Mapping[int, float]], *, pairs: Seque
            for p, q in pairs]
     adjusted = holm([c.wilcoxon_p for c in raw])
     out = []
-    for c, p, (first, second) in zip(raw, adjusted, pairs):
+    for c, p, (first, second) in zip(raw, adjusted, pairs, strict=True):
         seeds = set(improvements[first]) & set(improvements[second])
         nonzero = sum(improvements[first][s] != improvements[second][s] for s in seeds)
         out.append(_with_adjusted(c, p, nonzero))

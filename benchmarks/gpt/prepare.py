@@ -22,17 +22,19 @@ import json
 import os
 import sys
 import sysconfig
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 __all__ = [
     "DOCUMENT_SEPARATOR",
+    "VALIDATION_PERCENT",
     "DataError",
     "cache_root",
     "default_documents",
     "path_documents",
     "prepare",
     "prepared_dir",
+    "main",
 ]
 
 DOCUMENT_SEPARATOR = b"\x00"

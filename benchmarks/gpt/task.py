@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from interfaces import ConfigError, ParamKind, ParamSpec, SearchSpace, TrialRequest
 
 from ..script_task import ScriptTask
 from .prepare import prepare
 
-__all__ = ["GptTask", "PRESETS", "NOISE_FLOOR", "TRAIN_SCRIPT", "curated_specs", "load_gpt_task"]
+__all__ = ["GptTask", "PRESETS", "NOISE_FLOOR", "TRAIN_SCRIPT", "batch_choices", "curated_specs", "load_gpt_task"]
 
 TRAIN_SCRIPT = Path(__file__).with_name("train.py")
 
@@ -32,7 +33,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     },
 }
 
-F, I, C, B = ParamKind.FLOAT, ParamKind.INT, ParamKind.CHOICE, ParamKind.BOOL
+# One-letter kind aliases keep the parameter table below at one spec a line.
+F, I, C, B = ParamKind.FLOAT, ParamKind.INT, ParamKind.CHOICE, ParamKind.BOOL  # noqa: E741
 
 
 def batch_choices(values: Mapping[str, Any]) -> tuple[int, ...]:

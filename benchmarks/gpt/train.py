@@ -18,6 +18,7 @@ import resource
 import sys
 import time
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import torch
@@ -251,7 +252,7 @@ class Muon(torch.optim.Optimizer):
                 buf.mul_(group["momentum"]).add_(grads)
                 update = orthogonalize(grads.add_(buf, alpha=group["momentum"]))   # Nesterov
                 scale = max(1.0, shape[0] / shape[1]) ** 0.5
-                for p, u in zip(params, update):
+                for p, u in zip(params, update, strict=True):
                     p.mul_(1 - group["lr"] * group["weight_decay"])
                     p.add_(u, alpha=-group["lr"] * scale)
 
@@ -282,15 +283,13 @@ def lr_multiplier(progress):
 # ---------------------------------------------------------------------------
 
 if COMPILE:
-    model = torch.compile(model)
+    # The compiled wrapper forwards calls and attribute access to the GPT it wraps.
+    model = cast(GPT, torch.compile(model))
 autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_bf16)
 fixed_steps = MAX_STEPS > 0
 print(f"device: {device.type} threads: {THREADS} params: {num_params:,} width: {width} heads: {n_head}")
 print(f"mode: {'fixed steps ' + str(MAX_STEPS) if fixed_steps else 'time budget ' + str(TIME_BUDGET) + ' s'}")
-if fixed_steps:
-    planned_tokens = MAX_STEPS * TOTAL_BATCH_SIZE
-else:
-    planned_tokens = None
+planned_tokens = MAX_STEPS * TOTAL_BATCH_SIZE if fixed_steps else None
 if planned_tokens and planned_tokens > len(train_data):
     print(f"warning: {planned_tokens:,} training tokens planned but only {len(train_data):,} prepared; "
           "the data repeats")
@@ -348,8 +347,8 @@ starts = [i * stride for i in range(n_seqs)]   # evenly spread, so every run sco
 nll_sum, count = 0.0, 0
 with torch.no_grad():
     for i in range(0, n_seqs, micro_batch):
-        rows = np.stack([val_data[s:s + SEQ_LEN + 1] for s in starts[i:i + micro_batch]]).astype(np.int64)
-        rows = torch.from_numpy(rows).to(device)
+        window = np.stack([val_data[s:s + SEQ_LEN + 1] for s in starts[i:i + micro_batch]]).astype(np.int64)
+        rows = torch.from_numpy(window).to(device)
         with autocast:
             loss = model(rows[:, :-1], rows[:, 1:])
         nll_sum += float(loss) * rows[:, 1:].numel()

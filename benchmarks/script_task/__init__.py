@@ -9,8 +9,8 @@ job and lives in ``engine.executors``.
 
 from ._apply import ProposalRejected, apply_changes, rewrite_literals
 from ._discover import Assignment, default_spec, discover_space, find_assignments
-from ._literals import NotALiteral, literal_value, render_literal
 from ._factory import load_script_task, script_task
+from ._literals import NotALiteral, literal_value, render_literal
 from ._space_file import SpaceFile, load_space_file, parse_space_table
 from ._task import ScriptTask
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import libcst as cst
+from libcst.metadata import PositionProvider
 
 from interfaces import ParamKind, ParamSpec, SearchSpace, SpaceError
 
@@ -50,7 +51,7 @@ def find_assignments(source: str) -> tuple[Assignment, ...]:
     except cst.ParserSyntaxError as exc:
         raise SpaceError(f"the script does not parse: {exc.message}", code="script-syntax-error") from None
     wrapper = cst.MetadataWrapper(module, unsafe_skip_copy=True)
-    positions = wrapper.resolve(cst.metadata.PositionProvider)
+    positions = wrapper.resolve(PositionProvider)
     found: list[Assignment] = []
     for statement in wrapper.module.body:
         if not isinstance(statement, cst.SimpleStatementLine):

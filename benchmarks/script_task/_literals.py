@@ -78,5 +78,5 @@ def _same_types(a: Any, b: Any) -> bool:
     if type(a) is not type(b):
         return False
     if isinstance(a, tuple):
-        return len(a) == len(b) and all(_same_types(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(_same_types(x, y) for x, y in zip(a, b, strict=True))
     return True

@@ -24,9 +24,10 @@ key is a one-line error with a stable code.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from interfaces import ConfigError, ParamKind, ParamSpec, SpaceError
 
@@ -111,10 +112,10 @@ def _spec(name: str, default: Any, entry: Mapping[str, Any], where: str) -> Para
                          description=entry.get("description", ""))
     if low is not None and high is not None and low > high:
         raise SpaceError(f"{where}: {name} has low {low} > high {high}", code="low-above-high")
-    if base.kind in (ParamKind.FLOAT, ParamKind.INT) and low is not None and high is not None:
-        if not (low <= default <= high):
-            raise SpaceError(f"{where}: {name}'s default {default!r} is outside its bounds [{low}, {high}]",
-                             code="default-out-of-bounds")
+    numeric = base.kind in (ParamKind.FLOAT, ParamKind.INT)
+    if numeric and low is not None and high is not None and not (low <= default <= high):
+        raise SpaceError(f"{where}: {name}'s default {default!r} is outside its bounds [{low}, {high}]",
+                         code="default-out-of-bounds")
     try:
         return replace(base, low=low, high=high, log=bool(entry.get("log", base.log)),
                        locked=bool(entry.get("locked", base.locked)), description=entry.get("description", ""))

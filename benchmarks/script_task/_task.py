@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from interfaces import ParamSpec, SearchSpace, SpaceError, SpaceViolation, TrialRequest
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
-from typing import Iterable
+from collections.abc import Iterable
 
 from interfaces import ConfigError, Trial, thaw
 
@@ -18,7 +18,7 @@ def estimate_noise(trials: Iterable[Trial]) -> float:
     more than once (the baseline of every run is one such configuration)."""
     groups: dict[str, list[float]] = defaultdict(list)
     for trial in trials:
-        if trial.ok:
+        if trial.ok and trial.metric is not None:
             groups[json.dumps(thaw(dict(trial.config)), sort_keys=True)].append(float(trial.metric))
     squares, dof = 0.0, 0
     for values in groups.values():

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from scipy import stats
@@ -82,7 +83,7 @@ def holdout_report(trials: Mapping[str, Sequence[Trial]], space: SearchSpace, no
         training = [t for name, ts in trials.items() if name != held_out for t in ts]
         model = fit_surrogate(training, space, noise, **fit_options)
         ok = [t for t in held_trials if t.ok]
-        actual = [float(t.metric) for t in ok]
+        actual = [float(t.metric) for t in ok if t.metric is not None]  # every one: ok means measured
         predicted = [model.predict(t.config) for t in ok]
         crashed = [t for t in held_trials if not t.ok and t.status.value != "rejected"]
         errors = np.subtract(actual, predicted)

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from scipy import linalg, optimize
@@ -85,7 +86,7 @@ class SurrogateModel:
         return dict(self.data, space=self.space.to_dict())
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "SurrogateModel":
+    def from_dict(cls, data: Mapping[str, Any]) -> SurrogateModel:
         if data.get("format") != FORMAT:
             raise ConfigError(f"not a {FORMAT} surrogate model (format={data.get('format')!r})",
                               code="bad-surrogate-model")
@@ -97,7 +98,7 @@ class SurrogateModel:
         return path
 
     @classmethod
-    def load(cls, path: Path) -> "SurrogateModel":
+    def load(cls, path: Path) -> SurrogateModel:
         try:
             data = json.loads(Path(path).read_text())
         except (OSError, ValueError) as exc:

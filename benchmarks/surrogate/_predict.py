@@ -59,7 +59,7 @@ def prior_mean(model, point):
     """The smooth fallback surface: a separable quadratic bowl."""
     mean = model["mean"]
     total = mean["intercept"]
-    for x, linear, quadratic in zip(point, mean["linear"], mean["quadratic"]):
+    for x, linear, quadratic in zip(point, mean["linear"], mean["quadratic"], strict=True):
         total += linear * x + quadratic * x * x
     return total
 
@@ -69,9 +69,9 @@ def predict_point(model, point):
     gp = model["gp"]
     scales = gp["length_scales"]
     correction = 0.0
-    for anchor, weight in zip(gp["points"], gp["alpha"]):
+    for anchor, weight in zip(gp["points"], gp["alpha"], strict=True):
         distance = 0.0
-        for x, a, scale in zip(point, anchor, scales):
+        for x, a, scale in zip(point, anchor, scales, strict=True):
             step = (x - a) / scale
             distance += step * step
         correction += weight * math.exp(-0.5 * distance)

@@ -6,10 +6,10 @@ on this machine and ``RayExecutor`` inside Ray tasks (optional extra).
 """
 
 from ._classify import OOM_MARKERS, classify, log_tail, parse_metrics
+from ._confine import CONFINEMENTS, check_confinement
 from ._environment import ALLOWED_PARENT_VARS, secret_names, trial_environment
 from ._local import LocalExecutor
 from ._ray import RayExecutor
-from ._confine import CONFINEMENTS, check_confinement
 from ._run_trial import STDERR_FILE, STDOUT_FILE, limited_argv, run_trial, stop_trials
 from ._supervisor import become_subreaper
 

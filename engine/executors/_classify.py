@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 import signal
-from typing import Mapping
+from collections.abc import Mapping
 
 from interfaces import Outcome, TrialStatus
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Mapping
+from collections.abc import Mapping
 
 __all__ = ["ALLOWED_PARENT_VARS", "SECRET_NAME", "trial_environment", "secret_names"]
 

@@ -25,7 +25,7 @@ def guarded_run(request: TrialRequest, workdir: Path, confine: str = "none") -> 
     """:func:`run_trial`, with a failure of the executor itself as a record, not an exception."""
     try:
         return run_trial(request, workdir, confine=confine)
-    except Exception as exc:  # the executor's own fault (disk full, ...): still a record
+    except Exception as exc:  # noqa: BLE001 - the executor's own fault (disk full, ...): still a record
         return Outcome(status=TrialStatus.CRASHED, reason=f"executor-error: {exc!r}",
                        log_tail=traceback.format_exc()[-2000:])
 
@@ -49,7 +49,7 @@ class LocalExecutor:
         self.root = Path(root) if root is not None else Path(tempfile.mkdtemp(prefix="trials-"))
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="trial")
 
-    def submit(self, request: TrialRequest) -> "Future[Outcome]":
+    def submit(self, request: TrialRequest) -> Future[Outcome]:
         workdir = new_workdir(self.root, request.index)
         return self._pool.submit(guarded_run, request, workdir, self.confine)
 
@@ -60,7 +60,7 @@ class LocalExecutor:
     def close(self) -> None:
         self._pool.shutdown(wait=True)
 
-    def __enter__(self) -> "LocalExecutor":
+    def __enter__(self) -> LocalExecutor:
         return self
 
     def __exit__(self, *_exc: object) -> None:

@@ -78,7 +78,7 @@ class RayExecutor:
         ref = self._remote.remote(_request_data(request), self.root)
         return Outcome.from_dict(self._ray.get(ref))
 
-    def submit(self, request: TrialRequest) -> "Future[Outcome]":
+    def submit(self, request: TrialRequest) -> Future[Outcome]:
         return self._pool.submit(self._run, request)
 
     def close(self) -> None:
@@ -87,7 +87,7 @@ class RayExecutor:
             self._ray.shutdown()
             self._started_here = False
 
-    def __enter__(self) -> "RayExecutor":
+    def __enter__(self) -> RayExecutor:
         return self
 
     def __exit__(self, *_exc: object) -> None:

@@ -11,8 +11,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
-from typing import Mapping
 
 from interfaces import Outcome, TrialRequest, TrialStatus
 
@@ -88,9 +88,8 @@ def _unsafe_paths(files: Mapping[str, str]) -> list[str]:
     bad = []
     for name in files:
         path = PurePosixPath(name)
-        if not name or path.is_absolute() or ".." in path.parts or "\\" in name:
-            bad.append(name)
-        elif name in (STDOUT_FILE, STDERR_FILE):
+        escapes = not name or path.is_absolute() or ".." in path.parts or "\\" in name
+        if escapes or name in (STDOUT_FILE, STDERR_FILE):
             bad.append(name)
     return bad
 

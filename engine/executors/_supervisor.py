@@ -35,6 +35,7 @@ import threading
 import time
 from collections import deque
 from pathlib import Path
+from typing import Any
 
 __all__ = ["descendants", "kill_tree", "main", "set_parent_death_signal", "become_subreaper"]
 
@@ -252,7 +253,7 @@ def main(config: dict) -> dict:
 
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
-    result = {"exit_code": None, "timed_out": False, "terminated": False, "error": None, "swept": 0,
+    result: dict[str, Any] = {"exit_code": None, "timed_out": False, "terminated": False, "error": None, "swept": 0,
               "cgroup": cgroup is not None}
     started = time.monotonic()
     try:
@@ -260,7 +261,8 @@ def main(config: dict) -> dict:
                                  stdin=subprocess.DEVNULL, stdout=out_w, stderr=err_w, start_new_session=True,
                                  preexec_fn=child_setup)
     except OSError as exc:
-        os.close(out_w), os.close(err_w), os.close(out_r), os.close(err_r)
+        for fd in (out_w, err_w, out_r, err_r):
+            os.close(fd)
         _remove_cgroup(cgroup)
         result["error"] = f"could not start {config['argv'][0]!r}: {exc}"
         return result

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from interfaces import ConfigError, Trial, TraceView
+from interfaces import ConfigError, TraceView, Trial
 
 __all__ = ["BuiltinAcceptance", "ACCEPTANCE_RULES"]
 

@@ -21,8 +21,7 @@ import re
 import typing
 from typing import Any
 
-from interfaces import HOOKS, hook_spec
-from interfaces import hooks as hooks_module
+from interfaces import HOOKS, hook_spec, hooks as hooks_module
 
 __all__ = [
     "general_contract",

@@ -23,9 +23,15 @@ from typing import Any
 
 from interfaces import TraceView
 
-from .research_prompts import critique_prompt, explore_messages, generate_prompt, repair_prompt, specify_prompt
+from .research_prompts import (
+    critique_prompt,
+    explore_messages,
+    generate_prompt,
+    repair_prompt,
+    specify_prompt,
+)
 
-__all__ = ["DialogueResult", "admission_dict", "rejection_feedback", "run_dialogue", "strip_fences"]
+__all__ = ["Ask", "DialogueResult", "admission_dict", "rejection_feedback", "run_dialogue", "strip_fences"]
 
 #: ``ask(purpose, messages, answer_model) -> answer``; it raises AutoresearchError when the request fails.
 Ask = Callable[[str, list[dict[str, str]], Any], Any]
@@ -71,7 +77,7 @@ def run_dialogue(ask: Ask, trace: TraceView, metric: str, facts: Mapping[str, An
         _save(folder, "rounds.json", transcript)
         return answer
 
-    messages = explore_messages(trace, metric, dict(facts), list(tried), list(active))
+    messages = explore_messages(trace, metric, dict(facts), [dict(t) for t in tried], [dict(a) for a in active])
     explore = round_("explore", messages, ExploreAnswer)
     context["candidates"] = [c.model_dump() for c in explore.candidates]
     messages += [{"role": "assistant", "content": explore.model_dump_json()},
@@ -79,7 +85,7 @@ def run_dialogue(ask: Ask, trace: TraceView, metric: str, facts: Mapping[str, An
     critique = round_("critique", messages, CritiqueAnswer)
     context["choice"] = critique.choice
     messages += [{"role": "assistant", "content": critique.model_dump_json()},
-                 {"role": "user", "content": specify_prompt(list(tried))}]
+                 {"role": "user", "content": specify_prompt([dict(t) for t in tried])}]
     spec = round_("specify", messages, SpecifyAnswer)
     context["spec"] = spec.model_dump()
     name = f"{spec.name}_{number}" if spec.name in taken else spec.name

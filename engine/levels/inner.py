@@ -16,9 +16,10 @@ the same way. Every trial is written to the store the moment it is decided.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from interfaces import (
     RUN_STOPPING_PROVIDER_CODES,
@@ -54,7 +55,7 @@ class _Pending:
     index: int
     proposal: Proposal
     config: dict[str, Any]
-    future: "Future[Outcome]"
+    future: Future[Outcome]
     started: float = field(default_factory=time.monotonic)
 
 
@@ -209,8 +210,12 @@ class InnerLoop:
         source = f"{self.provider.name}:{self.provider.model}"
         changeable = tuple(n for n in self.search_config.active
                            if n in self.space and not self.space[n].locked and n not in self.search_config.frozen)
+
+        def tried(name: str) -> Callable[[Any], bool]:
+            return lambda value: trace.has_tried(dict(current, **{name: value}))
+
         grids = tuple((n, value_grid(self.space[n], current.get(n, self.space[n].default), self.grid_points,
-                                     exclude=lambda v, n=n: trace.has_tried(dict(current, **{n: v}))))
+                                     exclude=tried(n)))
                       for n in changeable) if self.grid_points else ()
         try:
             reply = self.provider.ask(LLMRequest("propose", tuple(messages), context, "1"),

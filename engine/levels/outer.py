@@ -9,8 +9,9 @@ active parameters, and every change is stored as a snapshot with its reason.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Callable
+from typing import Any
 
 from interfaces import RUN_STOPPING_PROVIDER_CODES, AutoresearchError, SearchConfig, SearchSpace, TraceView
 
@@ -35,8 +36,9 @@ def parameter_summary(trace: TraceView, space: SearchSpace) -> list[dict[str, An
         best = None
         if baseline is not None and baseline.metric is not None:
             for t in touching:
-                if t.ok:
-                    gain = (baseline.metric - t.metric) if trace.minimize else (t.metric - baseline.metric)
+                metric = t.metric if t.ok else None
+                if metric is not None:
+                    gain = (baseline.metric - metric) if trace.minimize else (metric - baseline.metric)
                     best = gain if best is None or gain > best else best
         rows.append({"name": name, "tries": len(touching), "keeps": len(kept),
                      "best_gain_vs_baseline": best, "values_tried": list(trace.values_tried(name))[:6]})

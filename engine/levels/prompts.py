@@ -9,11 +9,12 @@ response schema, so the prompt only names it.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from interfaces import ParamKind, ParamSpec, SearchConfig, SearchSpace, TraceView, Trial
 
-__all__ = ["proposal_messages", "describe_param", "history_lines"]
+__all__ = ["HISTORY_LINES", "proposal_messages", "describe_param", "history_lines"]
 
 HISTORY_LINES = 15
 

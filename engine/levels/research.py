@@ -19,15 +19,16 @@ messages and answer, every code attempt, every admission record, the decision.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from interfaces import RUN_STOPPING_PROVIDER_CODES, AutoresearchError, TraceView
 
 from ..hooks import HookRegistry
-from .outer import parameter_summary
 from .dialogue import admission_dict, run_dialogue
+from .outer import parameter_summary
 
 __all__ = ["Research", "judge", "symptoms"]
 
@@ -79,7 +80,7 @@ class Research:
     evaluations: list[_Evaluation] = field(default_factory=list)
 
     @classmethod
-    def for_run(cls, run: Any, *, store: Any, provider: Any, task: Any, record: Callable[[Any], None]) -> "Research":
+    def for_run(cls, run: Any, *, store: Any, provider: Any, task: Any, record: Callable[[Any], None]) -> Research:
         from sandbox import MechanismHost
 
         run_id = run.run_id

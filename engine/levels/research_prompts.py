@@ -8,7 +8,8 @@ the same hook. Nothing here restates the contract by hand.
 from __future__ import annotations
 
 import json
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from interfaces import HOOKS, TraceView
 

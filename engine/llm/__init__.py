@@ -22,14 +22,14 @@ from ._answers import (
     OuterAnswer,
     ParamChange,
     ProposalAnswer,
-    proposal_answer_for,
     SpecifyAnswer,
     is_completion,
+    proposal_answer_for,
 )
 from ._endpoints import ENDPOINTS, MODES
-from ._grid import value_grid
 from ._errors import ExchangeError
 from ._factory import PROVIDERS, make_provider
+from ._grid import value_grid
 from ._heuristic import SYMPTOMS, CatalogEntry, HeuristicProvider, OuterRules
 from ._ledger import Budget, Ledger, Price
 from ._openai import OpenAIProvider, OpenAISettings

@@ -63,7 +63,7 @@ class ProposalAnswer(BaseModel):
         return _one_line(rationale)
 
     @model_validator(mode="after")
-    def _each_parameter_once(self) -> "ProposalAnswer":
+    def _each_parameter_once(self) -> ProposalAnswer:
         names = [c.name for c in self.changes]
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
@@ -102,14 +102,16 @@ def proposal_answer_for(names: tuple[str, ...],
     for name, values in listed.items():
         members.append(create_model(
             f"Change_{name}", __base__=ParamChange,
-            name=(Literal[(name,)], Field(description=f"The parameter {name}.")),  # type: ignore[valid-type]
-            value=(Literal[values], Field(description=f"New value of {name}, one of: "  # type: ignore[valid-type]
+            name=(Literal[(name,)], Field(description=f"The parameter {name}.")),
+            value=(Literal[values], Field(description=f"New value of {name}, one of: "
                                           + ", ".join(_shown(v) for v in values) + ".")),
         ))
-    change: Any = members[0] if len(members) == 1 else Annotated[Union[tuple(members)], Field(discriminator="name")]
+    # A union of models built at run time: `Union[tuple]` has no `|` spelling (UP007 would drop the Union).
+    union: Any = Union[tuple(members)]  # noqa: UP007
+    change: Any = members[0] if len(members) == 1 else Annotated[union, Field(discriminator="name")]
     return create_model(
         "ProposalAnswer", __base__=ProposalAnswer,
-        changes=(list[change], Field(min_length=1, max_length=2,  # type: ignore[valid-type]
+        changes=(list[change], Field(min_length=1, max_length=2,
                                      description="Only the parameters you change (one or two), each with its new value.")),
     )
 
@@ -163,7 +165,7 @@ class CritiqueAnswer(BaseModel):
     reason: str = Field(min_length=1, max_length=300, description="Why this one.")
 
     @model_validator(mode="after")
-    def _choice_was_assessed(self) -> "CritiqueAnswer":
+    def _choice_was_assessed(self) -> CritiqueAnswer:
         names = [a.name for a in self.assessments]
         if self.choice not in names:
             raise ValueError(f"choice {self.choice!r} must be one of the assessed names: {', '.join(names)}")

@@ -9,7 +9,8 @@ continuation only.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 __all__ = ["AnswerNotText", "assistant_prefix", "continuation"]
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from interfaces import ConfigError
 
@@ -84,20 +85,20 @@ def make_provider(
     if replay is not None:
         if record is not None:
             raise ConfigError("record and replay together would copy a transcript", code="bad-config")
-        provider: Provider = ReplayProvider(replay, ledger=ledger, strict_messages=kw.pop("strict_messages", False))
+        replaying = ReplayProvider(replay, ledger=ledger, strict_messages=kw.pop("strict_messages", False))
         _no_leftovers(kw)
-        if name != "replay" and name != provider.recorded_provider:  # type: ignore[attr-defined]
+        if name != "replay" and name != replaying.recorded_provider:
             raise ConfigError(
-                f"the transcript was recorded with {provider.recorded_provider!r}, not {name!r}",  # type: ignore[attr-defined]
+                f"the transcript was recorded with {replaying.recorded_provider!r}, not {name!r}",
                 code="replay-mismatch",
             )
-        return provider
+        return replaying
     if name == "replay":
         raise ConfigError("the replay provider needs replay=<transcript path>", code="replay-missing")
     if name == "heuristic":
         rules = kw.pop("outer_rules", None) or OuterRules()
         _no_leftovers(kw)
-        provider = HeuristicProvider(seed, catalog=catalog or _library_catalog, ledger=ledger, outer_rules=rules)
+        provider: Provider = HeuristicProvider(seed, catalog=catalog or _library_catalog, ledger=ledger, outer_rules=rules)
     else:
         provider = _openai_provider(name, model, base_url, ledger, kw)
     return RecordingProvider(provider, record) if record is not None else provider

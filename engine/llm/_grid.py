@@ -15,7 +15,8 @@ offered new values rather than a duplicate.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from interfaces import ParamKind, ParamSpec
 
@@ -67,7 +68,7 @@ def value_grid(spec: ParamSpec, current: Any, points: int = 8,
     values: list[Any] = []
     for value in map(at, steps):
         value = min(max(value, low), high)
-        value = int(round(value)) if spec.kind is ParamKind.INT else _short(value, current, low, high)
+        value = round(value) if spec.kind is ParamKind.INT else _short(value, current, low, high)
         if not (low <= value <= high) or value == current or value in values or skip(value):
             continue
         values.append(value)
@@ -75,7 +76,7 @@ def value_grid(spec: ParamSpec, current: Any, points: int = 8,
             break
     if spec.kind is ParamKind.INT and len(values) < points:
         # Rounding merged steps of a narrow integer range: fill with the nearest unused integers.
-        nearest = sorted(range(int(math.ceil(low)), int(math.floor(high)) + 1), key=lambda v: (abs(v - current), v))
+        nearest = sorted(range(math.ceil(low), math.floor(high) + 1), key=lambda v: (abs(v - current), v))
         values += [v for v in nearest[:points * 4]
                    if v != current and v not in values and not skip(v)][:points - len(values)]
     return tuple(sorted(values)) or None

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from interfaces import ConfigError
 
@@ -156,7 +157,7 @@ class Ledger:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], budget: Budget | None = None) -> "Ledger":
+    def from_dict(cls, data: Mapping[str, Any], budget: Budget | None = None) -> Ledger:
         """Rebuild a ledger (e.g. when a run resumes) from :meth:`to_dict` data.
 
         ``budget``, when given, replaces the stored cap: a run stopped by its

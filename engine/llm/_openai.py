@@ -32,14 +32,15 @@ import logging
 import os
 import time
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import instructor
 import openai
 from instructor.core.exceptions import InstructorError, InstructorRetryException
 from instructor.core.hooks import Hooks
+from openai.types.chat import ChatCompletionMessageParam
 from pydantic import BaseModel, ValidationError
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from interfaces import ConfigError, thaw
 
@@ -84,7 +85,7 @@ class OpenAISettings:
             raise ConfigError("backoff cannot be negative", code="bad-retries")
 
 
-def _failure_code(exc: BaseException, log: "_CallLog | None" = None) -> tuple[str, bool]:
+def _failure_code(exc: BaseException, log: _CallLog | None = None) -> tuple[str, bool]:
     """The stable code for a failure, and whether trying again may help.
 
     ``provider-empty-answer`` (a response with no choices) and
@@ -305,7 +306,7 @@ class OpenAIProvider:
                     hooks=log.hooks,
                     **sampling,
                 )
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any provider failure becomes a coded exchange record
             cause = _root_cause(exc)
             code, _ = _failure_code(cause, log)
             message = self._scrub(f"{type(cause).__name__}: {cause}")
@@ -335,14 +336,17 @@ class OpenAIProvider:
             asked = retry_after_s(_root_cause(state.outcome.exception()))
             return backoff(state) if asked is None else min(asked, self.settings.retry_after_max_s)
 
+        def before_sleep(state: RetryCallState) -> None:
+            # Called only after a failed attempt, so the outcome holds the exception.
+            error = state.outcome.exception() if state.outcome is not None else None
+            code = _failure_code(_root_cause(error), log)[0] if error is not None else "no-exception"
+            _log.info("retrying %s call after %s", request.purpose, code)
+
         return Retrying(
             stop=stop_after_attempt(self.settings.max_attempts),
             wait=wait,
             retry=retry_if_exception(lambda exc: _failure_code(_root_cause(exc), log)[1]),
-            before_sleep=lambda state: _log.info(
-                "retrying %s call after %s", request.purpose,
-                _failure_code(_root_cause(state.outcome.exception()), log)[0]
-            ),
+            before_sleep=before_sleep,
             reraise=True,
         )
 
@@ -350,7 +354,9 @@ class OpenAIProvider:
         """One completion-style HTTP request; the answer is what the model wrote after the prefix."""
         messages = request.chat_messages()
         log.requests += 1  # instructor fires no hooks without a response model: counted here instead
-        response = self._client.create(response_model=None, messages=messages, model=self.model, **sampling)
+        # The SDK's message types are TypedDicts; these plain role/content dicts are their runtime form.
+        sdk_messages = cast("list[ChatCompletionMessageParam]", messages)
+        response = self._client.create(response_model=None, messages=sdk_messages, model=self.model, **sampling)
         text, finish_reason = "", ""
         try:
             text, finish_reason = continuation(response, assistant_prefix(messages))

@@ -24,8 +24,11 @@ class Provider(Protocol):
     (``"openai"``, ``"heuristic"``, ``"replay"``), ``model`` the model used.
     """
 
-    name: str
-    model: str
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def model(self) -> str: ...
 
     def describe(self) -> str:
         """One line for people: what answers, and how."""

@@ -7,8 +7,9 @@ is written to the run store and to replay transcripts.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, Mapping, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
@@ -78,7 +79,7 @@ class LLMRequest:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "LLMRequest":
+    def from_dict(cls, data: Mapping[str, Any]) -> LLMRequest:
         return cls(
             purpose=data["purpose"],
             messages=tuple(data.get("messages", ())),
@@ -122,7 +123,7 @@ class Usage:
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
 
-    def __add__(self, other: "Usage") -> "Usage":
+    def __add__(self, other: Usage) -> Usage:
         cost = None if self.cost_usd is None or other.cost_usd is None else self.cost_usd + other.cost_usd
         return Usage(
             prompt_tokens=self.prompt_tokens + other.prompt_tokens,
@@ -141,7 +142,7 @@ class Usage:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Usage":
+    def from_dict(cls, data: Mapping[str, Any]) -> Usage:
         cost = data.get("cost_usd", 0.0)
         return cls(
             prompt_tokens=int(data.get("prompt_tokens", 0)),
@@ -199,7 +200,7 @@ class Exchange:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Exchange":
+    def from_dict(cls, data: Mapping[str, Any]) -> Exchange:
         return cls(
             purpose=data["purpose"],
             level=data["level"],

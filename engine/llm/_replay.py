@@ -159,4 +159,5 @@ class ReplayProvider:
             raise provider_error(
                 "replay-mismatch", f"recorded answer no longer validates as {response_model.__name__}: {exc}"
             ) from None
+        # The recorded answer type stands in for T, which may be a per-request restriction of it.
         return LLMReply(value=value, exchange=exchange)  # type: ignore[arg-type]

@@ -32,12 +32,18 @@ def running_best(trials: Sequence[Trial], *, minimize: bool = True) -> list[tupl
     """``(index, best so far)`` at each kept trial that improved the best."""
     steps: list[tuple[int, float]] = []
     for trial in sorted(trials, key=lambda t: t.index):
-        if not (trial.kept and trial.ok):
+        metric = trial.metric if trial.kept and trial.ok else None
+        if metric is None:
             continue
-        metric = float(trial.metric)  # type: ignore[arg-type]
         if not steps or (metric < steps[-1][1] if minimize else metric > steps[-1][1]):
-            steps.append((trial.index, metric))
+            steps.append((trial.index, float(metric)))
     return steps
+
+
+def _points(trials: Sequence[Trial]) -> tuple[list[int], list[float]]:
+    """The indices and metrics of those of ``trials`` that have a metric."""
+    pairs = [(t.index, float(t.metric)) for t in trials if t.metric is not None]
+    return [index for index, _ in pairs], [metric for _, metric in pairs]
 
 
 def plot_progress(
@@ -51,7 +57,7 @@ def plot_progress(
     FigureCanvasAgg(figure)
     axes = figure.add_subplot(1, 1, 1)
     ok = [t for t in trials if t.ok]
-    metrics = [float(t.metric) for t in ok]  # type: ignore[arg-type]
+    metrics = _points(ok)[1]
     kept_count = sum(1 for t in trials if t.decision is Decision.KEEP)
     axes.set_title(title or f"Progress: {len(trials)} trials, {kept_count} kept")
     axes.set_xlabel("trial")
@@ -70,8 +76,7 @@ def plot_progress(
 
     discarded = [t for t in ok if t.decision is Decision.DISCARD]
     axes.scatter(
-        [t.index for t in discarded],
-        [t.metric for t in discarded],
+        *_points(discarded),
         s=18,
         color="#b0b0b0",
         label=f"discarded ({len(discarded)})",
@@ -98,20 +103,19 @@ def plot_progress(
         zorder=3,
     )
 
-    baseline = next((t for t in trials if t.decision is Decision.BASELINE and t.ok), None)
+    baseline = next((t.metric for t in trials if t.decision is Decision.BASELINE and t.ok), None)
     if baseline is not None:
         axes.axhline(
-            baseline.metric,
+            baseline,
             color="#1f77b4",
             linestyle="--",
             linewidth=1,
-            label=f"baseline {baseline.metric:.6f}",
+            label=f"baseline {baseline:.6f}",
             zorder=1,
         )
     kept = [t for t in ok if t.decision in (Decision.KEEP, Decision.BASELINE)]
     axes.scatter(
-        [t.index for t in kept],
-        [t.metric for t in kept],
+        *_points(kept),
         s=46,
         color="#2ca02c",
         edgecolors="black",

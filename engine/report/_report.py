@@ -64,7 +64,7 @@ def _result_section(trace: TraceView, in_flight: list[int]) -> list[str]:
     )
     if best is not None:
         lines.append(f"- best kept metric: {metric_text(best.metric)} (trial {best.index})")
-        if baseline is not None and baseline.metric is not None:
+        if best.metric is not None and baseline is not None and baseline.metric is not None:
             lines.append(f"- change from baseline: {delta_text(best.metric, baseline.metric)}")
     observed = trace.best_metric()
     if observed is not None and (best is None or trace.is_better(observed, best.metric)):

@@ -11,12 +11,12 @@ against the process dying.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import math
 import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping
-import contextlib
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -514,7 +514,9 @@ class RunStore:
                 " cost_usd, duration_s, failed, exchange, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (run_id, *values),
             )
-            return int(cursor.lastrowid)
+            if cursor.lastrowid is None:  # sqlite3 sets it after every INSERT that added a row
+                raise StoreError("the LLM call was not stored (no row id)", code="bad-llm-call")
+            return cursor.lastrowid
 
     def llm_calls(self, run_id: str) -> list[dict[str, Any]]:
         """Every exchange as stored, oldest first, with ``id`` and ``created_at`` added."""
@@ -535,7 +537,7 @@ class RunStore:
         )
         keys = ("id", "purpose", "level", "provider", "model", "prompt_tokens", "completion_tokens",
                 "cost_usd", "duration_s", "failed")
-        return [dict(zip(keys, row)) for row in rows]
+        return [dict(zip(keys, row, strict=True)) for row in rows]
 
     def usage(self, run_id: str) -> dict[str, Any]:
         """Token, cost and call totals: ``{"levels": {level: totals}, "total": totals}``."""

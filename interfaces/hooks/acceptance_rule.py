@@ -23,7 +23,7 @@ annealing that sometimes keeps a slightly worse trial early on.
 
 from __future__ import annotations
 
-from typing import Optional, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from ..records import Trial
 from ..trace import TraceView
@@ -37,6 +37,6 @@ __all__ = ["AcceptanceRule", "HOOK", "METHOD", "CALL_BUDGET_S"]
 
 @runtime_checkable
 class AcceptanceRule(Protocol):
-    def decide(self, trial: Trial, incumbent: Optional[Trial], trace: TraceView) -> bool:
+    def decide(self, trial: Trial, incumbent: Trial | None, trace: TraceView) -> bool:
         """Return True to keep ``trial`` as the new incumbent."""
         ...

@@ -22,7 +22,7 @@ Example use: a tabu list that vetoes proposals too close to recent ones.
 
 from __future__ import annotations
 
-from typing import Optional, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from ..records import Proposal
 from ..space import SearchSpace
@@ -37,6 +37,6 @@ __all__ = ["ProposalFilter", "HOOK", "METHOD", "CALL_BUDGET_S"]
 
 @runtime_checkable
 class ProposalFilter(Protocol):
-    def check(self, proposal: Proposal, trace: TraceView, space: SearchSpace) -> Optional[str]:
+    def check(self, proposal: Proposal, trace: TraceView, space: SearchSpace) -> str | None:
         """Return None to pass the proposal, or a one-sentence veto reason."""
         ...

@@ -26,7 +26,7 @@ expected improvement.
 
 from __future__ import annotations
 
-from typing import Any, Optional, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from ..search_config import SearchConfig
 from ..space import SearchSpace
@@ -43,6 +43,6 @@ __all__ = ["ProposalSource", "HOOK", "METHOD", "CALL_BUDGET_S"]
 class ProposalSource(Protocol):
     def propose(
         self, trace: TraceView, space: SearchSpace, config: SearchConfig
-    ) -> Optional[dict[str, Any]]:
+    ) -> dict[str, Any] | None:
         """Return {parameter: value} changes to try next, or None to pass."""
         ...

@@ -17,8 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from engine.run import main  # noqa: E402
-from engine.runner import Run  # noqa: E402
+from engine.run import main
+from engine.runner import Run
 
 
 def _note(markers: Path, text: str, pause_s: float) -> None:

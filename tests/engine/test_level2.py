@@ -7,13 +7,13 @@ from types import SimpleNamespace
 import pytest
 
 import mechanism_library
+from benchmarks.broken_transcript import break_first_generation
 from engine.hooks import HookRegistry
 from engine.levels.research import judge
 from engine.runner import Run
 from engine.settings import RunSettings
 from engine.store import RunStore
 from interfaces import Proposal, SearchSpace, TraceView
-from benchmarks.broken_transcript import break_first_generation
 from sandbox import MechanismHost, admit
 
 QUAD = Path(__file__).parent / "data" / "quad.py"

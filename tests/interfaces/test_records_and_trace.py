@@ -3,8 +3,17 @@ import json
 import pytest
 from hypothesis import given, strategies as st
 
-from interfaces import (HOOKS, Decision, Outcome, Proposal, SearchConfig, TraceView, Trial,
-                        TrialStatus, hook_spec)
+from interfaces import (
+    HOOKS,
+    Decision,
+    Outcome,
+    Proposal,
+    SearchConfig,
+    TraceView,
+    Trial,
+    TrialStatus,
+    hook_spec,
+)
 from interfaces.hooks import ProposalFilter
 
 from .strategies import spaces, traces

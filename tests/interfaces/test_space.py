@@ -108,5 +108,5 @@ def test_numeric_validation_agrees_with_bounds(space, value):
 @given(spaces())
 def test_a_space_answers_the_mapping_methods_in_its_own_order(space):
     assert space.keys() == space.names == tuple(spec.name for spec in space)
-    assert space.values() == tuple(space[name] for name in space.keys())
+    assert space.values() == tuple(space[name] for name in space.names)
     assert dict(space.items()) == {name: space[name] for name in space.names}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from interfaces import Decision, SearchSpace, TraceView, Trial, TrialStatus
 from mechanism_library import MECHANISMS_DIR
@@ -12,7 +13,7 @@ from mechanism_library import MECHANISMS_DIR
 NAMES = tuple(sorted(p.stem for p in MECHANISMS_DIR.glob("*.py")))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load(name: str) -> Any:
     """Import ``mechanisms/<name>.py`` directly; the real engine goes through the sandbox."""
     spec = importlib.util.spec_from_file_location(f"library_under_test_{name}", MECHANISMS_DIR / f"{name}.py")

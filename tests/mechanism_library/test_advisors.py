@@ -75,7 +75,7 @@ def test_bandit_names_only_active_parameters_and_passes_without_any():
     bandit = build("multiscale_bandit", seed=1)
     trace = TraceBuilder(MIXED)
     trace.baseline(3.0)
-    for seed_offset in range(5):
+    for _ in range(5):
         advice = bandit.advise(trace.view(), MIXED, SearchConfig(active=("OPT",), min_active=1))
         assert arm(advice) == ("OPT", "switch")
     assert bandit.advise(trace.view(), MIXED, SearchConfig(active=(), min_active=0)) == ""

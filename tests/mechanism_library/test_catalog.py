@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import shutil
@@ -54,7 +55,7 @@ def test_every_manifest_is_complete_and_matches_its_source(entry):
 
 def test_entry_is_frozen_and_its_manifest_read_only():
     entry = get("tabu_filter")
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         entry.name = "other"  # type: ignore[misc]
     with pytest.raises(TypeError):
         entry.manifest["origin"] = "generated"  # type: ignore[index]

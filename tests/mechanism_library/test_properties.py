@@ -9,8 +9,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from interfaces import HOOKS, Decision, Trial, TrialStatus
 from mechanism_library import by_hook

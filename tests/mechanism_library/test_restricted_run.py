@@ -19,8 +19,7 @@ from RestrictedPython.Guards import (
     safer_getattr,
 )
 
-from interfaces import Proposal, Trial, TrialStatus, Decision
-
+from interfaces import Decision, Proposal, Trial, TrialStatus
 from mechanism_library import MECHANISMS_DIR, get
 
 from .helpers import TraceBuilder, build
@@ -66,7 +65,7 @@ def restricted(name):
         "_write_": own_objects_write_guard(f"restricted_{name}"), "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
         "_unpack_sequence_": guarded_unpack_sequence, "_inplacevar_": inplace,
     }
-    exec(result.code, namespace)
+    exec(result.code, namespace)  # noqa: S102 - RestrictedPython's output, under its guards
     return namespace["build"]
 
 

@@ -78,7 +78,7 @@ def test_the_real_mechanism_process_reports_its_confinement() -> None:
     text = "class F:\n    def check(self, proposal, trace, space):\n        return None\n\n\n" \
            "def build(seed):\n    return F()\n"
     admission = admit(text, "filter", verify=False)
-    load = [s for s in admission.stages if s.stage == "load"][0]
+    load = next(s for s in admission.stages if s.stage == "load")
     assert load.ok and "seccomp" in load.details
 
 

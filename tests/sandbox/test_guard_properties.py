@@ -8,11 +8,10 @@ import string
 import unicodedata
 
 import pytest
-from hypothesis import assume, given, settings
-from hypothesis import strategies as st
+from hypothesis import assume, given, settings, strategies as st
 
-from sandbox._policy import ALWAYS_FORBIDDEN_NAMES, FORBIDDEN_NAMES, is_private_name
 from sandbox import DEFAULT_POLICY, MODULE_EXPORTS, SandboxViolation, guard_stage, parse_stage
+from sandbox._policy import ALWAYS_FORBIDDEN_NAMES, FORBIDDEN_NAMES, is_private_name
 
 from ._harness import attack_module, guard_codes, run_unguarded
 
@@ -69,7 +68,7 @@ def test_the_parse_and_guard_stages_never_raise_on_arbitrary_text(text: str) -> 
         assert parsed.violations
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _folds() -> dict[str, list[str]]:
     """For each ASCII letter, the identifier characters that NFKC folds to it."""
     folds: dict[str, list[str]] = {c: [c] for c in string.ascii_lowercase}
@@ -118,11 +117,11 @@ class _Spy:
     def __init__(self, touched: list) -> None:
         self.touched = touched
 
-    def __getattr__(self, name: str) -> "_Spy":
+    def __getattr__(self, name: str) -> _Spy:
         self.touched.append(name)
         return self
 
-    def __getitem__(self, key: object) -> "_Spy":
+    def __getitem__(self, key: object) -> _Spy:
         self.touched.append(key)
         return self
 

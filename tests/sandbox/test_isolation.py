@@ -15,8 +15,8 @@ import pytest
 
 from interfaces import ParamSpec, Proposal, SearchSpace, TraceView, Trial
 from sandbox import Limits, MechanismHost, admit
-from sandbox._verify import verify_stages
 from sandbox._policy import DEFAULT_POLICY
+from sandbox._verify import verify_stages
 
 from ._harness import advisor as harness_advisor
 from .mechanisms import source
@@ -120,16 +120,19 @@ def test_a_compromised_process_cannot_print_its_own_verdict() -> None:
 
 def test_a_compromised_process_cannot_claim_a_short_duration() -> None:
     load, verify = verify_with_forger("slow")
+    assert load.ok and not verify.ok
     assert [v.code for v in verify.violations] == ["call-timeout"]
 
 
 def test_a_compromised_process_cannot_flood_the_caller() -> None:
     load, verify = verify_with_forger("flood")
+    assert load.ok and not verify.ok
     assert [v.code for v in verify.violations] == ["reply-too-large"]
 
 
 def test_a_huge_failure_message_is_clipped_and_a_bogus_line_dropped() -> None:
     load, verify = verify_with_forger("message")
+    assert load.ok and not verify.ok
     violation = verify.violations[0]
     assert violation.code == "call-raised" and len(violation.message) < 2_200
     assert violation.line == 0  # the source has 3 lines: a claimed line 10**12 is not one of them

@@ -12,12 +12,10 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from sandbox import DEFAULT_POLICY, parse_stage
-from sandbox._prescan import DEFAULT_SCAN_LIMITS as LIMITS
-from sandbox._prescan import prescan
+from sandbox._prescan import DEFAULT_SCAN_LIMITS as LIMITS, prescan
 
 ROOT = Path(__file__).resolve().parents[2]
 REAL_MECHANISMS = sorted((ROOT / "mechanism_library" / "mechanisms").glob("*.py")) + \

@@ -7,8 +7,7 @@ import sys
 import weakref
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from sandbox import (
     SuiteFailure,
@@ -20,9 +19,9 @@ from sandbox import (
     is_plain,
     load_stage,
     module_name,
+    strategies as sst,
     unload,
 )
-from sandbox import strategies as sst
 
 from .mechanisms import source
 

@@ -3,7 +3,6 @@ loaded in two limited processes, and reports the first failing example."""
 
 from __future__ import annotations
 
-
 import pytest
 
 from sandbox import Limits, admit

@@ -2,3 +2,5 @@
 
 See :mod:`engine.levels.fill.session` for the flow.
 """
+
+__all__: list[str] = []  # the subpackages and modules are the API

@@ -143,8 +143,10 @@ def is_empty(body: str) -> bool:
         tree = ast.parse("def f():\n" + (body if body.strip() else BODY_INDENT + "pass\n"))
     except SyntaxError:
         return False  # not empty: wrong, and the sandbox says where
-    statements = tree.body[0].body  # type: ignore[attr-defined]
-    for statement in statements:
+    function = tree.body[0]
+    if not isinstance(function, ast.FunctionDef):  # unreachable: the parsed text starts with the def
+        return False
+    for statement in function.body:
         if isinstance(statement, ast.Pass):
             continue
         if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant):

@@ -30,7 +30,7 @@ from .novelty import Likeness, body_likeness
 from .prompt import STOP, fill_messages
 from .skeleton import Skeleton, render
 
-__all__ = ["Candidate", "FillSettings", "best", "generate"]
+__all__ = ["Asker", "Candidate", "FillSettings", "best", "generate"]
 
 #: A hook method's answer for "nothing to do", as source text.
 _DECLINE = {"source": "None", "filter": "None", "advisor": '""'}

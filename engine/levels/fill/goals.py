@@ -19,7 +19,7 @@ from interfaces import SearchConfig, SearchSpace, TraceView
 
 from .helpers import stuck_parameter, untried, untried_direction
 
-__all__ = ["IDEAS", "Goal", "Rut", "choose_goal", "find_rut"]
+__all__ = ["IDEAS", "OUTCOME_TEXT", "Goal", "Rut", "choose_goal", "find_rut"]
 
 #: How a tried idea fared, best first: the order used when every fitting idea was tried.
 _OUTCOME_RANK = {"kept": 0, "reverted": 1, "activated": 1, "ejected": 2, "nothing-passed": 3, "rejected": 3}

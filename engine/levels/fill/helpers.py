@@ -108,7 +108,7 @@ def random_value(rng, spec):
         low, high = _int_bounds(spec)
         if spec.log and low > 0:
             drawn = math.exp(rng.uniform(math.log(low - 0.5), math.log(high + 0.5)))
-            return min(max(int(round(drawn)), low), high)
+            return min(max(round(drawn), low), high)
         return rng.randint(low, high)
     if spec.log and spec.low > 0:
         drawn = math.exp(rng.uniform(math.log(spec.low), math.log(spec.high)))
@@ -139,7 +139,7 @@ def step(spec, value, direction, size=1.0):
         moved = spec.high if sign > 0 else spec.low
     if spec.kind == "int":
         low, high = _int_bounds(spec)
-        moved = int(round(min(max(moved, low), high)))
+        moved = round(min(max(moved, low), high))
         if moved == value:  # a step smaller than one still moves by one
             moved = value + sign
         return min(max(moved, low), high)
@@ -206,7 +206,7 @@ def clip(spec, value):
     value = spec.coerce(value)
     if spec.kind in ("bool", "choice"):
         return value if spec.check(value) is None else spec.default
-    if not _is_number(value) or isinstance(value, float) and math.isnan(value):
+    if not _is_number(value) or (isinstance(value, float) and math.isnan(value)):
         return spec.default
     if spec.kind == "float":
         return float(min(max(value, spec.low), spec.high))
@@ -215,7 +215,7 @@ def clip(spec, value):
         return low
     if value >= high:
         return high
-    return min(max(int(round(value)), low), high)
+    return min(max(round(value), low), high)
 
 
 def _alternatives(spec, value, rng):

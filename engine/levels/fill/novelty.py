@@ -46,6 +46,9 @@ from mechanism_library import LibraryError, catalog
 __all__ = [
     "COPY_THRESHOLD",
     "NEW_THRESHOLD",
+    "IDENTIFIER",
+    "STRING",
+    "NUMBER",
     "Likeness",
     "body_likeness",
     "library_references",

@@ -15,11 +15,12 @@ import json
 import random
 import time
 from collections import Counter
-from typing import Any, Callable, Iterable, TypeVar
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from .._answers import is_completion
+from .._answers import CodeCompletion
 from .._errors import provider_error
 from .._ledger import Ledger
 from .._records import Exchange, LLMReply, LLMRequest, Usage
@@ -145,7 +146,7 @@ class HeuristicProvider:
             response_model=response_model.__name__,
             messages=request.messages,
             # A completion's raw text is the continuation itself, as a model's would be.
-            raw_text=(value.text if is_completion(response_model) else json.dumps(answer),),
+            raw_text=(value.text if isinstance(value, CodeCompletion) else json.dumps(answer),),
             parsed=value.model_dump(mode="json"),
             usage=usage,
             duration_s=time.monotonic() - started,

@@ -14,7 +14,8 @@ Each body is the method's statements indented by 8 spaces, ending in a newline.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .._errors import provider_error
 

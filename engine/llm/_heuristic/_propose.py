@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import math
 import random
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from interfaces import ParamKind, ParamSpec, SearchSpace
 
@@ -89,7 +90,7 @@ def _numeric_moves(spec: ParamSpec, current: float) -> list[float]:
     values: list[float] = []
     for candidate in candidates:
         if spec.kind is ParamKind.INT:
-            value: float = int(round(_clamp(spec, candidate)))
+            value: float = round(_clamp(spec, candidate))
         else:
             value = _clamp(spec, _round(float(candidate)))
         if value != current and value not in values and spec.check(value) is None:

@@ -20,8 +20,9 @@ from __future__ import annotations
 import re
 import statistics
 from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
+from typing import Any, Protocol
 
 from interfaces import Decision, TraceView
 
@@ -34,13 +35,19 @@ SYMPTOMS = ("cold-start", "repetition", "plateau", "noisy-keeps")
 
 
 class CatalogEntry(Protocol):
-    """What the stand-in reads from a mechanism library entry."""
+    """What the stand-in reads from a mechanism library entry (read-only, as the library's frozen
+    entries are)."""
 
-    name: str
-    hook: str
-    description: str
-    addresses: Sequence[str]
-    source: str
+    @property
+    def name(self) -> str: ...
+    @property
+    def hook(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def addresses(self) -> Sequence[str]: ...
+    @property
+    def source(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -72,8 +79,9 @@ def _noise_floor(trace: TraceView, context: Mapping[str, Any]) -> float | None:
         return float(context["noise_floor"])
     by_config: dict[Any, list[float]] = {}
     for trial in trace.ran():
-        if trial.ok:
-            by_config.setdefault(trial.config, []).append(trial.metric)  # type: ignore[arg-type]
+        metric = trial.metric if trial.ok else None
+        if metric is not None:
+            by_config.setdefault(trial.config, []).append(metric)
     spreads = [statistics.stdev(v) for v in by_config.values() if len(v) >= 2]
     return max(spreads) if spreads else None
 

@@ -11,15 +11,16 @@ stops the run cleanly with ``local-server-died``.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from interfaces import ProviderError
 
 from .server import server_for_run
 from .weights import DEFAULT_MODEL, MODELS
 
-__all__ = ["LocalProvider", "local_provider"]
+__all__ = ["LocalProvider", "local_provider", "MAX_OUTPUT_TOKENS", "REQUEST_TIMEOUT_S"]
 
 _SERVER_GONE = ("provider-unavailable", "provider-timeout")
 #: A 1.5B model writing a mechanism on two CPU cores needs about 180 s when the machine is quiet

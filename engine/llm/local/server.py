@@ -36,7 +36,7 @@ from interfaces.errors import ConfigError
 from ._errors import LocalServerError
 from .weights import DEFAULT_MODEL, check_gguf, resolve_model_path
 
-__all__ = ["DEFAULT_LAUNCHER", "SERVER_LOG_NAME", "LocalServer", "server_for_run"]
+__all__ = ["DEFAULT_LAUNCHER", "DEFAULT_N_CTX", "SERVER_LOG_NAME", "LocalServer", "server_for_run"]
 
 #: Context of the served model. The Level 2 Generate request with its three earlier rounds is about
 #: 3000 prompt tokens; a repair round appends the code and the violations to the same conversation,

@@ -148,7 +148,7 @@ def locate_parts(model: str | ModelSpec) -> tuple[Path, ...]:
     spec = _lookup(model)
     paths: list[Path] = []
     missing: list[str] = []
-    for package, module_name in zip(spec.part_packages, spec.part_modules):
+    for package, module_name in zip(spec.part_packages, spec.part_modules, strict=True):
         try:
             module = importlib.import_module(module_name)
             path = Path(module.get_part_path())

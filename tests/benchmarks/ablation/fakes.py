@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
-from typing import Any, Callable, Mapping
+from typing import Any
 
-from interfaces import Decision, Outcome, ParamKind, ParamSpec, SearchSpace, TrialRequest, TrialStatus
 from benchmarks.ablation import RunData, TrialRow
+from interfaces import Decision, Outcome, ParamKind, ParamSpec, SearchSpace, TrialRequest, TrialStatus
 
 SPACE = SearchSpace((
     ParamSpec("X", ParamKind.FLOAT, 0.9, low=-1.0, high=1.0),
@@ -61,7 +62,7 @@ class FakeExecutor:
         self.submitted: list[int] = []
         self.closed = False
 
-    def submit(self, request: TrialRequest) -> "Future[Outcome]":
+    def submit(self, request: TrialRequest) -> Future[Outcome]:
         self.submitted.append(request.index)
         config = json.loads(request.files["config.json"])
         config = {k: (tuple(v) if isinstance(v, list) else v) for k, v in config.items()}

@@ -100,7 +100,7 @@ def test_tpe_beats_random_search_on_a_smooth_function():
     best = {m: [min(r.metric for r in run_baseline(m, task, FakeExecutor(task), trials=40, seed=s).rows)
                 for s in range(8)] for m in ("random", "tpe")}
     assert statistics.mean(best["tpe"]) < 0.6 * statistics.mean(best["random"])
-    assert sum(t < r for t, r in zip(best["tpe"], best["random"])) >= 6
+    assert sum(t < r for t, r in zip(best["tpe"], best["random"], strict=True)) >= 6
 
 
 def test_crashes_are_recorded_and_told_to_tpe():

@@ -6,8 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from benchmarks.ablation import bootstrap_ci, compare_all, compare_paired, holm, summarise
 from interfaces import ConfigError
@@ -96,7 +95,7 @@ def test_holm_matches_a_hand_computed_example():
 @given(st.lists(st.floats(0.0, 1.0), min_size=1, max_size=20))
 def test_holm_never_lowers_a_p_value_and_keeps_their_order(pvalues):
     adjusted = holm(pvalues)
-    assert all(a >= p - 1e-15 and a <= 1.0 for a, p in zip(adjusted, pvalues))
+    assert all(a >= p - 1e-15 and a <= 1.0 for a, p in zip(adjusted, pvalues, strict=True))
     for i in range(len(pvalues)):
         for j in range(len(pvalues)):
             if pvalues[i] < pvalues[j]:

@@ -2,8 +2,7 @@ import ast
 
 import libcst as cst
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from benchmarks.script_task import (
     ProposalRejected,
@@ -86,7 +85,7 @@ def test_apply_changes_edits_only_the_named_literals_and_keeps_comments():
     assert "LR = 0.001            # learning rate" in edited
     assert "DEPTH: int = 6" in edited
     # everything else is byte-for-byte the same
-    changed = [(a, b) for a, b in zip(SCRIPT.splitlines(), edited.splitlines()) if a != b]
+    changed = [(a, b) for a, b in zip(SCRIPT.splitlines(), edited.splitlines(), strict=True) if a != b]
     assert len(changed) == 4 and len(SCRIPT.splitlines()) == len(edited.splitlines())
 
 

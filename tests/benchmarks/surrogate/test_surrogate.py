@@ -11,8 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from benchmarks.surrogate import (
     SurrogateModel,
@@ -180,7 +179,7 @@ def test_holdout_report_shows_a_bad_fit_as_bad(runs):
         metrics = [t.metric for t in trials]
         rng.shuffle(metrics)
         scrambled[name] = tuple(Trial(t.index, t.config, {}, t.status, m, t.decision)
-                                for t, m in zip(trials, metrics))
+                                for t, m in zip(trials, metrics, strict=True))
     report = holdout_report(scrambled, SPACE, NOISE)
     assert report.rmse_over_noise > 3.0
     assert abs(report.spearman) < 0.4

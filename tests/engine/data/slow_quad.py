@@ -1,8 +1,7 @@
 """The quad objective, slowed down so that a test can kill the engine mid-trial."""
 
-import time
-
 import math
+import time
 
 LEARNING_RATE = 0.01
 WEIGHT_DECAY = 0.1

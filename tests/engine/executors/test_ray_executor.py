@@ -40,7 +40,7 @@ def test_ray_and_local_executors_give_the_same_records(tmp_path):
         got = [f.result(timeout=300) for f in [remote.submit(r) for r in requests]]
     assert [o.status for o in got] == [TrialStatus.OK, TrialStatus.CRASHED, TrialStatus.TIMED_OUT,
                                        TrialStatus.DIVERGED]
-    for a, b in zip(expected, got):
+    for a, b in zip(expected, got, strict=True):
         assert (a.status, a.metric, a.metrics, a.exit_code, a.reason) == (b.status, b.metric, b.metrics,
                                                                            b.exit_code, b.reason)
     assert len(list((tmp_path / "ray").iterdir())) == len(requests)

@@ -4,7 +4,6 @@ import sys
 import textwrap
 import time
 
-
 from engine.executors import STDOUT_FILE, run_trial
 from interfaces import TrialRequest, TrialStatus
 

@@ -4,8 +4,7 @@ import ast
 import inspect
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 import interfaces
 import mechanism_library

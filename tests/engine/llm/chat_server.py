@@ -29,7 +29,7 @@ class Answer:
     finish_reason: str = "stop"
 
     @classmethod
-    def json(cls, payload: Any, **usage: int) -> "Answer":
+    def json(cls, payload: Any, **usage: int) -> Answer:
         return cls(json.dumps(payload), **usage)
 
 

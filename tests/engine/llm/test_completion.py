@@ -7,8 +7,17 @@ import json
 import pytest
 
 from engine.llm import (
-    ANSWER_MODELS, Budget, CodeCompletion, HeuristicProvider, Ledger, LLMRequest, OpenAIProvider,
-    OpenAISettings, RecordingProvider, ReplayProvider, is_completion,
+    ANSWER_MODELS,
+    Budget,
+    CodeCompletion,
+    HeuristicProvider,
+    Ledger,
+    LLMRequest,
+    OpenAIProvider,
+    OpenAISettings,
+    RecordingProvider,
+    ReplayProvider,
+    is_completion,
 )
 from interfaces import ProviderError
 

@@ -6,12 +6,21 @@ import json
 import threading
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from engine.llm import (
-    Budget, Exchange, HeuristicProvider, Ledger, LLMRequest, OpenAIProvider, ProposalAnswer, Provider,
-    RecordingProvider, ReplayProvider, Usage, make_provider,
+    Budget,
+    Exchange,
+    HeuristicProvider,
+    Ledger,
+    LLMRequest,
+    OpenAIProvider,
+    ProposalAnswer,
+    Provider,
+    RecordingProvider,
+    ReplayProvider,
+    Usage,
+    make_provider,
 )
 from interfaces import ConfigError, ProviderError
 

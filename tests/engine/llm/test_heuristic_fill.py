@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import pytest
 
 from engine.llm import CodeCompletion, HeuristicProvider, LLMRequest, ProposalAnswer
@@ -29,7 +31,7 @@ def method(hook, helpers=None):
     request = fill(hook)
     text = HeuristicProvider(0).ask(request, CodeCompletion).value.text
     namespace = dict(helpers or {})
-    exec(compile(request.messages[-1]["content"] + text, "<fill>", "exec"), namespace)  # trusted test text
+    exec(compile(request.messages[-1]["content"] + text, "<fill>", "exec"), namespace)  # noqa: S102 - trusted text
     instance = namespace["Made"]()
     instance.rng = "the-rng"
     return getattr(instance, SIGNATURES[hook].split("(")[0])
@@ -60,7 +62,7 @@ class _Config:
 
 
 class _Proposal:
-    changes = {"MATRIX_LR": 0.02}
+    changes: ClassVar[dict[str, float]] = {"MATRIX_LR": 0.02}
 
 
 def test_the_source_body_moves_the_least_tried_parameter_or_passes():

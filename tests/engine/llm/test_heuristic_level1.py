@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from engine.llm import HeuristicProvider, LLMRequest, OuterAnswer, ProposalAnswer
 from interfaces import ParamKind, ProviderError, SearchSpace
-
 from tests.interfaces.strategies import spaces
+
 from .helpers import GPT_SPACE
 
 

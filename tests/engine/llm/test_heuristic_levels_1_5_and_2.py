@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from engine.llm import (
-    CritiqueAnswer, ExploreAnswer, GenerateAnswer, HeuristicProvider, LLMRequest, OuterAnswer, SpecifyAnswer,
+    CritiqueAnswer,
+    ExploreAnswer,
+    GenerateAnswer,
+    HeuristicProvider,
+    LLMRequest,
+    OuterAnswer,
+    SpecifyAnswer,
 )
 from interfaces import Decision, ProviderError, SearchConfig
-
 from tests.interfaces.strategies import spaces, traces
+
 from .helpers import CATALOG, GPT_SPACE, catalog, config, trace_list, trial
 
 K, D = Decision.KEEP, Decision.DISCARD

@@ -4,6 +4,7 @@ are not JSON or not text."""
 from __future__ import annotations
 
 import json
+from typing import ClassVar
 
 import pytest
 
@@ -44,7 +45,7 @@ def test_retry_after_ms_is_honoured_and_a_long_one_is_capped(chat_server):
 
 def test_an_http_date_retry_after_is_read():
     class Response:
-        headers = {"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}
+        headers: ClassVar[dict[str, str]] = {"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}
 
     class Failure(Exception):
         response = Response()

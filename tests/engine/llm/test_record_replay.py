@@ -7,8 +7,20 @@ import json
 import pytest
 
 from engine.llm import (
-    Budget, CritiqueAnswer, ExploreAnswer, GenerateAnswer, HeuristicProvider, Ledger, LLMRequest, OpenAIProvider,
-    OpenAISettings, OuterAnswer, ProposalAnswer, RecordingProvider, ReplayProvider, make_provider,
+    Budget,
+    CritiqueAnswer,
+    ExploreAnswer,
+    GenerateAnswer,
+    HeuristicProvider,
+    Ledger,
+    LLMRequest,
+    OpenAIProvider,
+    OpenAISettings,
+    OuterAnswer,
+    ProposalAnswer,
+    RecordingProvider,
+    ReplayProvider,
+    make_provider,
 )
 from interfaces import ConfigError, ProviderError
 

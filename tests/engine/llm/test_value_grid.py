@@ -4,12 +4,12 @@ chat-completions server."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from pydantic import ValidationError
 
 from engine.llm import LLMRequest, OpenAIProvider, proposal_answer_for, value_grid
@@ -43,7 +43,7 @@ def test_every_grid_value_is_allowed_new_and_the_grid_is_full_when_the_range_all
     spec, current = case
     grid = value_grid(spec, current, points)
     if grid is None:  # only when nothing else fits in the bounds
-        assert spec.kind is ParamKind.INT and spec.high - spec.low < 1 or spec.high == spec.low
+        assert (spec.kind is ParamKind.INT and spec.high - spec.low < 1) or spec.high == spec.low
         return
     assert list(grid) == sorted(set(grid)) and 1 <= len(grid) <= points
     for value in grid:
@@ -58,7 +58,7 @@ def test_a_log_parameter_moves_by_a_constant_factor_on_both_sides() -> None:
     grid = value_grid(spec, 0.01)
     below, above = [v for v in grid if v < 0.01], [v for v in grid if v > 0.01]
     assert len(below) == len(above) == 4
-    ratios = [b / a for a, b in zip(grid, grid[1:]) if b < 0.01 or a > 0.01]
+    ratios = [b / a for a, b in itertools.pairwise(grid) if b < 0.01 or a > 0.01]
     assert max(ratios) / min(ratios) < 1.02  # equal steps on the log scale (to 3 significant digits)
 
 

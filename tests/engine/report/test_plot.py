@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from engine.report import plot_progress, running_best
 from interfaces import Decision, ParamKind, ParamSpec, SearchSpace, Trial, TrialStatus

@@ -6,8 +6,7 @@ import itertools
 import math
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from engine.store import RunStore
 from interfaces import ParamKind, ParamSpec, SearchSpace, TraceView, thaw

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import ast
 import inspect
+import itertools
 import math
 import random
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from engine.levels.fill import helpers
 from engine.levels.fill.helpers import (
@@ -293,11 +293,11 @@ def test_was_tried_applies_the_changes_to_the_incumbent() -> None:
 
 @given(pair=space_and_trace(), n=st.integers(0, 20))
 def test_best_trials_are_the_best_that_ran_ok_best_first(pair, n: int) -> None:
-    space, trace = pair
+    _space, trace = pair
     best = best_trials(trace, n)
     finished = [trial for trial in trace.ran() if trial.ok]
     assert len(best) == min(n, len(finished)) and all(trial.ok for trial in best)
-    for better, worse in zip(best, best[1:]):
+    for better, worse in itertools.pairwise(best):
         assert not trace.is_better(worse.metric, better.metric)
     rest = [trial for trial in finished if trial not in best]
     if best:

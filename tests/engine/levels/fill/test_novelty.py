@@ -11,8 +11,7 @@ import keyword
 import tokenize
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from engine.levels.fill.novelty import (
     COPY_THRESHOLD,
@@ -170,7 +169,7 @@ def test_similarity_is_invariant_under_consistent_renaming(name, data):
         {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)} - set(dir(builtins)) - {"self"}
     )
     fresh = data.draw(st.lists(_FRESH_NAME, min_size=len(own), max_size=len(own), unique=True))
-    rewritten = _rename_tokens(body, dict(zip(own, fresh)))
+    rewritten = _rename_tokens(body, dict(zip(own, fresh, strict=True)))
     assert rewritten != body or not own
     assert similarity(body, rewritten) == 1.0
     assert similarity(rewritten, body) == 1.0

@@ -33,7 +33,7 @@ def test_recorded_sessions_replay_to_the_same_verdicts(expected_path: Path, tmp_
     rows = run_sessions(provider, expected["model"], expected["task"], trace, space, config, metric,
                         len(expected["sessions"]), expected["samples"], tmp_path)
     assert provider.position == len(provider.records)  # every recorded answer was asked for, in order
-    for row, want in zip(rows, expected["sessions"]):
+    for row, want in zip(rows, expected["sessions"], strict=True):
         assert (row.idea, row.verdicts, row.chosen, row.new) == (want["idea"], want["verdicts"], want["chosen"],
                                                                   want["new"]), row.session
     assert any(row.new for row in rows)  # the model's own code was admitted, effective and new

@@ -79,7 +79,6 @@ def test_level2_sorts_sessions_into_first_try_repaired_and_never(tmp_path):
 
 def test_an_admitted_copy_of_a_library_mechanism_is_told_apart_from_new_code(tmp_path):
     import mechanism_library
-
     from benchmarks.local_model_bench import library_likeness
 
     example = mechanism_library.get("tabu_filter").source

@@ -31,8 +31,14 @@ from engine.llm.local import (
 )
 from interfaces.errors import ConfigError
 
-from ._helpers import (FAKE_LAUNCHER, PROJECT_ROOT, live_group_members, wait_until_dead, wait_until_group_gone,
-                       wait_until_no_process_mentions)
+from ._helpers import (
+    FAKE_LAUNCHER,
+    PROJECT_ROOT,
+    live_group_members,
+    wait_until_dead,
+    wait_until_group_gone,
+    wait_until_no_process_mentions,
+)
 
 ModelFactory = Callable[[str], Path]
 

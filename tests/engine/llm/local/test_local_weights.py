@@ -11,8 +11,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from engine.llm.local import (
     INSTALL_COMMAND,
@@ -25,8 +24,8 @@ from engine.llm.local import (
     ensure_weights,
     locate_parts,
     resolve_model_path,
+    weights as weights_module,
 )
-from engine.llm.local import weights as weights_module
 
 
 def install_fake_parts(site: Path, chunks: list[bytes], *, pin: bytes | None = None) -> ModelSpec:
