@@ -29,7 +29,8 @@ def script_task(path: str | Path, *, metric: str, minimize: bool = True, metric_
     if not values:
         raise SpaceError(
             f"{script} has no discoverable parameters: give it module-level UPPERCASE assignments of literals, "
-            "e.g. LEARNING_RATE = 0.01", code="no-parameters")
+            "e.g. LEARNING_RATE = 0.01, or a dict literal such as params = {\"learning_rate\": 0.01} "
+            "(docs/space-toml.md)", code="no-parameters")
     overrides = load_space_file(space_file, values) if space_file else SpaceFile((), (), ())
     only = [name for name in values if name not in overrides.exclude]
     if not only:

@@ -1,4 +1,4 @@
-"""A task over any script whose hyperparameters are module-level literals."""
+"""A task over any script whose hyperparameters are module-level literals or dict literals."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from interfaces import ParamSpec, SearchSpace, SpaceError, SpaceViolation, Trial
 
 from ._apply import ProposalRejected, rewrite_literals
 from ._discover import default_spec, find_assignments
+from ._space_render import render_space_file
 
 __all__ = ["ScriptTask"]
 
@@ -17,7 +18,8 @@ __all__ = ["ScriptTask"]
 class ScriptTask:
     """:class:`interfaces.Task` for one script file.
 
-    The search space is discovered from the script's hyperparameter block;
+    The search space is discovered from the script's hyperparameter block
+    (:func:`find_assignments`: UPPERCASE literals, and dict keys as ``name.key``);
     ``overrides`` replace the generic spec of a parameter (bounds, log scale,
     choices, a different default such as a preset's), ``locked`` names
     parameters that keep their default, and ``only`` (if given) restricts the
@@ -83,6 +85,14 @@ class ScriptTask:
     def script_values(self) -> dict[str, Any]:
         """The literal values the unedited script assigns."""
         return dict(self._script_values)
+
+    def excluded(self) -> tuple[str, ...]:
+        """Parameters of the script left out of the space (a space file's ``exclude``, or ``only``)."""
+        return tuple(name for name in self._script_values if name not in self._space)
+
+    def space_toml(self, *, header: Iterable[str] = ()) -> str:
+        """The space as a ``--space`` file (docs/space-toml.md); read back for this script, it is this space."""
+        return render_space_file(self._space, exclude=self.excluded(), header=header)
 
     def render(self, config: Mapping[str, Any]) -> str:
         """The script with ``config`` applied; raises ProposalRejected when invalid.
