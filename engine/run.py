@@ -24,6 +24,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Bilevel autoresearch: an LLM searches a training configuration, and writes sandboxed "
                        "search mechanisms for itself.")
 console = Console(stderr=False)
+err_console = Console(stderr=True)
 
 ProviderOpt = typer.Option(None, "--provider", help="LLM provider: local (a real code model served on this machine; "
                            "the default when installed), openai, deepseek, vllm, llamacpp, ollama, compatible "
@@ -257,7 +258,7 @@ def script(
     space: Optional[Path] = typer.Option(None, "--space", help="TOML file overriding the discovered space (bounds, log, choices, locked, exclude)."),
     budget: float = typer.Option(60.0, "--budget", help="Wall-clock budget per trial in seconds."),
     noise_repeats: int = typer.Option(0, "--noise-repeats", help="Run the baseline this many times first to measure the metric's noise."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Print the discovered search space and the baseline command; run nothing."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the discovered search space (a table on stderr) and, on stdout, a space.toml to edit and pass back with --space; run nothing."),
     provider: Optional[str] = ProviderOpt,
     model: Optional[str] = ModelOpt,
     model_path: Optional[Path] = ModelPathOpt,
@@ -315,6 +316,11 @@ def script(
 
 
 def _print_space(task: Any) -> None:
+    """The discovered space: a table on stderr, and on stdout a ``--space`` TOML file when the task writes one.
+
+    Only the TOML goes to stdout, so ``--dry-run > space.toml`` gives a file to edit and pass back with
+    ``--space`` (docs/space-toml.md).
+    """
     from rich.table import Table
 
     from .levels.prompts import describe_param
@@ -326,10 +332,17 @@ def _print_space(task: Any) -> None:
     for spec in space:
         allowed = describe_param(spec, spec.default).split(": ", 1)[1]
         table.add_row(spec.name, spec.kind.value, repr(spec.default), allowed, "yes" if spec.locked else "")
-    console.print(table)
     request = task.build_trial(0, space.defaults())
-    console.print("baseline command: " + " ".join(request.argv))
-    console.print(f"metric: {task.metric} ({'lower' if task.minimize else 'higher'} is better)")
+    command = "baseline command: " + " ".join(request.argv)
+    metric = f"metric: {task.metric} ({'lower' if task.minimize else 'higher'} is better)"
+    err_console.print(table)
+    err_console.print(command, soft_wrap=True, markup=False)
+    err_console.print(metric, soft_wrap=True, markup=False)
+    space_toml = getattr(task, "space_toml", None)
+    if callable(space_toml):
+        header = [f"search space of {task.name} (python -m engine.run script --dry-run)", command, metric]
+        sys.stdout.write(space_toml(header=header))
+        sys.stdout.flush()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -216,10 +217,18 @@ def _int_spec(name: str, value: int, rule: BoundsRule) -> ParamSpec:
     return ParamSpec(name, ParamKind.INT, value, low=value - span, high=value + span, locked=rule.locked)
 
 
+def _within_floats(low: float, high: float, value: float) -> tuple[float, float]:
+    # At the ends of the float range x10 overflows to inf and /10 underflows to 0; keep finite bounds that
+    # still hold the default (and a positive low for a log scale).
+    low = low if math.isfinite(low) and (low > 0 or value <= 0) else (-sys.float_info.max if low < 0 else value)
+    high = high if math.isfinite(high) else sys.float_info.max
+    return low, high
+
+
 def _float_spec(name: str, value: float, rule: BoundsRule) -> ParamSpec:
     if value > 0:
         down, up = rule.span or (10, 10)
-        low, high = value / down, value * up
+        low, high = _within_floats(value / down, value * up, value)
         if rule.unit and value <= 1.0:
             high = min(high, 1.0)
         if rule.floor is not None and value >= rule.floor:
@@ -227,7 +236,8 @@ def _float_spec(name: str, value: float, rule: BoundsRule) -> ParamSpec:
         return ParamSpec(name, ParamKind.FLOAT, value, low=low, high=high, log=True, locked=rule.locked)
     if value == 0:
         return ParamSpec(name, ParamKind.FLOAT, value, low=0.0, high=1.0, locked=rule.locked)
-    return ParamSpec(name, ParamKind.FLOAT, value, low=value * 10, high=value / 10, locked=rule.locked)
+    low, high = _within_floats(value * 10, value / 10, value)
+    return ParamSpec(name, ParamKind.FLOAT, value, low=low, high=high, locked=rule.locked)
 
 
 def default_spec(name: str, value: Any) -> ParamSpec:

@@ -136,3 +136,36 @@ def test_the_shipped_example_finishes_offline_with_a_report(tmp_path):
     assert "report:" in proc.stdout
     report = next(tmp_path.iterdir()) / "report.md"
     assert "baseline metric" in report.read_text()
+
+
+GBR_SCRIPT = '''params = {"n_estimators": 500, "max_depth": 4, "min_samples_split": 5, "learning_rate": 0.01,
+          "loss": "squared_error", "random_state": 13}
+LABELS = ("a", "b")
+print(f"loss: {params['learning_rate'] * params['n_estimators']}")
+'''
+
+
+def test_dry_run_prints_a_space_toml_that_reads_back_as_the_same_space(tmp_path):
+    import tomllib
+
+    from engine.tasks import load_task
+
+    script = write(tmp_path, "gbr.py", GBR_SCRIPT)
+    first = invoke(script, "--metric", "loss", "--dry-run", "--run-dir", tmp_path / "runs")
+    assert first.exit_code == 0, first.output
+    table = tomllib.loads(first.stdout)  # stdout is the TOML alone; the table went to stderr
+    assert table["params"]["params.min_samples_split"]["low"] == 2
+    assert table["params"]["params.random_state"]["locked"] is True
+    assert "search space of gbr" in first.stderr
+    space = write(tmp_path, "space.toml", first.stdout)
+    discovered = load_task("script", path=str(script), metric="loss").space()
+    assert load_task("script", path=str(script), metric="loss", space_file=str(space)).space() == discovered
+    again = invoke(script, "--metric", "loss", "--dry-run", "--space", space, "--run-dir", tmp_path / "runs")
+    assert again.exit_code == 0 and again.stdout == first.stdout
+    # The printed file is the starting point for edits: a narrower range and an excluded dict key.
+    edited = first.stdout.replace("exclude = []", 'exclude = ["params.max_depth"]').replace(
+        "high = 1000", "high = 700")
+    space.write_text(edited)
+    changed = load_task("script", path=str(script), metric="loss", space_file=str(space)).space()
+    assert "params.max_depth" not in changed and changed["params.n_estimators"].high == 700
+    assert not (tmp_path / "runs").exists()

@@ -1,5 +1,6 @@
 """Generic bounds narrowed by what a parameter's name says (NAME_RULES)."""
 
+import math
 import re
 
 import pytest
@@ -77,13 +78,15 @@ def test_every_row_compiles_and_says_why():
 
 names = st.sampled_from(["N_ESTIMATORS", "MIN_SAMPLES_SPLIT", "SUBSAMPLE", "DROPOUT", "EPOCHS", "DEPTH",
                          "params.learning_rate", "cfg.min_samples_split", "WARMUP_RATIO"])
-numbers = st.one_of(st.integers(-10**6, 10**6), st.floats(-1e6, 1e6, allow_nan=False, allow_subnormal=False))
+numbers = st.one_of(st.integers(-10**6, 10**6), st.floats(allow_nan=False, allow_infinity=False),
+                    st.sampled_from([5e-324, -5e-324, 1.7e308, -1.7e308]))
 
 
 @given(names, numbers)
 def test_the_default_always_lies_within_its_bounds(name, value):
     spec = default_spec(name, value)  # a ParamSpec checks its default on construction, so this raising fails
     assert spec.low <= value <= spec.high
+    assert math.isfinite(spec.low) and math.isfinite(spec.high)
     rule = name_rule(name)
     if rule is not None and rule.unit and isinstance(value, float) and 0 <= value <= 1:
         assert 0 <= spec.low <= spec.high <= 1
