@@ -255,6 +255,7 @@ def script(
     metric: Optional[str] = typer.Option(None, "--metric", help="Name of the `name: value` line (or JSON key) to optimise."),
     maximize: bool = typer.Option(False, "--maximize", help="Higher metric is better (default: lower is better)."),
     metric_file: Optional[str] = typer.Option(None, "--metric-file", help="Read the metric from this JSON file the script writes, relative to its working directory."),
+    metric_regex: Optional[str] = typer.Option(None, "--metric-regex", help="Read the metric with this regular expression instead of a `name: value` line: its one group (or the group named value) captures the number, e.g. 'MSE\\) on test set: (\\S+)'; the last match counts, --metric names it."),
     space: Optional[Path] = typer.Option(None, "--space", help="TOML file overriding the discovered space (bounds, log, choices, locked, exclude)."),
     budget: float = typer.Option(60.0, "--budget", help="Wall-clock budget per trial in seconds."),
     noise_repeats: int = typer.Option(0, "--noise-repeats", help="Run the baseline this many times first to measure the metric's noise."),
@@ -291,7 +292,8 @@ def script(
             console.print("[red]error[/red] give the script's PATH and --metric NAME (or --resume RUN)")
             raise typer.Exit(2)
         options = {"path": str(path.resolve()), "metric": metric, "minimize": not maximize,
-                   "metric_file": metric_file, "space_file": str(space.resolve()) if space else None,
+                   "metric_file": metric_file, "metric_regex": metric_regex,
+                   "space_file": str(space.resolve()) if space else None,
                    "budget_s": budget, "noise_repeats": noise_repeats}
         try:
             from .tasks import load_task

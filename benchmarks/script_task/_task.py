@@ -26,7 +26,9 @@ class ScriptTask:
     space to the listed names in that order. Every trial gets the script,
     edited with libcst, as ``files[script_name]`` and runs
     ``python <script_name>`` in its own directory; the original file is only
-    read.
+    read. The metric is the ``metric: value`` line of its output, or the key
+    ``metric`` of the JSON file ``metric_file``, or what ``metric_regex``
+    captures in the output (:func:`interfaces.metric_pattern`).
     """
 
     def __init__(
@@ -47,6 +49,7 @@ class ScriptTask:
         script_name: str | None = None,
         args: Iterable[str] = (),
         metric_file: str | None = None,
+        metric_regex: str | None = None,
     ) -> None:
         path = Path(script)
         self.source = path.read_text(encoding="utf-8")
@@ -60,6 +63,7 @@ class ScriptTask:
         self.env = dict(env or {})
         self.args = tuple(args)
         self.metric_file = metric_file
+        self.metric_regex = metric_regex
         self._noise_floor = noise_floor
         self._script_values = {a.name: a.value for a in find_assignments(self.source)}
         self._space = self._build_space(tuple(overrides), tuple(locked), only)
@@ -131,4 +135,5 @@ class ScriptTask:
             metric=self.metric,
             metric_file=self.metric_file,
             minimize=self.minimize,
+            metric_regex=self.metric_regex,
         )
