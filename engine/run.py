@@ -243,6 +243,12 @@ def gpt(
                 max_usd=max_usd, record=str(record) if record else None, replay=str(replay) if replay else None,
                 confine=confine,
             )
+            if data is not None:
+                from .tasks import load_task
+
+                # Your own data is prepared and checked now, so data too small to train is one line here,
+                # before a run directory exists.
+                load_task("gpt", **settings.task_options)
         except AutoresearchError as exc:
             _error(exc)
             raise typer.Exit(2)
