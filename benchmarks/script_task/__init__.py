@@ -6,7 +6,10 @@ literal`` assignments, and each key of a module-level dict literal as
 validated values back as literals with libcst (never by text substitution),
 and ``ScriptTask`` ties them into an :class:`interfaces.Task`. Reading a
 finished run's output (``parse_metrics``, ``classify``) is the executor's
-job and lives in ``engine.executors``.
+job and lives in ``engine.executors``. Which lines are parameters, how their
+bounds are inferred (:data:`NAME_RULES`) and the ``--space`` TOML format
+(``render_space_file`` writes it, ``parse_space_table`` reads it) are
+described in docs/space-toml.md.
 """
 
 from ._apply import ProposalRejected, apply_changes, rewrite_literals
