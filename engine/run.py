@@ -24,6 +24,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Bilevel autoresearch: an LLM searches a training configuration, and writes sandboxed "
                        "search mechanisms for itself.")
 console = Console(stderr=False)
+_err_console = Console(stderr=True)  # --dry-run: the table on stderr, the TOML alone on stdout
 
 ProviderOpt = typer.Option(None, "--provider", help="LLM provider: local (a real code model served on this machine; "
                            "the default when installed), openai, deepseek, vllm, llamacpp, ollama, compatible "
@@ -242,6 +243,12 @@ def gpt(
                 max_usd=max_usd, record=str(record) if record else None, replay=str(replay) if replay else None,
                 confine=confine,
             )
+            if data is not None:
+                from .tasks import load_task
+
+                # Your own data is prepared and checked now, so data too small to train is one line here,
+                # before a run directory exists.
+                load_task("gpt", **settings.task_options)
         except AutoresearchError as exc:
             _error(exc)
             raise typer.Exit(2) from None
@@ -254,10 +261,11 @@ def script(
     metric: str | None = typer.Option(None, "--metric", help="Name of the `name: value` line (or JSON key) to optimise."),
     maximize: bool = typer.Option(False, "--maximize", help="Higher metric is better (default: lower is better)."),
     metric_file: str | None = typer.Option(None, "--metric-file", help="Read the metric from this JSON file the script writes, relative to its working directory."),
+    metric_regex: str | None = typer.Option(None, "--metric-regex", help="Read the metric with this regular expression instead of a `name: value` line: its one group (or the group named value) captures the number, e.g. 'MSE\\) on test set: (\\S+)'; the last match counts, --metric names it."),
     space: Path | None = typer.Option(None, "--space", help="TOML file overriding the discovered space (bounds, log, choices, locked, exclude)."),
     budget: float = typer.Option(60.0, "--budget", help="Wall-clock budget per trial in seconds."),
     noise_repeats: int = typer.Option(0, "--noise-repeats", help="Run the baseline this many times first to measure the metric's noise."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Print the discovered search space and the baseline command; run nothing."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the discovered search space (a table on stderr) and, on stdout, a space.toml to edit and pass back with --space; run nothing."),
     provider: str | None = ProviderOpt,
     model: str | None = ModelOpt,
     model_path: Path | None = ModelPathOpt,
@@ -290,7 +298,8 @@ def script(
             console.print("[red]error[/red] give the script's PATH and --metric NAME (or --resume RUN)")
             raise typer.Exit(2)
         options = {"path": str(path.resolve()), "metric": metric, "minimize": not maximize,
-                   "metric_file": metric_file, "space_file": str(space.resolve()) if space else None,
+                   "metric_file": metric_file, "metric_regex": metric_regex,
+                   "space_file": str(space.resolve()) if space else None,
                    "budget_s": budget, "noise_repeats": noise_repeats}
         try:
             from .tasks import load_task
@@ -315,6 +324,11 @@ def script(
 
 
 def _print_space(task: Any) -> None:
+    """The discovered space: a table on stderr, and on stdout a ``--space`` TOML file when the task writes one.
+
+    Only the TOML goes to stdout, so ``--dry-run > space.toml`` gives a file to edit and pass back with
+    ``--space`` (docs/space-toml.md).
+    """
     from rich.table import Table
 
     from .levels.prompts import describe_param
@@ -326,10 +340,17 @@ def _print_space(task: Any) -> None:
     for spec in space:
         allowed = describe_param(spec, spec.default).split(": ", 1)[1]
         table.add_row(spec.name, spec.kind.value, repr(spec.default), allowed, "yes" if spec.locked else "")
-    console.print(table)
     request = task.build_trial(0, space.defaults())
-    console.print("baseline command: " + " ".join(request.argv))
-    console.print(f"metric: {task.metric} ({'lower' if task.minimize else 'higher'} is better)")
+    command = "baseline command: " + " ".join(request.argv)
+    metric = f"metric: {task.metric} ({'lower' if task.minimize else 'higher'} is better)"
+    _err_console.print(table)
+    _err_console.print(command, soft_wrap=True, markup=False)
+    _err_console.print(metric, soft_wrap=True, markup=False)
+    space_toml = getattr(task, "space_toml", None)
+    if callable(space_toml):
+        header = [f"search space of {task.name} (python -m engine.run script --dry-run)", command, metric]
+        sys.stdout.write(space_toml(header=header))
+        sys.stdout.flush()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -28,7 +28,7 @@ from .hooks import (
 from .records import Decision, Outcome, Proposal, Trial, TrialStatus
 from .search_config import STRATEGIES, SearchConfig
 from .space import ParamKind, ParamSpec, SearchSpace, SpaceViolation, Value
-from .task import Executor, Task, TrialRequest
+from .task import Executor, Task, TrialRequest, metric_pattern
 from .trace import TraceView
 
 __all__ = [
@@ -65,5 +65,6 @@ __all__ = [
     "Value",
     "freeze",
     "hook_spec",
+    "metric_pattern",
     "thaw",
 ]

@@ -8,16 +8,41 @@ engine owns both and never runs task code in its own process.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from ._frozen import FrozenDict
+from .errors import ConfigError
 from .records import Outcome
 from .space import SearchSpace
 
-__all__ = ["TrialRequest", "Task", "Executor"]
+__all__ = ["TrialRequest", "Task", "Executor", "metric_pattern"]
+
+
+def metric_pattern(text: str) -> tuple[re.Pattern[str], int | str]:
+    """The compiled ``metric_regex`` of a request and the group that holds the number.
+
+    The group is the one named ``value`` when there is one, else the only
+    group. Raises ConfigError ``bad-metric-regex`` for a pattern that does not
+    compile, has no group, or has several groups and none named ``value``.
+    The pattern is searched with ``re.MULTILINE``, so ``^`` and ``$`` are a
+    line's start and end.
+    """
+    try:
+        pattern = re.compile(text, re.MULTILINE)
+    except (re.error, TypeError) as exc:
+        raise ConfigError(f"--metric-regex {text!r} is not a regular expression: {exc}",
+                          code="bad-metric-regex") from None
+    if "value" in pattern.groupindex:
+        return pattern, "value"
+    if pattern.groups == 1:
+        return pattern, 1
+    found = "no group" if pattern.groups == 0 else f"{pattern.groups} groups and none named 'value'"
+    raise ConfigError(f"--metric-regex {text!r} has {found}; capture the number in one group, e.g. "
+                      r"'MSE\) on test set: (\S+)', or name it (?P<value>...)", code="bad-metric-regex")
 
 
 @dataclass(frozen=True)
@@ -30,7 +55,9 @@ class TrialRequest:
     training budget; the hard wall-clock limit is ``budget_s + grace_s``.
     ``metric`` is the ``key`` whose ``key: value`` stdout line is the
     objective; ``metric_file``, when set, is a JSON file in the working
-    directory to read it from instead.
+    directory to read it from instead; ``metric_regex``, when set, is a
+    pattern (:func:`metric_pattern`) whose last match in stdout gives the
+    value of ``metric``, for output that has no ``key: value`` line.
     """
 
     index: int
@@ -43,6 +70,7 @@ class TrialRequest:
     metric: str = "val_bpb"
     metric_file: str | None = None
     minimize: bool = True
+    metric_regex: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "argv", tuple(self.argv))

@@ -12,6 +12,14 @@ documents separated by a 0 byte, memory-mapped by train.py) and ``meta.json``
 (with the content hash) in ``<cache>/<hash>/``; the cache root is
 ``$GPT_CACHE_DIR`` or ``~/.cache/bilevel-autoresearch/gpt``. The last prepared
 directory is remembered in ``<cache>/last-prepared`` so train.py finds it.
+
+Data that cannot train is a :class:`DataError` (a ``ConfigError``) with a
+stable code, before anything is written: a path that does not exist
+(``data-not-found``), no text files (``no-documents``), a file that cannot be
+read (``data-unreadable``), an empty file (``empty-document``), a binary file
+(``data-not-text``: it holds a 0 byte), documents that do not split into both
+train and validation (``too-few-documents``), or a split shorter than one
+training sequence at the given ``seq_len`` (``too-little-data``).
 """
 
 from __future__ import annotations
@@ -24,6 +32,8 @@ import sys
 import sysconfig
 from collections.abc import Iterator
 from pathlib import Path
+
+from interfaces import ConfigError
 
 __all__ = [
     "DOCUMENT_SEPARATOR",
@@ -43,12 +53,11 @@ _SKIPPED_DIRS = {"site-packages", "dist-packages", "test", "tests", "idle_test",
 _TEXT_SUFFIXES = {".txt", ".md", ".rst", ".py", ".text", ".json", ".jsonl", ".csv", ".html", ".tex"}
 
 
-class DataError(Exception):
-    """The data cannot be prepared; ``code`` is stable."""
+class DataError(ConfigError):
+    """The data cannot be prepared; ``code`` is stable and ``str()`` is ``[code] message``."""
 
     def __init__(self, message: str, code: str) -> None:
-        super().__init__(f"[{code}] {message}")
-        self.code = code
+        super().__init__(message, code=code)
 
 
 def cache_root() -> Path:
@@ -86,20 +95,70 @@ def _parquet_documents(path: Path, label: str) -> Iterator[tuple[str, bytes]]:
         yield f"{label}#{row}", (text or "").encode("utf-8")
 
 
+def _named(paths: list[str]) -> str:
+    shown = ", ".join(paths[:3])
+    return shown + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+
+
 def path_documents(root: str | Path) -> Iterator[tuple[str, bytes]]:
-    """Documents of a file or directory: each text file is one, each parquet row one."""
+    """Documents of a file or directory: each text file is one, each parquet row one.
+
+    Every text file is read and checked before any document is given out:
+    one that cannot be read is ``data-unreadable``, one that is empty (or
+    only whitespace) ``empty-document``, one that holds a 0 byte (binary, and
+    the byte that separates documents) ``data-not-text``; each names the
+    files.
+    """
     root = Path(root)
     if not root.exists():
         raise DataError(f"{root} does not exist", "data-not-found")
     paths = [root] if root.is_file() else sorted(_walk(root, _TEXT_SUFFIXES | {".parquet"}))
     if not paths:
         raise DataError(f"no text or parquet files under {root}", "no-documents")
+    texts: dict[str, bytes] = {}
+    unreadable, empty, binary = [], [], []
+    for path in paths:
+        label = path.name if root.is_file() else path.relative_to(root).as_posix()
+        if path.suffix.lower() == ".parquet":
+            continue
+        try:
+            body = path.read_bytes()
+        except OSError as exc:
+            unreadable.append(f"{label} ({exc.strerror or exc})")
+            continue
+        if not body.strip():
+            empty.append(label)
+        elif DOCUMENT_SEPARATOR in body:
+            binary.append(label)
+        texts[label] = body
+    if unreadable:
+        raise DataError(f"cannot read {_named(unreadable)} under {root}", "data-unreadable")
+    if empty:
+        raise DataError(f"{len(empty)} empty file(s) in {root}: {_named(empty)}; remove them or give text",
+                        "empty-document")
+    if binary:
+        raise DataError(f"{len(binary)} file(s) in {root} are binary, not text (they hold a 0 byte): "
+                        f"{_named(binary)}", "data-not-text")
     for path in paths:
         label = path.name if root.is_file() else path.relative_to(root).as_posix()
         if path.suffix.lower() == ".parquet":
             yield from _parquet_documents(path, label)
         else:
-            yield label, path.read_bytes()
+            yield label, texts[label]
+
+
+def _check_sizes(sizes: dict[str, int], counts: dict[str, int], seq_len: int) -> None:
+    # train.py samples windows of seq_len + 1 tokens from each split: a shorter split cannot train or score.
+    need = seq_len + 2
+    short = [split for split in ("train", "val") if sizes[split] < need]
+    if short:
+        split = short[0]
+        total = need * 100 // VALIDATION_PERCENT
+        raise DataError(
+            f"the {'validation' if split == 'val' else 'training'} split has {sizes[split]} bytes "
+            f"({counts[split]} document(s)); a sequence length of {seq_len} needs at least {need} bytes in each "
+            f"split, so give more text: about {total} bytes or more in all, since validation gets about "
+            f"{VALIDATION_PERCENT}% of the documents", "too-little-data")
 
 
 def _is_validation(name: str) -> bool:
@@ -107,8 +166,13 @@ def _is_validation(name: str) -> bool:
     return int.from_bytes(digest[:4], "big") % 100 < VALIDATION_PERCENT
 
 
-def prepare(data: str | Path | None = None, *, root: Path | None = None) -> Path:
-    """Prepare (or find already prepared) data; returns its directory."""
+def prepare(data: str | Path | None = None, *, root: Path | None = None, seq_len: int = 0) -> Path:
+    """Prepare (or find already prepared) data; returns its directory.
+
+    Raises :class:`DataError` (see the module docstring) before anything is
+    written, also for data prepared before: each split must hold more than
+    ``seq_len + 1`` bytes, one training window.
+    """
     documents = list(path_documents(data) if data is not None else default_documents())
     content = hashlib.sha256()
     for name, body in documents:
@@ -117,7 +181,10 @@ def prepare(data: str | Path | None = None, *, root: Path | None = None) -> Path
     digest = content.hexdigest()
     root = root or cache_root()
     target = root / digest[:16]
-    if not (target / "meta.json").exists():
+    if (target / "meta.json").exists():
+        meta = json.loads((target / "meta.json").read_text())
+        _check_sizes(meta["tokens"], meta["documents"], seq_len)
+    else:
         splits: dict[str, list[bytes]] = {"train": [], "val": []}
         counts = {"train": 0, "val": 0}
         for name, body in documents:
@@ -126,15 +193,20 @@ def prepare(data: str | Path | None = None, *, root: Path | None = None) -> Path
             splits[split].append(body.replace(DOCUMENT_SEPARATOR, b"") + DOCUMENT_SEPARATOR)
             counts[split] += 1
         if not counts["train"] or not counts["val"]:
-            raise DataError(f"{len(documents)} document(s) cannot be split by document into train and "
-                            "validation; give more files", "too-few-documents")
+            went = "train" if counts["train"] else "validation"
+            which = f"all {len(documents)} documents" if len(documents) > 1 else "the only document"
+            raise DataError(f"{which} went to {went}: each file is one document, wholly in train or "
+                            f"validation, and validation gets about {VALIDATION_PERCENT}% of them (by a hash of "
+                            f"the name); give more files (about {100 // VALIDATION_PERCENT} for one to be expected "
+                            "in validation, 60 to be near certain), or split the text into more files",
+                            "too-few-documents")
+        blobs = {split: b"".join(parts) for split, parts in splits.items()}
+        sizes = {split: len(blob) for split, blob in blobs.items()}
+        _check_sizes(sizes, counts, seq_len)
         staging = root / f".{digest[:16]}.partial-{os.getpid()}"
         staging.mkdir(parents=True, exist_ok=True)
-        sizes = {}
-        for split, parts in splits.items():
-            blob = b"".join(parts)
+        for split, blob in blobs.items():
             (staging / f"{split}.bin").write_bytes(blob)
-            sizes[split] = len(blob)
         meta = {
             "content_sha256": digest,
             "source": str(Path(data).resolve()) if data is not None else "python-stdlib",
@@ -171,9 +243,17 @@ def prepared_dir() -> Path | None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", help="a text file, a directory of text files, or parquet shards")
+    parser.add_argument("--seq-len", type=int, default=None,
+                        help="check each split holds a training sequence of this length (default: train.py's SEQ_LEN)")
     args = parser.parse_args(argv)
+    seq_len = args.seq_len
+    if seq_len is None:
+        from ..script_task import ScriptTask
+        from .task import TRAIN_SCRIPT
+
+        seq_len = ScriptTask(TRAIN_SCRIPT).script_values()["SEQ_LEN"]
     try:
-        target = prepare(args.data)
+        target = prepare(args.data, seq_len=seq_len)
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -93,7 +93,10 @@ class GptTask(ScriptTask):
     ``max_steps`` switches to the deterministic fixed-steps mode, ``threads``
     sets THREADS, ``seed`` sets SEED and ``data`` is the text to prepare (the
     default corpus when None). ``extra`` sets any other locked value (for
-    tests: a tiny model, a short evaluation).
+    tests: a tiny model, a short evaluation). Given ``data`` is prepared and
+    checked here, at the preset's SEQ_LEN, so data that cannot train is a
+    ``DataError`` (a ConfigError, :mod:`.prepare`) before any trial; the
+    default corpus is prepared on first use.
     """
 
     def __init__(self, preset: str = "cpu", data: str | Path | None = None, budget_s: float | None = None,
@@ -115,6 +118,7 @@ class GptTask(ScriptTask):
             raise ConfigError(str(exc), code="bad-gpt-setting") from None
         self.preset = preset
         self.data = data
+        self._seq_len = int(values["SEQ_LEN"])
         self._data_dir: Path | None = None
         fixed = values["MAX_STEPS"] > 0
         super().__init__(
@@ -130,6 +134,8 @@ class GptTask(ScriptTask):
             grace_s=120.0,
             memory_limit_mb=memory_limit_mb,
         )
+        if data is not None:
+            self.data_dir()
 
     def space(self) -> SearchSpace:
         return self._space
@@ -137,7 +143,7 @@ class GptTask(ScriptTask):
     def data_dir(self) -> Path:
         """The prepared data (prepared on first use, then cached on disk)."""
         if self._data_dir is None:
-            self._data_dir = prepare(self.data)
+            self._data_dir = prepare(self.data, seq_len=self._seq_len)
         return self._data_dir
 
     def build_trial(self, index: int, config: Mapping[str, Any]) -> TrialRequest:

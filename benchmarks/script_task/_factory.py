@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from interfaces import ConfigError, SpaceError
+from interfaces import ConfigError, SpaceError, metric_pattern
 
 from ._discover import find_assignments
 from ._space_file import SpaceFile, load_space_file
@@ -15,12 +15,25 @@ __all__ = ["load_script_task", "script_task"]
 
 
 def script_task(path: str | Path, *, metric: str, minimize: bool = True, metric_file: str | None = None,
-                space_file: str | Path | None = None, budget_s: float = 60.0, noise_repeats: int = 0) -> ScriptTask:
+                space_file: str | Path | None = None, budget_s: float = 60.0, noise_repeats: int = 0,
+                metric_regex: str | None = None) -> ScriptTask:
+    """A :class:`ScriptTask` for the script at ``path``; every bad input is an error before a trial runs.
+
+    ``metric`` names the objective: the ``metric: value`` line of the output,
+    the key of ``metric_file``'s JSON, or the number ``metric_regex`` captures
+    (one group, or a group named ``value``: ``bad-metric-regex`` otherwise;
+    not together with ``metric_file``: ``conflicting-metric-sources``).
+    """
     script = Path(path)
     if not script.is_file():
         raise ConfigError(f"no script at {script}", code="script-not-found")
     if not metric or not metric.replace("_", "").replace(".", "").replace("-", "").isalnum():
         raise ConfigError(f"--metric must be a plain name such as val_loss, got {metric!r}", code="bad-metric-name")
+    if metric_regex is not None:
+        metric_pattern(metric_regex)  # raises ConfigError bad-metric-regex
+        if metric_file is not None:
+            raise ConfigError("give --metric-file or --metric-regex, not both: the metric has one source",
+                              code="conflicting-metric-sources")
     if budget_s <= 0:
         raise ConfigError(f"--budget must be positive, got {budget_s}", code="bad-budget")
     if noise_repeats < 0:
@@ -29,14 +42,15 @@ def script_task(path: str | Path, *, metric: str, minimize: bool = True, metric_
     if not values:
         raise SpaceError(
             f"{script} has no discoverable parameters: give it module-level UPPERCASE assignments of literals, "
-            "e.g. LEARNING_RATE = 0.01", code="no-parameters")
+            "e.g. LEARNING_RATE = 0.01, or a dict literal such as params = {\"learning_rate\": 0.01} "
+            "(docs/space-toml.md)", code="no-parameters")
     overrides = load_space_file(space_file, values) if space_file else SpaceFile((), (), ())
     only = [name for name in values if name not in overrides.exclude]
     if not only:
         raise SpaceError("every parameter is excluded; nothing is left to search", code="no-parameters")
     task = ScriptTask(script, name=script.stem, metric=metric, minimize=minimize, overrides=overrides.overrides,
                       locked=overrides.locked, only=only, budget_s=budget_s, grace_s=max(30.0, budget_s),
-                      metric_file=metric_file)
+                      metric_file=metric_file, metric_regex=metric_regex)
     if all(spec.locked for spec in task.space()):
         raise SpaceError("every parameter is locked; nothing is left to search (give choices or bounds in --space)",
                          code="no-parameters")
@@ -45,10 +59,10 @@ def script_task(path: str | Path, *, metric: str, minimize: bool = True, metric_
 
 def load_script_task(*, path: str, metric: str, minimize: bool = True, metric_file: str | None = None,
                      space_file: str | None = None, budget_s: float = 60.0, noise_repeats: int = 0,
-                     **extra: Any) -> ScriptTask:
+                     metric_regex: str | None = None, **extra: Any) -> ScriptTask:
     """The ``script`` task's factory (an ``autoresearch.tasks`` entry point); every bad input is an error
     before a trial runs."""
     if extra:
         raise ConfigError(f"unknown script-task options: {', '.join(sorted(extra))}")
     return script_task(path, metric=metric, minimize=minimize, metric_file=metric_file, space_file=space_file,
-                       budget_s=budget_s, noise_repeats=noise_repeats)
+                       budget_s=budget_s, noise_repeats=noise_repeats, metric_regex=metric_regex)

@@ -1,4 +1,4 @@
-"""A task over any script whose hyperparameters are module-level literals."""
+"""A task over any script whose hyperparameters are module-level literals or dict literals."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from interfaces import ParamSpec, SearchSpace, SpaceError, SpaceViolation, Trial
 
 from ._apply import ProposalRejected, rewrite_literals
 from ._discover import default_spec, find_assignments
+from ._space_render import render_space_file
 
 __all__ = ["ScriptTask"]
 
@@ -18,14 +19,17 @@ __all__ = ["ScriptTask"]
 class ScriptTask:
     """:class:`interfaces.Task` for one script file.
 
-    The search space is discovered from the script's hyperparameter block;
+    The search space is discovered from the script's hyperparameter block
+    (:func:`find_assignments`: UPPERCASE literals, and dict keys as ``name.key``);
     ``overrides`` replace the generic spec of a parameter (bounds, log scale,
     choices, a different default such as a preset's), ``locked`` names
     parameters that keep their default, and ``only`` (if given) restricts the
     space to the listed names in that order. Every trial gets the script,
     edited with libcst, as ``files[script_name]`` and runs
     ``python <script_name>`` in its own directory; the original file is only
-    read.
+    read. The metric is the ``metric: value`` line of its output, or the key
+    ``metric`` of the JSON file ``metric_file``, or what ``metric_regex``
+    captures in the output (:func:`interfaces.metric_pattern`).
     """
 
     def __init__(
@@ -46,6 +50,7 @@ class ScriptTask:
         script_name: str | None = None,
         args: Iterable[str] = (),
         metric_file: str | None = None,
+        metric_regex: str | None = None,
     ) -> None:
         path = Path(script)
         self.source = path.read_text(encoding="utf-8")
@@ -59,6 +64,7 @@ class ScriptTask:
         self.env = dict(env or {})
         self.args = tuple(args)
         self.metric_file = metric_file
+        self.metric_regex = metric_regex
         self._noise_floor = noise_floor
         self._script_values = {a.name: a.value for a in find_assignments(self.source)}
         self._space = self._build_space(tuple(overrides), tuple(locked), only)
@@ -84,6 +90,14 @@ class ScriptTask:
     def script_values(self) -> dict[str, Any]:
         """The literal values the unedited script assigns."""
         return dict(self._script_values)
+
+    def excluded(self) -> tuple[str, ...]:
+        """Parameters of the script left out of the space (a space file's ``exclude``, or ``only``)."""
+        return tuple(name for name in self._script_values if name not in self._space)
+
+    def space_toml(self, *, header: Iterable[str] = ()) -> str:
+        """The space as a ``--space`` file (docs/space-toml.md); read back for this script, it is this space."""
+        return render_space_file(self._space, exclude=self.excluded(), header=header)
 
     def render(self, config: Mapping[str, Any]) -> str:
         """The script with ``config`` applied; raises ProposalRejected when invalid.
@@ -122,4 +136,5 @@ class ScriptTask:
             metric=self.metric,
             metric_file=self.metric_file,
             minimize=self.minimize,
+            metric_regex=self.metric_regex,
         )

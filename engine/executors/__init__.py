@@ -2,10 +2,10 @@
 
 ``run_trial`` is the one code path; ``LocalExecutor`` runs it in a thread pool
 on this machine and ``RayExecutor`` inside Ray tasks (optional extra).
-``parse_metrics`` and ``classify`` read a finished run's output.
+``parse_metrics``, ``match_metric`` and ``classify`` read a finished run's output.
 """
 
-from ._classify import OOM_MARKERS, classify, log_tail, parse_metrics
+from ._classify import OOM_MARKERS, classify, log_tail, match_metric, parse_metrics
 from ._confine import CONFINEMENTS, check_confinement
 from ._environment import ALLOWED_PARENT_VARS, secret_names, trial_environment
 from ._local import LocalExecutor
@@ -26,6 +26,7 @@ __all__ = [
     "classify",
     "limited_argv",
     "log_tail",
+    "match_metric",
     "parse_metrics",
     "run_trial",
     "secret_names",

@@ -7,9 +7,9 @@ import re
 import signal
 from collections.abc import Mapping
 
-from interfaces import Outcome, TrialStatus
+from interfaces import ConfigError, Outcome, TrialStatus, metric_pattern
 
-__all__ = ["parse_metrics", "classify", "log_tail", "OOM_MARKERS"]
+__all__ = ["parse_metrics", "match_metric", "classify", "log_tail", "OOM_MARKERS"]
 
 _NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf|infinity)"
 _METRIC_LINE = re.compile(rf"^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*:\s*({_NUMBER})\s*$", re.IGNORECASE)
@@ -39,6 +39,26 @@ def parse_metrics(stdout: str) -> dict[str, float]:
         if match:
             metrics[match.group(1)] = float(match.group(2))
     return metrics
+
+
+def match_metric(stdout: str, regex: str) -> tuple[float | None, str]:
+    """The number the last match of ``regex`` (:func:`interfaces.metric_pattern`) captures in ``stdout``.
+
+    Returns ``(value, "")``, or ``(None, why)`` when the pattern is invalid,
+    nothing matches, or the captured text is not a number; ``nan`` and
+    ``inf`` parse, so a diverged metric is told from a missing one.
+    """
+    try:
+        pattern, group = metric_pattern(regex)
+    except ConfigError as exc:
+        return None, exc.message
+    matches = list(pattern.finditer(stdout))
+    if not matches:
+        return None, f"no match for the metric pattern {regex!r} in the output"
+    captured = (matches[-1].group(group) or "").strip()
+    if not re.fullmatch(_NUMBER, captured, re.IGNORECASE):
+        return None, f"the metric pattern {regex!r} matched {captured[:80]!r}, which is not a number"
+    return float(captured), ""
 
 
 def log_tail(stdout: str, stderr: str, *, max_chars: int = 2000) -> str:
@@ -73,6 +93,7 @@ def classify(
     duration_s: float = 0.0,
     time_limit_s: float | None = None,
     file_metrics: Mapping[str, float] | None = None,
+    metric_regex: str | None = None,
 ) -> Outcome:
     """An :class:`Outcome` for a finished (or killed) run.
 
@@ -81,8 +102,16 @@ def classify(
     failure message -> out-of-memory; a non-zero exit -> crashed; no
     objective line -> missing-metric; otherwise ok. ``file_metrics`` (read
     from a metric file) take precedence over stdout lines of the same key.
+    With ``metric_regex`` the objective is what the pattern captures
+    (:func:`match_metric`); no match is missing-metric, saying so.
     """
     metrics = {**parse_metrics(stdout), **{k: float(v) for k, v in (file_metrics or {}).items()}}
+    missing = f"no '{metric}: <number>' line in the output"
+    if metric_regex is not None:
+        metrics.pop(metric, None)  # the pattern, not a line that happens to share the name, is the objective
+        value, missing = match_metric(stdout, metric_regex)
+        if value is not None:
+            metrics[metric] = value
     finite = {k: v for k, v in metrics.items() if math.isfinite(v)}
     tail = log_tail(stdout, stderr)
 
@@ -104,5 +133,5 @@ def classify(
         last = _last_line(stderr) or _last_line(stdout)
         return outcome(TrialStatus.CRASHED, f"{described}: {last}" if last else described)
     if metric not in metrics:
-        return outcome(TrialStatus.MISSING_METRIC, f"no '{metric}: <number>' line in the output")
+        return outcome(TrialStatus.MISSING_METRIC, missing)
     return outcome(TrialStatus.OK, "", metrics[metric])

@@ -38,6 +38,7 @@ def _request_data(request: TrialRequest) -> dict[str, Any]:
         "metric": request.metric,
         "metric_file": request.metric_file,
         "minimize": request.minimize,
+        "metric_regex": request.metric_regex,
     }
 
 

@@ -217,6 +217,7 @@ def run_trial(request: TrialRequest, workdir: str | Path, *, confine: str = "non
         duration_s=round(duration, 3),
         time_limit_s=request.time_limit_s,
         file_metrics=file_metrics,
+        metric_regex=request.metric_regex,
     )
 
 

@@ -136,3 +136,77 @@ def test_the_shipped_example_finishes_offline_with_a_report(tmp_path):
     assert "report:" in proc.stdout
     report = next(tmp_path.iterdir()) / "report.md"
     assert "baseline metric" in report.read_text()
+
+
+GBR_SCRIPT = '''params = {"n_estimators": 500, "max_depth": 4, "min_samples_split": 5, "learning_rate": 0.01,
+          "loss": "squared_error", "random_state": 13}
+LABELS = ("a", "b")
+print(f"loss: {params['learning_rate'] * params['n_estimators']}")
+'''
+
+
+def test_dry_run_prints_a_space_toml_that_reads_back_as_the_same_space(tmp_path):
+    import tomllib
+
+    from engine.tasks import load_task
+
+    script = write(tmp_path, "gbr.py", GBR_SCRIPT)
+    first = invoke(script, "--metric", "loss", "--dry-run", "--run-dir", tmp_path / "runs")
+    assert first.exit_code == 0, first.output
+    table = tomllib.loads(first.stdout)  # stdout is the TOML alone; the table went to stderr
+    assert table["params"]["params.min_samples_split"]["low"] == 2
+    assert table["params"]["params.random_state"]["locked"] is True
+    assert "search space of gbr" in first.stderr
+    space = write(tmp_path, "space.toml", first.stdout)
+    discovered = load_task("script", path=str(script), metric="loss").space()
+    assert load_task("script", path=str(script), metric="loss", space_file=str(space)).space() == discovered
+    again = invoke(script, "--metric", "loss", "--dry-run", "--space", space, "--run-dir", tmp_path / "runs")
+    assert again.exit_code == 0 and again.stdout == first.stdout
+    # The printed file is the starting point for edits: a narrower range and an excluded dict key.
+    edited = first.stdout.replace("exclude = []", 'exclude = ["params.max_depth"]').replace(
+        "high = 1000", "high = 700")
+    space.write_text(edited)
+    changed = load_task("script", path=str(script), metric="loss", space_file=str(space)).space()
+    assert "params.max_depth" not in changed and changed["params.n_estimators"].high == 700
+    assert not (tmp_path / "runs").exists()
+
+
+MSE_SCRIPT = '''params = {"n_estimators": 50, "learning_rate": 0.1}
+mse = 3000.0 + (params["learning_rate"] - 0.05) ** 2 * 1e4 + params["n_estimators"] * 0.01
+print(f"The mean squared error (MSE) on test set: {mse:.4f}")
+'''
+MSE_PATTERN = r"The mean squared error \(MSE\) on test set: (\S+)"
+
+
+def test_a_metric_read_with_a_regex_drives_a_whole_run(tmp_path):
+    script = write(tmp_path, "gbr.py", MSE_SCRIPT)
+    result = invoke(script, "--metric", "mse", "--metric-regex", MSE_PATTERN, "--provider", "heuristic",
+                    "--iterations", "3", "--levels", "1", "--run-dir", tmp_path / "runs")
+    assert result.exit_code == 0, result.output
+    store = RunStore.open(next((tmp_path / "runs").iterdir()) / "run.sqlite")
+    trials = store.trials(store.runs()[0].run_id)
+    store.close()
+    assert trials[0].metric == pytest.approx(3025.5)
+    assert all(t.metric is not None for t in trials if t.decision.value != "rejected")
+
+
+def test_output_the_regex_does_not_match_fails_the_baseline_saying_so(tmp_path):
+    script = write(tmp_path, "gbr.py", MSE_SCRIPT.replace("on test set", "on the test set"))
+    result = invoke(script, "--metric", "mse", "--metric-regex", MSE_PATTERN, "--provider", "heuristic",
+                    "--iterations", "2", "--levels", "1", "--run-dir", tmp_path / "runs")
+    assert result.exit_code == 2
+    assert "[baseline-failed]" in result.output and "no match for the metric pattern" in result.output
+
+
+@pytest.mark.parametrize("extra, code", [
+    (["--metric-regex", "MSE: ([0-9.]+"], "bad-metric-regex"),
+    (["--metric-regex", r"MSE: \S+"], "bad-metric-regex"),
+    (["--metric-regex", r"(\w+): (\S+)"], "bad-metric-regex"),
+    (["--metric-regex", r"MSE: (\S+)", "--metric-file", "m.json"], "conflicting-metric-sources"),
+])
+def test_a_bad_metric_regex_is_a_one_line_error_before_any_trial(tmp_path, extra, code):
+    script = write(tmp_path, "gbr.py", MSE_SCRIPT)
+    result = invoke(script, "--metric", "mse", *extra, "--provider", "heuristic", "--run-dir", tmp_path / "runs")
+    assert result.exit_code == 2
+    assert result.output.strip().startswith(f"error [{code}]") and len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "runs").exists()

@@ -55,3 +55,69 @@ def test_bad_data_gives_clear_errors(cache, tmp_path, capsys):
     except ImportError:
         assert main(["--data", str(tmp_path / "shards")]) == 2
         assert "pyarrow-missing" in capsys.readouterr().err
+
+
+def test_every_data_error_is_a_config_error_with_its_code(cache, tmp_path):
+    from interfaces import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        prepare(tmp_path / "nope")
+    assert str(info.value) == f"[data-not-found] {tmp_path / 'nope'} does not exist"
+
+
+def make_docs(folder, count, text):
+    folder.mkdir()
+    for i in range(count):
+        (folder / f"doc{i:02d}.txt").write_text(text)
+    return folder
+
+
+def test_a_split_shorter_than_one_sequence_is_too_little_data(cache, tmp_path):
+    docs = make_docs(tmp_path / "docs", 60, "tiny text\n")   # 60 documents split fine, but hold 11 bytes each
+    cached = set(cache.iterdir())
+    with pytest.raises(DataError) as info:
+        prepare(docs, seq_len=128)
+    assert info.value.code == "too-little-data"
+    assert "needs at least 130 bytes in each split" in info.value.message
+    assert "about 2600 bytes" in info.value.message
+    assert set(cache.iterdir()) == cached                    # nothing written for data that cannot train
+    assert prepare(docs, seq_len=4).is_dir()              # the same text holds a window of 4 bytes
+
+
+def test_data_prepared_before_is_checked_against_the_sequence_length_asked_for(cache, tmp_path):
+    docs = make_docs(tmp_path / "docs", 60, "some text " * 30)
+    target = prepare(docs, seq_len=128)
+    val = json.loads((target / "meta.json").read_text())["tokens"]["val"]
+    with pytest.raises(DataError) as info:
+        prepare(docs, seq_len=val)                          # the cached directory, a longer sequence
+    assert info.value.code == "too-little-data"
+
+
+def test_empty_binary_and_unreadable_files_are_named(cache, tmp_path):
+    docs = make_docs(tmp_path / "empty", 30, "text " * 40)
+    (docs / "blank.txt").write_text("  \n")
+    with pytest.raises(DataError) as info:
+        prepare(docs)
+    assert info.value.code == "empty-document" and "blank.txt" in info.value.message
+    docs = make_docs(tmp_path / "binary", 30, "text " * 40)
+    (docs / "weights.json").write_bytes(b"\x89PNG\x00\x00\x01")
+    with pytest.raises(DataError) as info:
+        prepare(docs)
+    assert info.value.code == "data-not-text" and "weights.json" in info.value.message
+    docs = make_docs(tmp_path / "unreadable", 30, "text " * 40)
+    (docs / "gone.txt").symlink_to(tmp_path / "missing-target")
+    with pytest.raises(DataError) as info:
+        prepare(docs)
+    assert info.value.code == "data-unreadable" and "gone.txt" in info.value.message
+    single = tmp_path / "empty.txt"
+    single.write_bytes(b"")
+    with pytest.raises(DataError) as info:
+        prepare(single)
+    assert info.value.code == "empty-document"
+
+
+def test_the_prepare_command_checks_train_pys_sequence_length(cache, tmp_path, capsys):
+    docs = make_docs(tmp_path / "docs", 60, "tiny text\n")
+    assert main(["--data", str(docs)]) == 2
+    assert "[too-little-data]" in capsys.readouterr().err
+    assert main(["--data", str(docs), "--seq-len", "4"]) == 0
