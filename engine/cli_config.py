@@ -1,19 +1,19 @@
 """The command line's side of config files and resumes (click's context, read in one place).
 
 * :func:`apply_config_file` (the ``--config`` option's callback, an eager option): the file's values
-  become the command's defaults (click's ``default_map``), so a flag on the command line wins over
-  them, and each value is converted by the option's own type first so a wrong one names its key.
+  become the command's defaults (the context's ``default_map``), so a flag on the command line wins
+  over them; each value is checked against the type the command function declares first, so a
+  wrong one names its key and line.
 * :func:`resume_overrides`: what a ``--resume`` command line may change, refusing by name any flag
   given with it that a resumed run cannot take.
 """
 
 from __future__ import annotations
 
+import inspect
+import typing
 from pathlib import Path
 from typing import Any
-
-import click
-from click.core import ParameterSource
 
 from interfaces import ConfigError
 
@@ -22,36 +22,60 @@ from .flags import COMMON_FLAGS, RESUMABLE_FLAGS
 
 __all__ = ["apply_config_file", "resume_overrides"]
 
-_EXPLICIT = (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+# Compared by name: typer ships its own copy of click, whose enum is not click's.
+_EXPLICIT = ("COMMANDLINE", "ENVIRONMENT")
 
 
-def apply_config_file(ctx: click.Context, path: Path | None) -> None:
+def _kinds(ctx: Any) -> dict[str, type]:
+    """Each parameter's type as the command function declares it (``Optional[X]`` as X)."""
+    hints = typing.get_type_hints(inspect.unwrap(ctx.command.callback))
+    kinds: dict[str, type] = {}
+    for name, hint in hints.items():
+        options = [arg for arg in typing.get_args(hint) if arg is not type(None)] or [hint]
+        kinds[name] = options[0]
+    return kinds
+
+
+def _fits(kind: type, value: Any) -> bool:
+    if kind is bool:
+        return isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind in (str, Path):
+        return isinstance(value, str)
+    return True
+
+
+def apply_config_file(ctx: Any, path: Path | None) -> None:
     """Make the settings of the config file at ``path`` the defaults of the command in ``ctx``."""
     if path is None:
         return
-    params = {param.name: param for param in ctx.command.params if param.name and param.name != "config"}
-    values = read_config(path, params)
+    names = [param.name for param in ctx.command.params if param.name and param.name != "config"]
+    values = read_config(path, names)
     text = path.read_text(encoding="utf-8")
     folder = path.resolve().parent
+    kinds = _kinds(ctx)
     defaults: dict[str, Any] = {}
     for name, value in values.items():
-        param = params[name]
+        kind = kinds.get(name, object)
         if name == "levels" and isinstance(value, list):
             value = ",".join(str(level) for level in value)
-        if isinstance(param.type, click.Path) and isinstance(value, str) and not Path(value).is_absolute():
-            value = str(folder / value)
-        try:
-            param.type_cast_value(ctx, value)
-        except click.BadParameter as exc:
+        if not _fits(kind, value):
             line = config_line(text, name) or config_line(text, name.replace("_", "-"))
             where = f"{path}" + (f", line {line}" if line else "")
-            raise ConfigError(f"config file {where}: {name.replace('_', '-')} = {value!r}: {exc.message}",
-                              code="config-value-invalid") from None
+            wanted = {bool: "true or false", int: "a whole number", float: "a number", Path: "a path"}.get(
+                kind, "a string")
+            raise ConfigError(f"config file {where}: {name.replace('_', '-')} = {value!r} must be {wanted}",
+                              code="config-value-invalid")
+        if kind is Path and not Path(value).is_absolute():
+            value = str(folder / value)
         defaults[name] = value
     ctx.default_map = {**(ctx.default_map or {}), **defaults}
 
 
-def resume_overrides(ctx: click.Context) -> dict[str, Any]:
+def resume_overrides(ctx: Any) -> dict[str, Any]:
     """The settings (by RunSettings field) a ``--resume`` command line changes.
 
     ConfigError ``config-on-resume`` for ``--config`` (a resumed run has its settings already) and
@@ -61,7 +85,7 @@ def resume_overrides(ctx: click.Context) -> dict[str, Any]:
         raise ConfigError("--config starts a new run; a resumed run keeps the settings stored with it "
                           "(give --iterations, --max-tokens... on the command line)", code="config-on-resume")
     given = [param.name for param in ctx.command.params
-             if param.name and ctx.get_parameter_source(param.name) in _EXPLICIT]
+             if param.name and getattr(ctx.get_parameter_source(param.name), "name", None) in _EXPLICIT]
     refused = [name for name in given if name not in (*RESUMABLE_FLAGS, "resume", "run_dir")]
     if refused:
         shown = ", ".join("--" + name.replace("_", "-") for name in refused)

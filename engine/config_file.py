@@ -132,5 +132,6 @@ def write_run_config(run_dir: Path, settings: RunSettings) -> Path:
         # command refuses the table, as it should, since it cannot give them.
         header = (f"The settings of run {Path(run_dir).name} (task {settings.task}). [task-options] are "
                   f"passed to the task:\n  engine.optimize({settings.task!r}, task_options=..., ...)")
-        dashed["task-options"] = dict(options or {})
+        if options:
+            dashed["task-options"] = dict(options)
     return write_atomic(RunPaths(Path(run_dir)).config_file, to_toml(dashed, header=header))

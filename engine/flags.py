@@ -26,7 +26,7 @@ from interfaces import ConfigError
 from .settings import RunSettings
 
 __all__ = ["COMMON_FLAGS", "CONTROL_FLAGS", "RESUMABLE_FLAGS", "TASK_FLAGS", "flags_from_settings",
-           "normalise_key", "settings_from_flags"]
+           "normalise_key", "settings_from_flags", "unknown_setting"]
 
 #: Flag -> the RunSettings field it sets.
 COMMON_FLAGS: dict[str, str] = {
@@ -77,10 +77,12 @@ def normalise_key(key: str) -> str:
     return key.lstrip("-").replace("-", "_")
 
 
-def _unknown(names: list[str], known: list[str]) -> ConfigError:
+def unknown_setting(names: list[str], known: list[str]) -> ConfigError:
+    """ConfigError ``unknown-setting`` naming each of ``names``, with the nearest of ``known``."""
     hints = []
+    by_field = {field_name: flag for flag, field_name in COMMON_FLAGS.items() if flag != field_name}
     for name in names:
-        close = difflib.get_close_matches(name, known, n=1)
+        close = [by_field[name]] if by_field.get(name) in known else difflib.get_close_matches(name, known, n=1)
         hints.append(f"{name}" + (f" (did you mean {close[0]}?)" if close else ""))
     return ConfigError(f"unknown setting {', '.join(hints)}; the settings are: {', '.join(sorted(known))}",
                        code="unknown-setting")
@@ -142,7 +144,7 @@ def settings_from_flags(task: str, flags: Mapping[str, Any], *,
     known = [*COMMON_FLAGS, *own]
     unknown = sorted(set(given) - set(known))
     if unknown:
-        raise _unknown(unknown, known)
+        raise unknown_setting(unknown, known)
     options = _TO_OPTIONS[task]({**own, **given}) if task in _TO_OPTIONS else {}
     options.update(task_options or {})
     values: dict[str, Any] = {}

@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 from typing import Any, Optional
 
-import click
 import typer
 from rich.console import Console
 
@@ -153,7 +152,7 @@ def typed_failure(exc: BaseException, run_dir: Path | None) -> AutoresearchError
 
 
 def _execute(settings: RunSettings | None, runs_root: Path, resume: Optional[str],
-             overrides: dict[str, Any] | None = None) -> None:
+             overrides: dict[str, Any] | None = None, ctx: Any = None) -> None:
     import signal
 
     from .progress import Progress
@@ -165,7 +164,8 @@ def _execute(settings: RunSettings | None, runs_root: Path, resume: Optional[str
             from .cli_config import resume_overrides
 
             changes = {k: v for k, v in (overrides or {}).items() if v is not None}
-            changes.update(resume_overrides(click.get_current_context()))
+            if ctx is not None:
+                changes.update(resume_overrides(ctx))
             run = Run.reopen(resolve_run_dir(resume, runs_root), overrides=changes)
             settings = run.settings
             console.print(f"resuming run [bold]{run.run_id}[/bold] in {run.run_dir}")
@@ -246,6 +246,7 @@ def gpt(
     confine: str = ConfineOpt,
     mlflow_uri: Optional[str] = MlflowOpt,
     config: Optional[Path] = ConfigOpt,
+    ctx: typer.Context = None,  # type: ignore[assignment]  (typer passes the context by its type)
 ) -> None:
     """Search the GPT pretraining task's hyperparameters to minimise val_bpb."""
     settings = None
@@ -266,7 +267,7 @@ def gpt(
         except AutoresearchError as exc:
             _error(exc)
             raise typer.Exit(2)
-    _execute(settings, run_dir, resume, {"max_tokens": max_tokens, "max_usd": max_usd})
+    _execute(settings, run_dir, resume, {"max_tokens": max_tokens, "max_usd": max_usd}, ctx)
 
 
 @app.command()
@@ -305,6 +306,7 @@ def script(
     confine: str = ConfineOpt,
     mlflow_uri: Optional[str] = MlflowOpt,
     config: Optional[Path] = ConfigOpt,
+    ctx: typer.Context = None,  # type: ignore[assignment]  (typer passes the context by its type)
 ) -> None:
     """Search any script with a hyperparameter block and a printed metric."""
     settings = None
@@ -334,7 +336,7 @@ def script(
         except AutoresearchError as exc:
             _error(exc)
             raise typer.Exit(2)
-    _execute(settings, run_dir, resume, {"max_tokens": max_tokens, "max_usd": max_usd})
+    _execute(settings, run_dir, resume, {"max_tokens": max_tokens, "max_usd": max_usd}, ctx)
 
 
 @app.command()
