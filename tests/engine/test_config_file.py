@@ -166,3 +166,47 @@ def test_to_toml_writes_what_tomllib_reads_back(plain, table):
 
 def test_to_toml_writes_infinities_as_toml_does():
     assert tomllib.loads(to_toml({"a": math.inf, "b": -math.inf})) == {"a": math.inf, "b": -math.inf}
+
+
+_EVERY_FLAG = {"provider": "heuristic", "model": "m", "model_path": "/models/x.gguf", "base_url": "http://h/v1",
+               "request_timeout": 5.0, "server_threads": 3, "value_grid": 0, "iterations": 7, "levels": "1,1.5",
+               "seed": 9, "workers": 2, "executor": "local", "record": "/tmp/t.jsonl", "acceptance": "noise-aware",
+               "max_tokens": 100, "max_usd": 1.5, "outer_every": 3, "research_every": 4,
+               "research_style": "fill", "samples": 2, "confine": "none"}
+
+
+def _task_flags(task: str, tmp_path: Path) -> dict:
+    if task == "gpt":
+        return {"preset": "gpu", "budget": 12.0, "max_steps": 50, "data": "/corpus.txt", "noise_repeats": 2}
+    space = write(tmp_path / "space.toml", "[params.LEARNING_RATE]\nlow = 0.001\nhigh = 0.1\n")
+    return {"path": str(QUAD), "metric": "loss", "maximize": True, "metric_file": "m.json", "space": str(space),
+            "budget": 30.0, "noise_repeats": 3}
+
+
+def _command_line(task: str, flags: dict) -> list[str]:
+    args = [task] + ([flags["path"]] if task == "script" else [])
+    for name, value in flags.items():
+        if name == "path":
+            continue
+        option = "--" + name.replace("_", "-")
+        args += [option] if value is True else [option, str(value)]
+    return args
+
+
+@pytest.mark.parametrize("task", ["script", "gpt"])
+def test_the_command_line_a_config_file_and_python_build_the_same_settings_from_every_flag(task, tmp_path,
+                                                                                          monkeypatch):
+    import engine.run
+    from engine.flags import settings_from_flags
+
+    made: list[RunSettings] = []
+    monkeypatch.setattr(engine.run, "_execute", lambda settings, *rest: made.append(settings))
+    flags = {**_EVERY_FLAG, **_task_flags(task, tmp_path)}
+    assert invoke(*_command_line(task, flags)).exit_code == 0
+    config = write(tmp_path / "every.toml", to_toml({k.replace("_", "-"): v for k, v in flags.items()}))
+    assert invoke(task, "--config", config).exit_code == 0
+    from_python = settings_from_flags(task, flags)
+    assert made == [from_python, from_python]
+    from engine.flags import flags_from_settings
+
+    assert settings_from_flags(task, flags_from_settings(from_python)) == from_python
