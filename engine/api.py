@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from interfaces import AutoresearchError, ConfigError, Trial, TraceView
+from interfaces import AutoresearchError, ConfigError, TraceView, Trial
 
 from .settings import RunSettings
 

@@ -27,8 +27,7 @@ from .settings import RunSettings
 from .store import STORE_FILENAME, RunPaths
 from .tasks import load_task
 
-__all__ = ["RESUMABLE_SETTINGS", "Run", "RunResult", "UNTOUCHABLE_STORE_CODES", "new_run_id",
-           "resolve_run_dir"]
+__all__ = ["RESUMABLE_SETTINGS", "UNTOUCHABLE_STORE_CODES", "Run", "RunResult", "new_run_id", "resolve_run_dir"]
 
 #: Store errors after which the run's store is not written to at all, not even to mark the run failed.
 UNTOUCHABLE_STORE_CODES = ("store-corrupt", "store-empty", "store-version")
@@ -156,11 +155,10 @@ class Run:
             raise StoreError(f"the settings stored in {RunPaths(run_dir).store} are not run settings "
                              f"({exc}); the store was edited or damaged", code="store-corrupt") from None
         changes = _resume_changes(stored, overrides or {})
-        if "iterations" in changes:
-            if int(changes["iterations"]) < done:
-                raise ConfigError(f"run {info.run_id} has already run {done} iterations; it cannot resume with "
-                                  f"iterations {changes['iterations']} (give {done} or more)",
-                                  code="resume-iterations-below-done")
+        if "iterations" in changes and int(changes["iterations"]) < done:
+            raise ConfigError(f"run {info.run_id} has already run {done} iterations; it cannot resume with "
+                              f"iterations {changes['iterations']} (give {done} or more)",
+                              code="resume-iterations-below-done")
         loaded = RunSettings.from_dict(dict(stored.to_dict(), **changes)) if changes else stored
         return cls(loaded, run_dir, info.run_id, events=events, resume=True)
 

@@ -31,7 +31,7 @@ from typing import Any
 
 from interfaces import ParamKind, SearchSpace, Trial
 
-from engine.store import RunPaths
+from ..store import RunPaths
 
 __all__ = ["MirrorSync", "OptunaMirror", "distributions_of", "optuna_storage_url", "optuna_value",
            "to_frozen_trial"]

@@ -16,8 +16,7 @@ from typing import Any
 
 from interfaces import StoreError
 
-from engine.store import RunPaths, RunStore
-
+from ..store import RunPaths, RunStore
 from ._optuna import MirrorSync, OptunaMirror, optuna_storage_url
 
 __all__ = ["PLOT_KINDS", "PlotFile", "sync_run", "write_plots"]
@@ -54,7 +53,7 @@ def sync_run(run_dir: str | Path) -> MirrorSync:
     Raises StoreError for a directory without a readable run store and the task's own errors when
     its script or options are gone; the sync's own failure is in the result.
     """
-    from engine.tasks import load_task
+    from ..tasks import load_task
 
     run_dir = Path(run_dir)
     paths = RunPaths(run_dir)

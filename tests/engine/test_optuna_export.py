@@ -18,7 +18,6 @@ from typer.testing import CliRunner
 import engine
 from engine.export import OptunaMirror, distributions_of, optuna_value, sync_run, to_frozen_trial, write_plots
 from engine.run import app
-from engine.store import RunStore
 from interfaces import Decision, ParamKind, ParamSpec, SearchSpace, Trial, TrialStatus
 
 QUAD = Path(__file__).parent / "data" / "quad.py"
