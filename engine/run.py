@@ -56,6 +56,21 @@ ConfineOpt = typer.Option("none", "--confine", help="none (the default: a trial'
 StyleOpt = typer.Option(None, "--research-style", help="How Level 2 writes mechanisms: fill (the engine writes the module and picks the hook from the trace, the model fills one method; default for --provider local) or dialogue (four rounds, the model writes the whole module; default otherwise).")
 SamplesOpt = typer.Option(4, "--samples", help="Level 2 fill sessions: method bodies sampled per session; the best that passes admission and the behavioural check is spliced in.")
 ResearchOpt = typer.Option(2, "--research-every", help="Level 2 runs every this many Level 1.5 cycles.")
+MlflowOpt = typer.Option(None, "--mlflow-uri", help="Also log every trial to this MLflow tracking URI, e.g. sqlite:///mlflow.db (one experiment per run, one MLflow run per trial; needs the mlflow extra).")
+
+
+def _config_file(ctx: typer.Context, value: Path | None) -> Path | None:
+    from .cli_config import apply_config_file
+
+    try:
+        apply_config_file(ctx, value)
+    except AutoresearchError as exc:
+        _error(exc)
+        raise typer.Exit(2) from None
+    return value
+
+
+ConfigOpt = typer.Option(None, "--config", is_eager=True, callback=_config_file, help="A TOML file of this command's flags (long option names as keys, e.g. max-tokens = 5000); flags given on the command line override it. Every run writes its own as config.toml in its directory.")
 
 
 def default_provider(model: str | None, model_path: str | None) -> str:
@@ -138,7 +153,7 @@ def typed_failure(exc: BaseException, run_dir: Path | None) -> AutoresearchError
 
 
 def _execute(settings: RunSettings | None, runs_root: Path, resume: str | None,
-             overrides: dict[str, Any] | None = None) -> None:
+             overrides: dict[str, Any] | None = None, ctx: Any = None) -> None:
     import signal
 
     from .progress import Progress
@@ -147,8 +162,12 @@ def _execute(settings: RunSettings | None, runs_root: Path, resume: str | None,
     previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         if resume:
-            run = Run.reopen(resolve_run_dir(resume, runs_root),
-                             overrides={k: v for k, v in (overrides or {}).items() if v is not None})
+            from .cli_config import resume_overrides
+
+            changes = {k: v for k, v in (overrides or {}).items() if v is not None}
+            if ctx is not None:
+                changes.update(resume_overrides(ctx))
+            run = Run.reopen(resolve_run_dir(resume, runs_root), overrides=changes)
             settings = run.settings
             console.print(f"resuming run [bold]{run.run_id}[/bold] in {run.run_dir}")
         else:
@@ -226,6 +245,9 @@ def gpt(
     research_style: str | None = StyleOpt,
     samples: int = SamplesOpt,
     confine: str = ConfineOpt,
+    mlflow_uri: str | None = MlflowOpt,
+    config: Path | None = ConfigOpt,
+    ctx: typer.Context = None,  # type: ignore[assignment]  # typer passes the context by its type
 ) -> None:
     """Search the GPT pretraining task's hyperparameters to minimise val_bpb."""
     settings = None
@@ -241,7 +263,7 @@ def gpt(
                 levels=_levels(levels), seed=seed, workers=workers, executor=executor, acceptance=acceptance,
                 outer_every=outer_every, research_every=research_every, research_style=research_style, research_samples=samples, max_tokens=max_tokens,
                 max_usd=max_usd, record=str(record) if record else None, replay=str(replay) if replay else None,
-                confine=confine,
+                confine=confine, mlflow_uri=mlflow_uri,
             )
             if data is not None:
                 from .tasks import load_task
@@ -252,7 +274,7 @@ def gpt(
         except AutoresearchError as exc:
             _error(exc)
             raise typer.Exit(2) from None
-    _execute(settings, run_dir, resume, {"max_tokens": max_tokens, "max_usd": max_usd})
+    _execute(settings, run_dir, resume, {"max_tokens": max_tokens, "max_usd": max_usd}, ctx)
 
 
 @app.command()
@@ -290,6 +312,9 @@ def script(
     research_style: str | None = StyleOpt,
     samples: int = SamplesOpt,
     confine: str = ConfineOpt,
+    mlflow_uri: str | None = MlflowOpt,
+    config: Path | None = ConfigOpt,
+    ctx: typer.Context = None,  # type: ignore[assignment]  # typer passes the context by its type
 ) -> None:
     """Search any script with a hyperparameter block and a printed metric."""
     settings = None
@@ -315,12 +340,31 @@ def script(
                 base_url=base_url, request_timeout_s=request_timeout, server_threads=server_threads, value_grid=value_grid, iterations=iterations, levels=_levels(levels), seed=seed, workers=workers,
                 executor=executor, acceptance=acceptance, outer_every=outer_every, research_every=research_every, research_style=research_style, research_samples=samples,
                 max_tokens=max_tokens, max_usd=max_usd, record=str(record) if record else None,
-                replay=str(replay) if replay else None, confine=confine,
+                replay=str(replay) if replay else None, confine=confine, mlflow_uri=mlflow_uri,
             )
         except AutoresearchError as exc:
             _error(exc)
             raise typer.Exit(2) from None
-    _execute(settings, run_dir, resume, {"max_tokens": max_tokens, "max_usd": max_usd})
+    _execute(settings, run_dir, resume, {"max_tokens": max_tokens, "max_usd": max_usd}, ctx)
+
+
+@app.command()
+def plots(
+    run: str = typer.Argument(..., help="The run: its id under --run-dir, or its directory."),
+    run_dir: Path = RunsOpt,
+    out: Path | None = typer.Option(None, "--out", help="Folder for the plots (default: the run directory)."),
+) -> None:
+    """Write Optuna's plots of a run (history, parameter importances, parallel coordinates), HTML and PNG."""
+    from .export import write_plots
+
+    try:
+        written = write_plots(resolve_run_dir(run, run_dir), out_dir=out)
+    except AutoresearchError as exc:
+        _error(exc)
+        raise typer.Exit(2) from None
+    for plot in written:
+        console.print(f"{plot.name} ({plot.format}): {plot.path}" if plot.path else
+                      f"{plot.name} ({plot.format}): not written: {plot.reason}", soft_wrap=True)
 
 
 def _print_space(task: Any) -> None:

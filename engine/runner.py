@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from interfaces import AutoresearchError, ConfigError, SearchConfig, StoreError, Task
 
+from .config_file import write_run_config
 from .hooks import HookRegistry
 from .levels.acceptance import BuiltinAcceptance
 from .levels.inner import InnerLoop, LoopEvents
@@ -29,10 +30,16 @@ from .tasks import load_task
 if TYPE_CHECKING:  # the provider layer is imported when a run starts, not with this module
     from engine.llm import CatalogEntry
 
-__all__ = ["Run", "RunResult", "UNTOUCHABLE_STORE_CODES", "initial_search_config", "new_run_id", "resolve_run_dir"]
+__all__ = ["RESUMABLE_SETTINGS", "UNTOUCHABLE_STORE_CODES", "Run", "RunResult", "initial_search_config", "new_run_id",
+           "resolve_run_dir"]
 
 #: Store errors after which the run's store is not written to at all, not even to mark the run failed.
 UNTOUCHABLE_STORE_CODES = ("store-corrupt", "store-empty", "store-version")
+
+#: Settings a resume may change: how long the run goes on and what it may spend, how long a model
+#: request may take, and where trials are also logged. Any other one changes what the stored trials
+#: mean (the task, the levels, the provider, the seed...) and is refused by name.
+RESUMABLE_SETTINGS = ("iterations", "max_tokens", "max_usd", "request_timeout_s", "mlflow_uri")
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,38 @@ def resolve_run_dir(resume: str, runs_root: Path) -> Path:
                       f"{runs_root})")
 
 
+def _resume_changes(stored: RunSettings, overrides: dict[str, Any]) -> dict[str, Any]:
+    """The overrides that change a stored setting; ConfigError ``resume-setting-changed`` names any that
+    is not in :data:`RESUMABLE_SETTINGS`, ``unknown-setting`` any name that is no setting at all."""
+    current = stored.to_dict()
+    unknown = sorted(set(overrides) - set(current))
+    if unknown:
+        raise ConfigError(f"no such run setting: {', '.join(unknown)}", code="unknown-setting")
+    changes = {name: value for name, value in overrides.items() if _normal(value) != _normal(current[name])}
+    refused = []
+    for name in sorted(set(changes) - set(RESUMABLE_SETTINGS)):
+        if name == "task_options":
+            old, new = dict(current[name]), dict(changes[name])
+            refused += [f"task option {key} ({old.get(key)!r} -> {new.get(key)!r})"
+                        for key in sorted(set(old) | set(new)) if _normal(old.get(key)) != _normal(new.get(key))]
+        else:
+            refused.append(f"{name} ({current[name]!r} -> {changes[name]!r})")
+    if refused:
+        raise ConfigError(f"a resumed run keeps its settings; these cannot change: {'; '.join(refused)} "
+                          f"(a resume may change {', '.join(RESUMABLE_SETTINGS)})",
+                          code="resume-setting-changed")
+    return changes
+
+
+def _normal(value: Any) -> Any:
+    """A setting's value compared as stored: tuples and lists alike, mappings by their items."""
+    if isinstance(value, (list, tuple)):
+        return [_normal(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _normal(item) for key, item in value.items()}
+    return value
+
+
 def initial_search_config(task: Task) -> SearchConfig:
     space = task.space()
     active = space.searchable()
@@ -75,6 +114,8 @@ class Run:
         self.events = events or LoopEvents()
         self.resume = resume
         self.stop_reason = ""
+        self._mirrors: list[Any] = []
+        self._mirror_errors: dict[str, str] = {}
 
     @classmethod
     def create(cls, settings: RunSettings, runs_root: Path, *, run_id: str | None = None,
@@ -93,7 +134,14 @@ class Run:
     @classmethod
     def reopen(cls, run_dir: Path, *, events: LoopEvents | None = None,
                overrides: dict[str, Any] | None = None) -> Run:
-        """The run stored in ``run_dir``, to resume; ``overrides`` replace stored settings (a new budget)."""
+        """The run stored in ``run_dir``, to resume.
+
+        ``overrides`` (settings by field name) replace stored ones: a higher budget, or a larger
+        ``iterations``, which runs that many iterations in all (the loop goes on from the stored
+        iteration counter). An override equal to the stored value is no change. ConfigError
+        ``resume-setting-changed`` names each changed setting not in :data:`RESUMABLE_SETTINGS`,
+        ``resume-iterations-below-done`` refuses fewer iterations than already ran.
+        """
         from engine.store import RunStore
 
         store = RunStore.open(RunPaths(run_dir).store)
@@ -102,15 +150,22 @@ class Run:
             if len(runs) != 1:
                 raise StoreError(f"{run_dir} holds {len(runs)} runs; expected exactly one")
             info = runs[0]
+            done = int(store.get_state(info.run_id, "iteration", 0))
         finally:
             store.close()
         try:
             if not isinstance(info.settings, dict):
                 raise TypeError(f"a {type(info.settings).__name__}, not a mapping")
-            loaded = RunSettings.from_dict(dict(info.settings, **(overrides or {})))
+            stored = RunSettings.from_dict(info.settings)
         except (TypeError, ValueError, AttributeError) as exc:
             raise StoreError(f"the settings stored in {RunPaths(run_dir).store} are not run settings "
                              f"({exc}); the store was edited or damaged", code="store-corrupt") from None
+        changes = _resume_changes(stored, overrides or {})
+        if "iterations" in changes and int(changes["iterations"]) < done:
+            raise ConfigError(f"run {info.run_id} has already run {done} iterations; it cannot resume with "
+                              f"iterations {changes['iterations']} (give {done} or more)",
+                              code="resume-iterations-below-done")
+        loaded = RunSettings.from_dict(dict(stored.to_dict(), **changes)) if changes else stored
         return cls(loaded, run_dir, info.run_id, events=events, resume=True)
 
     # -- wiring -----------------------------------------------------------------
@@ -194,7 +249,9 @@ class Run:
             # a server that does not come up) leaves a failed run that says why and can be resumed.
             store.create_run(self.run_id, task=s.task, settings=s.to_dict(), provider=s.provider,
                              model=s.model or "")
+        self._mirrors = self._make_mirrors(task)
         try:
+            write_run_config(self.run_dir, s)
             with contextlib.ExitStack() as stack:
                 provider = stack.enter_context(self._provider(ledger))
                 store.set_provider(self.run_id, provider.name, provider.model)
@@ -254,9 +311,43 @@ class Run:
             trace = store.trace(self.run_id, minimize=task.minimize)
             first, best, trials = trace.baseline(), trace.best_metric(), len(trace)
             baseline = first.metric if first else None
+        self._sync_mirrors(store, final=True)
         with contextlib.suppress(Exception):
             store.close()
         return RunResult(self.run_id, self.run_dir, status, baseline, best, trials, report)
+
+    def _make_mirrors(self, task: Task) -> list[Any]:
+        """The copies of the trials kept beside the store: an Optuna study always, MLflow when asked."""
+        from engine.export import MlflowMirror, OptunaMirror
+
+        mirrors: list[Any] = [OptunaMirror(self.run_dir, self.run_id, space=task.space(), minimize=task.minimize,
+                                           metric=task.metric, task=self.settings.task)]
+        if self.settings.mlflow_uri:
+            mirrors.append(MlflowMirror(self.settings.mlflow_uri, self.run_id, metric=task.metric,
+                                        minimize=task.minimize, task=self.settings.task))
+        return mirrors
+
+    def _sync_mirrors(self, store: Any, *, final: bool = False) -> None:
+        """Bring each copy up to date with the store; a failure is said once (the store is whole, the next
+        sync retries), and a final sync closes the copies."""
+        mirrors = self._mirrors
+        try:
+            trials = store.trials(self.run_id)
+        except Exception as exc:  # noqa: BLE001 - the run is ending on a store error already; the copies wait for resume
+            trials = None
+            self.events.message(f"the copies of the trials were not brought up to date: {exc}")
+        for mirror in mirrors:
+            if trials is not None:
+                synced = mirror.sync(trials)
+                said = self._mirror_errors.get(mirror.target)
+                if synced.error and synced.error != said:
+                    self.events.message(f"the {mirror.target} copy of the trials has {synced.total} of "
+                                        f"{len(trials)} ({synced.error}); the store has them all, the next "
+                                        "sync retries")
+                self._mirror_errors[mirror.target] = synced.error
+            if final:
+                with contextlib.suppress(Exception):  # releasing a connection pool; nothing is lost
+                    mirror.close()
 
     def _record_exchange(self, store: Any) -> Any:
         def record(exchange: Any) -> None:
@@ -294,6 +385,7 @@ class Run:
             if research is not None:
                 research.restore(inner)
             inner.ensure_baseline()
+            self._sync_mirrors(store)
             iteration = int(store.get_state(self.run_id, "iteration", 0))
             # ``outer_cycle`` counts cycles *completed*: it is saved after a cycle's Level 1.5 and Level 2
             # work, so a run killed inside a cycle runs that cycle again on resume (each part skips what it
@@ -312,6 +404,7 @@ class Run:
                 registry.flush_calls()
                 iteration += 1
                 store.set_state(self.run_id, "iteration", iteration)
+                self._sync_mirrors(store)
             if research is not None:
                 research.finish(inner)
             self._save_best(task, inner)

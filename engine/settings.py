@@ -49,6 +49,8 @@ class RunSettings:
     replay: str | None = None
     #: How trials are confined: ``none`` (processes only) or ``bwrap`` (files and network too; needs bwrap).
     confine: str = "none"
+    #: An MLflow tracking URI that every trial is also logged to (None: no MLflow; needs the mlflow extra).
+    mlflow_uri: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "levels", tuple(str(level) for level in self.levels))
@@ -75,6 +77,15 @@ class RunSettings:
         check_confinement(self.confine)  # a typed error now, before a run is created, if bwrap is missing
         if self.executor not in ("local", "ray"):
             raise ConfigError(f"executor must be local or ray, got {self.executor!r}")
+        if self.mlflow_uri is not None:
+            import importlib.util
+
+            if not self.mlflow_uri.strip():
+                raise ConfigError("mlflow-uri is empty; give a tracking URI such as sqlite:///mlflow.db",
+                                  code="bad-mlflow-uri")
+            if importlib.util.find_spec("mlflow") is None:
+                raise ConfigError('--mlflow-uri needs MLflow, which is not installed: pip install -e ".[mlflow]"',
+                                  code="mlflow-not-installed")
 
     @property
     def grid_points(self) -> int:

@@ -32,14 +32,14 @@ NO_ALL = {
 }
 
 # Public names a module defines but leaves out of ``__all__`` on purpose, with why.
-_CLI_OPTIONS = ("AcceptOpt", "BaseUrlOpt", "BudgetOpt", "ConfineOpt", "ExecutorOpt", "GridOpt", "IterOpt", "LevelsOpt",
+_CLI_OPTIONS = ("AcceptOpt", "BaseUrlOpt", "BudgetOpt", "ConfigOpt", "ConfineOpt", "ExecutorOpt", "MlflowOpt", "GridOpt", "IterOpt", "LevelsOpt",
                 "MaxTokensOpt", "MaxUsdOpt", "ModelOpt", "ModelPathOpt", "OuterOpt", "ProviderOpt", "RecordOpt",
                 "ReplayOpt", "ResearchOpt", "ResumeOpt", "RunsOpt", "SamplesOpt", "SeedOpt", "StyleOpt", "ThreadsOpt",
                 "TimeoutOpt", "WorkersOpt")
 UNLISTED: dict[str, dict[str, str]] = {
     "engine.run": {
         **dict.fromkeys(_CLI_OPTIONS, "an option declaration the commands share; the interface is the command line"),
-        **dict.fromkeys(("gpt", "script"), "a command, reached through `app`"),
+        **dict.fromkeys(("gpt", "script", "plots"), "a command, reached through `app`"),
         **dict.fromkeys(("console", "default_provider", "typed_failure"), "the commands' own plumbing"),
     },
     "benchmarks.gpt.task": dict.fromkeys(("F", "I", "C", "B"), "one-letter kind aliases for the parameter table"),

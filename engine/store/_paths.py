@@ -2,6 +2,8 @@
 
     <runs root>/<run_id>/
         run.sqlite        the store (one store per run directory)
+        config.toml       the run's settings as command-line flags (``--config`` reads it back)
+        optuna.sqlite3    the trials again, as an Optuna study named after the run (a copy; the store rules)
         best_train.py     the best training script so far
         transcripts/      LLM dialogues, one text file each
         report.md         written by engine.report
@@ -24,7 +26,10 @@ from interfaces import StoreError
 from ._records import check_run_id
 from ._store import STORE_FILENAME
 
-__all__ = ["RunPaths", "write_atomic"]
+__all__ = ["CONFIG_FILENAME", "OPTUNA_FILENAME", "RunPaths", "write_atomic"]
+
+CONFIG_FILENAME = "config.toml"
+OPTUNA_FILENAME = "optuna.sqlite3"
 
 _TRANSCRIPT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
@@ -62,6 +67,14 @@ class RunPaths:
     @property
     def store(self) -> Path:
         return self.root / STORE_FILENAME
+
+    @property
+    def config_file(self) -> Path:
+        return self.root / CONFIG_FILENAME
+
+    @property
+    def optuna_storage(self) -> Path:
+        return self.root / OPTUNA_FILENAME
 
     @property
     def best_script(self) -> Path:

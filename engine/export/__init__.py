@@ -1,0 +1,28 @@
+"""Copies of a run's trials for the ecosystem's tools: an Optuna study beside every run, its plots,
+and MLflow runs with ``--mlflow-uri``. The run store stays the source of truth; each copy is brought
+up to date from it (idempotently) and never stops a run when it fails."""
+
+from ._mlflow import MlflowMirror
+from ._optuna import (
+    MirrorSync,
+    OptunaMirror,
+    distributions_of,
+    optuna_storage_url,
+    optuna_value,
+    to_frozen_trial,
+)
+from ._plots import PLOT_KINDS, PlotFile, sync_run, write_plots
+
+__all__ = [
+    "PLOT_KINDS",
+    "MirrorSync",
+    "MlflowMirror",
+    "OptunaMirror",
+    "PlotFile",
+    "distributions_of",
+    "optuna_storage_url",
+    "optuna_value",
+    "sync_run",
+    "to_frozen_trial",
+    "write_plots",
+]

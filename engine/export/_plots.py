@@ -1,0 +1,146 @@
+"""Optuna's plots of a run: optimisation history, parameter importances, parallel coordinates.
+
+``write_plots(run_dir)`` brings the run's Optuna study up to date from the store (:func:`sync_run`),
+then writes each plot as HTML (``optuna.visualization``, which needs plotly) and as PNG
+(``optuna.visualization.matplotlib``, matplotlib being one of the engine's dependencies). A plot
+that cannot be drawn (plotly missing, too few finished trials for importances) is a
+:class:`PlotFile` with no path and the reason, never an exception.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from interfaces import StoreError
+
+from ..store import RunPaths, RunStore
+from ._optuna import MirrorSync, OptunaMirror, optuna_storage_url
+
+__all__ = ["PLOT_KINDS", "PlotFile", "sync_run", "write_plots"]
+
+#: Plot name -> the function of that name in ``optuna.visualization`` and its ``matplotlib`` module.
+PLOT_KINDS = {
+    "history": "plot_optimization_history",
+    "importances": "plot_param_importances",
+    "parallel": "plot_parallel_coordinate",
+}
+FORMATS = ("html", "png")
+
+
+@dataclass(frozen=True)
+class PlotFile:
+    """One plot in one format: ``path`` when it was written, else None and ``reason`` says why."""
+
+    name: str
+    format: str
+    path: Path | None
+    reason: str = ""
+
+
+def _single_run(store: RunStore, run_dir: Path) -> Any:
+    runs = store.runs()
+    if len(runs) != 1:
+        raise StoreError(f"{run_dir} holds {len(runs)} runs; expected exactly one", code="not-one-run")
+    return runs[0]
+
+
+def sync_run(run_dir: str | Path) -> MirrorSync:
+    """Add to the run's Optuna study every stored trial it lacks (the task is loaded for its space).
+
+    Raises StoreError for a directory without a readable run store and the task's own errors when
+    its script or options are gone; the sync's own failure is in the result.
+    """
+    from ..tasks import load_task
+
+    run_dir = Path(run_dir)
+    paths = RunPaths(run_dir)
+    if not paths.store.exists():
+        raise StoreError(f"no run at {run_dir} (no {paths.store.name} there)", code="unknown-run")
+    with RunStore.open(paths.store) as store:
+        info = _single_run(store, run_dir)
+        trials = store.trials(info.run_id)
+    task = load_task(info.task, **dict(info.settings.get("task_options") or {}))
+    mirror = OptunaMirror(run_dir, info.run_id, space=task.space(), minimize=task.minimize,
+                          metric=task.metric, task=info.task)
+    try:
+        return mirror.sync(trials)
+    finally:
+        mirror.close()
+
+
+def write_plots(run_dir: str | os.PathLike[str], *, out_dir: str | os.PathLike[str] | None = None,
+                formats: tuple[str, ...] = FORMATS) -> tuple[PlotFile, ...]:
+    """Write ``optuna-<plot>.<format>`` for each plot of :data:`PLOT_KINDS` into ``out_dir`` (default:
+    the run directory) and say, for each, where it is or why it is not there.
+
+    Raises StoreError (from :func:`sync_run`) when the run cannot be read, and ConfigError
+    ``optuna-sync-failed`` when its study cannot be brought up to date: a plot of part of a run
+    would pass for the whole.
+    """
+    import optuna
+
+    from interfaces import ConfigError
+
+    unknown = sorted(set(formats) - set(FORMATS))
+    if unknown:
+        raise ConfigError(f"plot formats are {', '.join(FORMATS)}; got {', '.join(unknown)}",
+                          code="bad-plot-format")
+    run_dir = Path(run_dir)
+    synced = sync_run(run_dir)
+    if not synced.ok:
+        raise ConfigError(f"the Optuna study of {run_dir} could not be brought up to date: {synced.error}",
+                          code="optuna-sync-failed")
+    folder = Path(out_dir) if out_dir is not None else run_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    with RunStore.open(RunPaths(run_dir).store) as store:
+        run_id = _single_run(store, run_dir).run_id
+    storage = optuna.storages.RDBStorage(optuna_storage_url(run_dir))
+    try:
+        study = optuna.load_study(study_name=run_id, storage=storage)
+        written = [_write(study, name, fmt, folder) for name in PLOT_KINDS for fmt in formats]
+    finally:
+        storage.remove_session()
+        storage.engine.dispose()
+    return tuple(written)
+
+
+def _write(study: Any, name: str, fmt: str, folder: Path) -> PlotFile:
+    import optuna
+
+    path = folder / f"optuna-{name}.{fmt}"
+    function = PLOT_KINDS[name]
+    try:
+        if fmt == "html":
+            import optuna.visualization as plots
+
+            if not plots.is_available():
+                return PlotFile(name, fmt, None, "plotly is not installed (pip install plotly)")
+            # "directory": one plotly.min.js beside the pages, so they open offline without a copy each.
+            getattr(plots, function)(study).write_html(str(path), include_plotlyjs="directory")
+            return PlotFile(name, fmt, path)
+        import matplotlib.pyplot as plt
+        import optuna.visualization.matplotlib as mpl_plots
+
+        with warnings.catch_warnings():
+            # The matplotlib plots are marked experimental in Optuna, which is no news at each call, and
+            # a parameter that kept one value (a locked one) draws a flat axis, which is what it is.
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            warnings.filterwarnings("ignore", message="Attempting to set identical low and high")
+            if not mpl_plots.is_available():
+                return PlotFile(name, fmt, None, "matplotlib is not installed")
+            axes = getattr(mpl_plots, function)(study)
+        figure = (axes.flat[0] if hasattr(axes, "flat") else axes).figure
+        try:
+            figure.savefig(path, dpi=100, bbox_inches="tight")
+        finally:
+            plt.close(figure)
+        return PlotFile(name, fmt, path)
+    except (ValueError, RuntimeError, ImportError) as exc:
+        # Optuna refuses a plot it cannot draw (importances of fewer than two finished trials) with
+        # these; the plot is reported as not written, the others are still drawn.
+        return PlotFile(name, fmt, None, f"{type(exc).__name__}: {exc}"[:300])
+
