@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from interfaces import RUN_STOPPING_PROVIDER_CODES, AutoresearchError, TraceView, hook_spec
+from interfaces import RUN_STOPPING_PROVIDER_CODES, AutoresearchError, Combine, TraceView, hook_spec
 
 from ..hooks import HookRegistry
 from .dialogue import admission_dict, run_dialogue
@@ -284,7 +284,9 @@ class Research:
         from .fill.goals import choose_goal
 
         trace, space, config = inner.trace(), inner.space, inner.search_config
-        busy = ["source"] if any(m["hook"] == "source" for m in self.registry.summaries()) else []
+        # A hook whose first answer wins asks a second mechanism only when the first passes: it is taken.
+        busy = sorted({m["hook"] for m in self.registry.summaries()
+                       if hook_spec(m["hook"]).combine is Combine.FIRST_ANSWER})
         goal = choose_goal(trace, space, config, tried, busy)
         self._save(folder / "goal.json", goal.to_dict())
         article = "an" if goal.hook[0] in "aeio" else "a"
