@@ -7,10 +7,13 @@ effect (a veto, a proposal produced, a decision flipped, advice added), so the
 engine can prove a mechanism was invoked and did something. A mechanism whose
 call fails in any way is ejected at once and the loop goes on.
 
-Order: mechanisms compose in activation order. Sources: the first that
-proposes wins. Filters: the first veto wins. Advisors: all advice is joined.
-Acceptance: the most recently activated rule decides. Observers: all see
-every trial.
+Order: mechanisms compose in activation order, by the rule each hook's spec
+declares (:class:`interfaces.Combine`): sources, the first that proposes
+wins; filters, the first veto wins; advisors, all advice is joined;
+acceptance, the most recently activated rule decides; observers, all see
+every trial. :meth:`HookRegistry.ask` applies the rule of any hook;
+``propose``, ``veto``, ``advise``, ``decide`` and ``observe`` are the
+built-in hooks' calls in the shape the inner loop uses.
 """
 
 from __future__ import annotations
@@ -19,7 +22,21 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from interfaces import HOOKS, Proposal, SearchConfig, SearchSpace, TraceView, Trial
+from interfaces import (
+    ENGINE_DEFAULT,
+    HOOKS,
+    ArgKind,
+    Combine,
+    HookSpec,
+    Proposal,
+    SearchConfig,
+    SearchSpace,
+    TraceView,
+    Trial,
+    WrongType,
+    hook_spec,
+)
+from sandbox import matches_annotation
 
 __all__ = ["ActiveMechanism", "HookRegistry", "MechanismCaller", "EventSink"]
 
@@ -130,60 +147,94 @@ class HookRegistry:
         mechanism.effect_log.append(record)
         self.on_event(mechanism.name, "effect", self.trial_index, record)
 
+    def ask(self, hook: str, *args: Any, default: Any = None) -> list[tuple[str, Any]]:
+        """Call ``hook``'s active mechanisms with ``args``, combined by the hook's rule.
+
+        The ``(mechanism name, answer)`` pairs that count, in activation order:
+        the first answer that is not the hook's NOTHING (``FIRST_ANSWER``,
+        ``FIRST_VETO``), every such answer (``ALL_JOINED``), the latest rule's
+        answer whatever it is (``LATEST_DECIDES``; ``default`` is the engine's
+        own answer, its NOTHING), none (``ALL_SEE``). Each answer that is not
+        NOTHING is recorded as the hook's effect; a failed call ejects its
+        mechanism and the round goes on without it.
+        """
+        spec = hook_spec(hook)
+        mechanisms = self.of(spec.name)
+        if spec.combine is Combine.LATEST_DECIDES:
+            mechanisms = mechanisms[-1:]
+        nothing = default if spec.nothing is ENGINE_DEFAULT else spec.nothing
+        counted: list[tuple[str, Any]] = []
+        for mechanism in list(mechanisms):
+            ok, value = self._call(mechanism, *args)
+            if not ok or spec.answer is None:  # an ALL_SEE hook's answers are not read
+                continue
+            read, answer = self._read(spec, mechanism, value, nothing)
+            if not read:
+                continue
+            acted = answer != nothing
+            if acted:
+                self._effect(mechanism, spec.effect.value, self._effect_data(spec, args, answer, default))
+            if acted or spec.combine is Combine.LATEST_DECIDES:  # the latest rule's answer counts either way
+                counted.append((mechanism.name, answer))
+            if acted and spec.combine.stops_at_first:
+                break
+        return counted
+
+    def _read(self, spec: HookSpec, mechanism: ActiveMechanism, value: Any, nothing: Any) -> tuple[bool, Any]:
+        """``(True, answer)`` as the hook's answer check reads ``value``; ``(False, None)`` once ejected."""
+        check = spec.answer
+        assert check is not None
+        if not matches_annotation(value, spec.returns):
+            if check.wrong_type is WrongType.EJECT:
+                self.eject(mechanism, "wrong-return-type",
+                           f"{spec.method} must return {_shown(spec.returns)}, got {type(value).__name__}")
+                return False, None
+            value = nothing if check.wrong_type is WrongType.IGNORE else str(value)
+        if isinstance(value, str):
+            value = value.strip() if check.strip else value
+            value = value[:check.max_chars] if check.max_chars is not None else value
+        return True, value
+
+    @staticmethod
+    def _effect_data(spec: HookSpec, args: tuple[Any, ...], answer: Any, default: Any) -> dict[str, Any]:
+        """The effect record: what the answer was about (a proposal's changes, the engine's own
+        answer) and the answer under the hook's key."""
+        data: dict[str, Any] = {}
+        for kind, argument in zip(spec.arguments, args, strict=False):
+            if kind is ArgKind.PROPOSAL:
+                data["changes"] = dict(argument.changes)
+        if spec.combine is Combine.LATEST_DECIDES:
+            data["default"] = default
+        assert spec.answer is not None
+        data[spec.answer.key] = answer
+        return data
+
     def propose(self, trace: TraceView, space: SearchSpace, config: SearchConfig) -> tuple[dict[str, Any], str] | None:
-        for mechanism in list(self.of("source")):
-            ok, value = self._call(mechanism, trace, space, config)
-            if not ok or value is None:
-                continue
-            if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
-                self.eject(mechanism, "wrong-return-type", f"propose must return a dict or None, got {type(value).__name__}")
-                continue
-            self._effect(mechanism, "proposed", {"changes": value})
-            return value, mechanism.name
-        return None
+        """The first source's proposal as ``(changes, mechanism name)``, or None when none proposes."""
+        counted = self.ask("source", trace, space, config)
+        return (counted[0][1], counted[0][0]) if counted else None
 
     def veto(self, proposal: Proposal, trace: TraceView, space: SearchSpace) -> tuple[str, str] | None:
-        for mechanism in list(self.of("filter")):
-            ok, value = self._call(mechanism, proposal, trace, space)
-            if not ok or value is None:
-                continue
-            reason = str(value)[:300]
-            self._effect(mechanism, "vetoed", {"changes": dict(proposal.changes), "reason": reason})
-            return reason, mechanism.name
-        return None
+        """The first filter's veto as ``(reason, mechanism name)``, or None when all pass it."""
+        counted = self.ask("filter", proposal, trace, space)
+        return (counted[0][1], counted[0][0]) if counted else None
 
     def advise(self, trace: TraceView, space: SearchSpace, config: SearchConfig) -> list[tuple[str, str]]:
-        advice = []
-        for mechanism in list(self.of("advisor")):
-            ok, value = self._call(mechanism, trace, space, config)
-            if ok and isinstance(value, str) and value.strip():
-                text = value.strip()[:500]
-                self._effect(mechanism, "advised", {"advice": text})
-                advice.append((mechanism.name, text))
-        return advice
+        """Every advisor's advice as ``(mechanism name, text)``, in activation order."""
+        return self.ask("advisor", trace, space, config)
 
     def decide(self, trial: Trial, incumbent: Trial | None, trace: TraceView, default: bool) -> tuple[bool, str | None]:
         """The latest acceptance mechanism's decision, or ``default``."""
-        rules = self.of("acceptance")
-        if not rules:
-            return default, None
-        mechanism = rules[-1]
-        ok, value = self._call(mechanism, trial, incumbent, trace)
-        if not ok:
-            return default, None
-        if not isinstance(value, bool):
-            self.eject(mechanism, "wrong-return-type", f"decide must return a bool, got {type(value).__name__}")
-            return default, None
-        if value != default:
-            self._effect(mechanism, "flipped", {"default": default, "decision": value})
-        return value, mechanism.name
+        counted = self.ask("acceptance", trial, incumbent, trace, default=default)
+        return (counted[0][1], counted[0][0]) if counted else (default, None)
 
     def observe(self, trial: Trial, trace: TraceView) -> None:
-        for mechanism in list(self.of("observer")):
-            ok, _ = self._call(mechanism, trial, trace)
-            if ok:
-                # An observer's effect is the observation itself; it is counted as a call.
-                pass
+        """Show every observer the decided ``trial``; an observer's effect is the call itself."""
+        self.ask("observer", trial, trace)
 
     def summaries(self) -> list[dict[str, Any]]:
         return [m.summary() for m in self.active]
+
+
+def _shown(annotation: Any) -> str:
+    return annotation.__name__ if isinstance(annotation, type) else str(annotation).replace("typing.", "")

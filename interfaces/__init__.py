@@ -16,14 +16,22 @@ from .errors import (
     StoreError,
 )
 from .hooks import (
+    ENGINE_DEFAULT,
     HOOKS,
     AcceptanceRule,
+    AnswerCheck,
+    ArgKind,
+    Combine,
+    Effect,
     HookSpec,
     Observer,
     PromptAdvisor,
     ProposalFilter,
     ProposalSource,
+    WrongType,
     hook_spec,
+    register_hook,
+    unregister_hook,
 )
 from .records import Decision, Outcome, Proposal, Trial, TrialStatus
 from .search_config import STRATEGIES, SearchConfig
@@ -33,9 +41,14 @@ from .trace import TraceView
 
 __all__ = [
     "AcceptanceRule",
+    "AnswerCheck",
+    "ArgKind",
     "AutoresearchError",
+    "Combine",
     "ConfigError",
     "Decision",
+    "ENGINE_DEFAULT",
+    "Effect",
     "Executor",
     "FrozenDict",
     "HOOKS",
@@ -63,8 +76,11 @@ __all__ = [
     "TrialRequest",
     "TrialStatus",
     "Value",
+    "WrongType",
     "freeze",
     "hook_spec",
     "metric_pattern",
+    "register_hook",
     "thaw",
+    "unregister_hook",
 ]

@@ -1,5 +1,12 @@
 """Stage 5: hypothesis conformance suites, one per hook Protocol.
 
+One suite serves every hook, registered ones included: :func:`check_hook`
+reads the method, its return annotation and its budget off the hook's spec,
+and draws each call's arguments from the argument kinds the spec declares
+(:func:`sandbox.strategies.hook_arguments`). ``check_filter`` and the other
+``check_*`` functions are the built-in hooks' shorthands for it; a new hook
+needs none.
+
 Each example builds instances from the same seed (``build`` and
 ``build_twin``, which :func:`sandbox.admit` points at two processes started
 with different hash seeds, plus a third beside the first), feeds them the

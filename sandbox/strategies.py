@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from interfaces import (
     STRATEGIES,
+    ArgKind,
     Decision,
     ParamKind,
     ParamSpec,
@@ -19,6 +20,7 @@ from interfaces import (
     TraceView,
     Trial,
     TrialStatus,
+    hook_spec,
 )
 
 __all__ = ["names", "param_specs", "spaces", "values_for", "traces", "proposals", "search_configs",
@@ -129,18 +131,31 @@ def trials(draw, space: SearchSpace, index: int = 0, ok: bool | None = None):
 
 @st.composite
 def hook_arguments(draw, hook: str):
-    """Positional arguments for one call of ``hook``'s method, drawn together
-    so they agree with each other (same space, trial index after the trace)."""
+    """Positional arguments for one call of ``hook``'s method, one per argument kind
+    its spec declares, drawn together so they agree with each other (one space; the
+    trial numbered after the trace, and last in a trace that includes it)."""
+    spec = hook_spec(hook)
     space = draw(spaces())
     trace = draw(traces(space))
-    if hook == "filter":
-        return (draw(proposals(space)), trace, space)
-    if hook in ("source", "advisor"):
-        return (trace, space, draw(search_configs(space)))
-    if hook == "acceptance":
-        trial = draw(trials(space, index=len(trace), ok=True))
-        return (trial, trace.incumbent(), trace)
-    if hook == "observer":
-        trial = draw(trials(space, index=len(trace)))
-        return (trial, TraceView(trace.trials + (trial,), minimize=trace.minimize))
-    raise KeyError(f"unknown hook {hook!r}")
+    trial = None
+    arguments = []
+    for kind in spec.arguments:
+        if kind.is_trial:
+            trial = draw(trials(space, index=len(trace), ok=kind is ArgKind.FINISHED_TRIAL or None))
+            arguments.append(trial)
+        elif kind is ArgKind.TRACE_WITH_TRIAL:
+            assert trial is not None  # HookSpec requires a trial argument beside this one
+            arguments.append(TraceView(trace.trials + (trial,), minimize=trace.minimize))
+        else:
+            arguments.append(_SHARED[kind](draw, space, trace))
+    return tuple(arguments)
+
+
+# The argument kinds drawn from (or read off) the call's space and trace alone.
+_SHARED = {
+    ArgKind.PROPOSAL: lambda draw, space, trace: draw(proposals(space)),
+    ArgKind.TRACE: lambda draw, space, trace: trace,
+    ArgKind.SPACE: lambda draw, space, trace: space,
+    ArgKind.CONFIG: lambda draw, space, trace: draw(search_configs(space)),
+    ArgKind.INCUMBENT: lambda draw, space, trace: trace.incumbent(),
+}

@@ -2,9 +2,10 @@
 
     interfaces  <  sandbox  <  mechanism_library  <  tasks  <  engine  <  harness
 
-The tasks are ``benchmarks.gpt``, ``benchmarks.script_task`` and
-``benchmarks.surrogate``, with ``benchmarks`` itself, their parent package,
-which importing any task runs. The harness is the rest of ``benchmarks``. A
+The tasks are the packages under ``benchmarks`` that the ``autoresearch.tasks``
+entry points in pyproject.toml name (``benchmarks.gpt``, ``benchmarks.script_task``
+and ``benchmarks.surrogate`` today; a task added there is a task here too), with
+``benchmarks`` itself, their parent package, which importing any task runs. The harness is the rest of ``benchmarks``. A
 module may import its own floor and the floors below, with one exception: the
 engine reaches the tasks only through the ``autoresearch.tasks`` entry points
 (:mod:`engine.tasks`), never by importing them. And no two packages import each
@@ -19,6 +20,7 @@ imports ``a`` and ``a.b`` first, so those count as well.
 from __future__ import annotations
 
 import ast
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +28,16 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 ROOTS = ("interfaces", "sandbox", "mechanism_library", "engine", "benchmarks")
-TASK_PACKAGES = ("benchmarks.gpt", "benchmarks.script_task", "benchmarks.surrogate")
+
+
+def declared_task_packages() -> tuple[str, ...]:
+    """The package of each task pyproject.toml registers: ``benchmarks.<name>`` of its entry point."""
+    with (REPO / "pyproject.toml").open("rb") as handle:
+        points = tomllib.load(handle)["project"]["entry-points"]["autoresearch.tasks"]
+    return tuple(sorted({".".join(value.split(":")[0].split(".")[:2]) for value in points.values()}))
+
+
+TASK_PACKAGES = declared_task_packages()
 TASK_FLOOR = ("benchmarks", *TASK_PACKAGES)
 FLOORS = {"interfaces": 0, "sandbox": 1, "mechanism_library": 2, **{name: 3 for name in TASK_FLOOR},
           "engine": 4, "harness": 5}
@@ -142,6 +153,13 @@ def cycles(imports: list[Import]) -> list[str]:
 @pytest.fixture(scope="module")
 def imports():
     return scan(REPO)
+
+
+def test_every_registered_task_is_a_package_under_benchmarks():
+    """A task outside ``benchmarks`` would be neither scanned nor built by the packaging."""
+    assert {"benchmarks.gpt", "benchmarks.script_task", "benchmarks.surrogate"} <= set(TASK_PACKAGES)
+    for package in TASK_PACKAGES:
+        assert package.startswith("benchmarks.") and _is_module(REPO, package), package
 
 
 def test_every_package_is_scanned(imports):

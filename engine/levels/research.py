@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from interfaces import RUN_STOPPING_PROVIDER_CODES, AutoresearchError, TraceView
+from interfaces import RUN_STOPPING_PROVIDER_CODES, AutoresearchError, Combine, TraceView, hook_spec
 
 from ..hooks import HookRegistry
 from .dialogue import admission_dict, run_dialogue
@@ -284,7 +284,9 @@ class Research:
         from .fill.goals import choose_goal
 
         trace, space, config = inner.trace(), inner.space, inner.search_config
-        busy = ["source"] if any(m["hook"] == "source" for m in self.registry.summaries()) else []
+        # A hook whose first answer wins asks a second mechanism only when the first passes: it is taken.
+        busy = sorted({m["hook"] for m in self.registry.summaries()
+                       if hook_spec(m["hook"]).combine is Combine.FIRST_ANSWER})
         goal = choose_goal(trace, space, config, tried, busy)
         self._save(folder / "goal.json", goal.to_dict())
         article = "an" if goal.hook[0] in "aeio" else "a"
@@ -427,12 +429,13 @@ def judge(hook: str, calls: int, effects: int, improved: bool) -> tuple[str, str
     """Keep or revert a mechanism at the end of its evaluation window, and why.
 
     A mechanism that was never called, or was called but never changed
-    anything (an observer's effect is its observation), is reverted and
-    reported as such whatever the trace did: it cannot have caused it.
+    anything (a hook whose calls are its effects, as an observer's
+    observations are, excepted), is reverted and reported as such whatever the
+    trace did: it cannot have caused it.
     """
     if calls == 0:
         return "revert", "never called during its window"
-    if effects == 0 and hook != "observer":
+    if effects == 0 and not hook_spec(hook).calls_are_effects:
         return "revert", "called but had no effect during its window"
     if not improved:
         return "revert", "no improvement during its window"

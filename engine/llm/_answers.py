@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Annotated, Any, ClassVar, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
+
+from interfaces import HOOKS
 
 __all__ = [
     "ParamChange",
@@ -30,6 +32,12 @@ __all__ = [
 ]
 
 _STRICT = ConfigDict(extra="forbid")
+
+# The hooks a specified mechanism may implement, in HOOKS' order: the registry's names, at import.
+if TYPE_CHECKING:
+    _HookName = str
+else:
+    _HookName = Literal[tuple(HOOKS)]
 _FENCE = re.compile(r"^\s*```[a-zA-Z0-9_+-]*\s*\n(?P<body>.*?)\n\s*```\s*$", re.DOTALL)
 
 
@@ -176,7 +184,7 @@ class SpecifyAnswer(BaseModel):
     model_config = _STRICT
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,47}$", description="Mechanism name in snake_case.")
-    hook: Literal["filter", "source", "advisor", "acceptance", "observer"] = Field(
+    hook: _HookName = Field(
         description="The one hook the mechanism implements."
     )
     class_name: str = Field(pattern=r"^[A-Z][A-Za-z0-9]{0,47}$", description="Class name in CamelCase.")

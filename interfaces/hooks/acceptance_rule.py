@@ -27,12 +27,19 @@ from typing import Protocol, runtime_checkable
 
 from ..records import Trial
 from ..trace import TraceView
+from ._kinds import ENGINE_DEFAULT, AnswerCheck, ArgKind, Combine, Effect, WrongType
 
 HOOK = "acceptance"
 METHOD = "decide"
 CALL_BUDGET_S = 0.5
+ARGUMENTS = (ArgKind.FINISHED_TRIAL, ArgKind.INCUMBENT, ArgKind.TRACE)
+COMBINE = Combine.LATEST_DECIDES
+NOTHING = ENGINE_DEFAULT
+EFFECT = Effect.FLIPPED
+ANSWER = AnswerCheck("decision", WrongType.EJECT)
 
-__all__ = ["AcceptanceRule", "HOOK", "METHOD", "CALL_BUDGET_S"]
+__all__ = ["AcceptanceRule", "HOOK", "METHOD", "CALL_BUDGET_S", "ARGUMENTS", "COMBINE", "NOTHING", "EFFECT",
+           "ANSWER"]
 
 
 @runtime_checkable

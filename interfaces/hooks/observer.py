@@ -21,12 +21,19 @@ from typing import Protocol, runtime_checkable
 
 from ..records import Trial
 from ..trace import TraceView
+from ._kinds import ArgKind, Combine, Effect
 
 HOOK = "observer"
 METHOD = "observe"
 CALL_BUDGET_S = 0.5
+ARGUMENTS = (ArgKind.DECIDED_TRIAL, ArgKind.TRACE_WITH_TRIAL)
+COMBINE = Combine.ALL_SEE
+NOTHING = None
+EFFECT = Effect.OBSERVED
+ANSWER = None  # an observer's answers are not read
 
-__all__ = ["Observer", "HOOK", "METHOD", "CALL_BUDGET_S"]
+__all__ = ["Observer", "HOOK", "METHOD", "CALL_BUDGET_S", "ARGUMENTS", "COMBINE", "NOTHING", "EFFECT",
+           "ANSWER"]
 
 
 @runtime_checkable

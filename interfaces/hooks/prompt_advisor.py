@@ -26,12 +26,19 @@ from typing import Protocol, runtime_checkable
 from ..search_config import SearchConfig
 from ..space import SearchSpace
 from ..trace import TraceView
+from ._kinds import AnswerCheck, ArgKind, Combine, Effect, WrongType
 
 HOOK = "advisor"
 METHOD = "advise"
 CALL_BUDGET_S = 0.5
+ARGUMENTS = (ArgKind.TRACE, ArgKind.SPACE, ArgKind.CONFIG)
+COMBINE = Combine.ALL_JOINED
+NOTHING = ""
+EFFECT = Effect.ADVISED
+ANSWER = AnswerCheck("advice", WrongType.IGNORE, strip=True, max_chars=500)
 
-__all__ = ["PromptAdvisor", "HOOK", "METHOD", "CALL_BUDGET_S"]
+__all__ = ["PromptAdvisor", "HOOK", "METHOD", "CALL_BUDGET_S", "ARGUMENTS", "COMBINE", "NOTHING", "EFFECT",
+           "ANSWER"]
 
 
 @runtime_checkable

@@ -27,12 +27,19 @@ from typing import Protocol, runtime_checkable
 from ..records import Proposal
 from ..space import SearchSpace
 from ..trace import TraceView
+from ._kinds import AnswerCheck, ArgKind, Combine, Effect, WrongType
 
 HOOK = "filter"
 METHOD = "check"
 CALL_BUDGET_S = 0.5
+ARGUMENTS = (ArgKind.PROPOSAL, ArgKind.TRACE, ArgKind.SPACE)
+COMBINE = Combine.FIRST_VETO
+NOTHING = None
+EFFECT = Effect.VETOED
+ANSWER = AnswerCheck("reason", WrongType.AS_TEXT, max_chars=300)
 
-__all__ = ["ProposalFilter", "HOOK", "METHOD", "CALL_BUDGET_S"]
+__all__ = ["ProposalFilter", "HOOK", "METHOD", "CALL_BUDGET_S", "ARGUMENTS", "COMBINE", "NOTHING", "EFFECT",
+           "ANSWER"]
 
 
 @runtime_checkable

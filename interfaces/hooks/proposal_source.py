@@ -31,12 +31,19 @@ from typing import Any, Protocol, runtime_checkable
 from ..search_config import SearchConfig
 from ..space import SearchSpace
 from ..trace import TraceView
+from ._kinds import AnswerCheck, ArgKind, Combine, Effect, WrongType
 
 HOOK = "source"
 METHOD = "propose"
 CALL_BUDGET_S = 2.0
+ARGUMENTS = (ArgKind.TRACE, ArgKind.SPACE, ArgKind.CONFIG)
+COMBINE = Combine.FIRST_ANSWER
+NOTHING = None
+EFFECT = Effect.PROPOSED
+ANSWER = AnswerCheck("changes", WrongType.EJECT)
 
-__all__ = ["ProposalSource", "HOOK", "METHOD", "CALL_BUDGET_S"]
+__all__ = ["ProposalSource", "HOOK", "METHOD", "CALL_BUDGET_S", "ARGUMENTS", "COMBINE", "NOTHING", "EFFECT",
+           "ANSWER"]
 
 
 @runtime_checkable
