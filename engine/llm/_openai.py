@@ -290,10 +290,11 @@ class OpenAIProvider:
         """Check that the endpoint answers, takes the key and serves the model; raise ProviderError if not.
 
         ``provider-unreachable``: nothing answers at ``base_url`` (connection refused, no such host, a
-        timeout) or the server answers with a 5xx. ``provider-auth``: 401 or 403. ``model-not-found``: the
-        server lists its models and ``model`` is not among them (not checked for llama.cpp's server, which
-        serves its one model under any name). A server that does not list models (another 4xx, a body that
-        is not a model list) passes: the run's first request reports whatever is wrong with it.
+        timeout) or the server answers with a 5xx other than 501. ``provider-auth``: 401 or 403.
+        ``model-not-found``: the server lists its models and ``model`` is not among them (not checked for
+        llama.cpp's server, which serves its one model under any name). A server that does not list models
+        (501, another 4xx, a body that is not a model list) passes: the run's first request reports
+        whatever is wrong with it.
         """
         client = self._openai.with_options(timeout=min(PREFLIGHT_TIMEOUT_S, self.settings.timeout_s), max_retries=0)
         where = f"the model server at {self.base_url}"
@@ -309,7 +310,7 @@ class OpenAIProvider:
                 key = f"set a valid key in {self._key_env}" if self._key_env else "check the server's key setting"
                 raise provider_error("provider-auth", f"{where} refused the API key (HTTP {exc.status_code}); "
                                      f"{key}") from None
-            if exc.status_code >= 500:
+            if exc.status_code >= 500 and exc.status_code != 501:  # 501: the server has no model list
                 raise provider_error("provider-unreachable", f"{where} answered HTTP {exc.status_code}; check "
                                      "that the server has started and loaded its model") from None
             return  # the server does not list models

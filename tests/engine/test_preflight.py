@@ -130,8 +130,9 @@ def test_a_model_the_server_does_not_list_is_model_not_found(key):
         assert _preflight_code(url, "default", endpoint="llamacpp") is None
 
 
-def test_a_server_that_does_not_list_models_passes(key):
-    for url in _serve(404, {"error": {"message": "not found"}}):
+@pytest.mark.parametrize("status", [404, 501])
+def test_a_server_that_does_not_list_models_passes(key, status):
+    for url in _serve(status, {"error": {"message": "not found"}}):
         assert _preflight_code(url, "gpt-4o-mini") is None
 
 
