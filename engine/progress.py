@@ -1,9 +1,18 @@
-"""The live progress display: one status panel plus a line per finished trial."""
+"""The live progress display: one status panel plus a line per finished trial.
+
+The panel says where the run is (iteration N of M, the level and its step), what the model is doing
+(the request running and for how long, or the last answer's tokens and time), how long the run has taken
+and about how long is left (the mean time per iteration so far times the iterations left), and warns when
+the machine's load is above its cores (trials then run slower and measure noisier). :meth:`Progress.render`
+gives the panel as text.
+"""
 
 from __future__ import annotations
 
+import io
+import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from rich.console import Console, Group
@@ -15,15 +24,49 @@ from interfaces import Decision, Trial, TrialStatus
 
 from .levels.inner import LoopEvents
 
-__all__ = ["Progress"]
+__all__ = ["Progress", "duration"]
 
 _STYLE = {Decision.KEEP: "bold green", Decision.BASELINE: "cyan", Decision.DISCARD: "dim", Decision.REJECTED: "yellow"}
 
 
+_LEVEL_NAMES = {"setup": "Setup", "1": "Level 1", "1.5": "Level 1.5", "2": "Level 2"}
+
+
+def duration(seconds: float) -> str:
+    """``seconds`` for people: ``42s``, ``3m10s``, ``1h05m``."""
+    whole = max(0, int(seconds))
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m{whole % 60:02d}s"
+    return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
+
+
+def _load_average() -> float:
+    try:
+        return os.getloadavg()[0]
+    except OSError:  # not every platform can say; no warning then
+        return 0.0
+
+
 class Progress:
+    """``clock``, ``load`` (the 1-minute load average) and ``cores`` are the machine's unless given."""
+
     def __init__(self, console: Console, *, iterations: int, metric: str, minimize: bool,
-                 ledger: Any = None, live: bool | None = None) -> None:
+                 ledger: Any = None, live: bool | None = None, clock: Callable[[], float] = time.monotonic,
+                 load: Callable[[], float] = _load_average, cores: int | None = None) -> None:
         self.console = console
+        self.clock = clock
+        self.load = load
+        self.cores = cores or os.cpu_count() or 1
+        self.run_started = clock()
+        self.iteration = 0  # the iteration running, 1-based; 0 before the first
+        self.iteration_started_at: float | None = None
+        self.iteration_seconds: list[float] = []  # each iteration timed in this process, its cycle work included
+        self.level = ""
+        self.step = ""
+        self.asking: tuple[str, float] | None = None  # purpose, when the request began
+        self.last_answer: tuple[int, float] | None = None  # tokens, seconds
         self.iterations = iterations
         self.metric = metric
         self.minimize = minimize
@@ -49,11 +92,30 @@ class Progress:
             self.live.__exit__(*exc)
 
     def events(self) -> LoopEvents:
-        return LoopEvents(trial_started=self.started, trial_finished=self.finished, message=self.message)
+        return LoopEvents(trial_started=self.started, trial_finished=self.finished, message=self.message,
+                          iteration_started=self.iteration_begun, level_started=self.level_begun,
+                          model_asked=self.model_asked, model_answered=self.model_answered)
+
+    def iteration_begun(self, number: int, total: int) -> None:
+        now = self.clock()
+        if self.iteration_started_at is not None:
+            self.iteration_seconds.append(now - self.iteration_started_at)
+        self.iteration, self.iterations, self.iteration_started_at = number, total, now
+
+    def level_begun(self, level: str, detail: str) -> None:
+        self.level, self.step = level, detail
+
+    def model_asked(self, purpose: str) -> None:
+        self.asking = (purpose, self.clock())
+
+    def model_answered(self, tokens: int, seconds: float) -> None:
+        self.asking = None
+        self.last_answer = (tokens, seconds)
 
     def started(self, index: int, changes: Mapping[str, Any], budget_s: float) -> None:
         described = ", ".join(f"{k}={v}" for k, v in changes.items()) or "baseline"
-        self.current = (index, time.monotonic(), budget_s, described)
+        self.current = (index, self.clock(), budget_s, described)
+        self.level, self.step = "1", f"training trial #{index}"
 
     def finished(self, trial: Trial) -> None:
         self.current = None
@@ -80,7 +142,50 @@ class Progress:
     def message(self, text: str) -> None:
         self.console.print(Text(text, style="magenta"))
 
+    def render(self, width: int = 120) -> str:
+        """The panel as plain text, as the live display shows it now."""
+        console = Console(record=True, width=width, file=io.StringIO(), color_system=None)
+        console.print(self._panel())
+        return console.export_text()
+
+    def _where(self) -> str:
+        now = self.clock()
+        where = (f"iteration {self.iteration} of {self.iterations}" if self.iteration
+                 else f"before iteration 1 of {self.iterations}")
+        return f"{where} | elapsed {duration(now - self.run_started)} | {self._estimate(now)}"
+
+    def _estimate(self, now: float) -> str:
+        if not self.iteration_seconds or self.iteration_started_at is None:
+            return "time left: estimate after the first iteration"
+        mean = sum(self.iteration_seconds) / len(self.iteration_seconds)
+        left = mean * (self.iterations - self.iteration + 1) - (now - self.iteration_started_at)
+        return f"about {duration(max(0.0, left))} left ({duration(mean)} per iteration)"
+
+    def _doing(self) -> str:
+        level = _LEVEL_NAMES.get(self.level, f"Level {self.level}") if self.level else "starting"
+        return f"{level}: {self.step}" if self.step else level
+
+    def _model(self) -> str | None:
+        if self.asking is not None:
+            purpose, since = self.asking
+            return f"asking the model ({purpose}): {duration(self.clock() - since)}"
+        if self.last_answer is not None:
+            tokens, seconds = self.last_answer
+            return f"model idle; last answer {tokens} tokens in {duration(seconds)}"
+        return None
+
+    def _load_warning(self) -> str | None:
+        load = self.load()
+        if load <= self.cores:
+            return None
+        return (f"warning: load {load:.1f} on {self.cores} cores; trials run slower than on a quiet machine "
+                "and their timings are noisier")
+
     def _panel(self) -> Any:
+        parts: list[Any] = [Text(self._where(), style="bold"), Text(self._doing())]
+        model = self._model()
+        if model is not None:
+            parts.append(Text(model))
         table = Table.grid(padding=(0, 2))
         delta = ""
         if self.best is not None and self.baseline is not None:
@@ -93,9 +198,12 @@ class Progress:
             f"best {self.metric} {self.best:.4f}{delta}" if self.best is not None else f"best {self.metric} -",
             f"keeps {self.keeps}", f"crashes {self.crashes}", f"rejected {self.rejected}", tokens,
         )
-        parts: list[Any] = [table]
+        parts.append(table)
         if self.current is not None:
             index, start, budget, described = self.current
-            elapsed = time.monotonic() - start
+            elapsed = self.clock() - start
             parts.append(Text(f"trial #{index} running {elapsed:5.1f}s / budget {budget:.0f}s: {described}"))
+        warning = self._load_warning()
+        if warning is not None:
+            parts.append(Text(warning, style="bold yellow"))
         return Group(*parts)

@@ -255,6 +255,12 @@ class Run:
             with contextlib.ExitStack() as stack:
                 provider = stack.enter_context(self._provider(ledger))
                 store.set_provider(self.run_id, provider.name, provider.model)
+                # Before anything trains: a provider that cannot answer (no server at the URL, a refused key,
+                # an unknown model) fails the run here, with what to fix, and the run resumes once it is fixed.
+                preflight = getattr(provider, "preflight", None)
+                if callable(preflight):
+                    self.events.level_started("setup", "checking the model provider")
+                    preflight()
                 if self.resume:
                     lost = store.in_flight(self.run_id)
                     if lost:
@@ -380,7 +386,7 @@ class Run:
         inner.noise_floor = noise
         inner.grid_points = s.grid_points
         outer = OuterLoop(provider=provider, space=inner.space, metric=task.metric, every=s.outer_every,
-                          record_exchange=record) if "1.5" in s.levels else None
+                          record_exchange=record, events=self.events) if "1.5" in s.levels else None
         try:
             if research is not None:
                 research.restore(inner)
@@ -400,6 +406,7 @@ class Run:
                         store.set_state(self.run_id, "outer_cycle", cycle)
                 if iteration >= s.iterations:
                     break
+                self.events.iteration_started(iteration + 1, s.iterations)
                 inner.iterate()
                 registry.flush_calls()
                 iteration += 1
@@ -421,6 +428,7 @@ class Run:
             if cycle in stored:
                 inner.search_config = stored[cycle].config
             else:
+                self.events.level_started("1.5", f"cycle {cycle}")
                 trace = inner.trace()
                 update = outer.update(trace, inner.search_config)
                 inner.search_config = update.config

@@ -20,10 +20,12 @@ __all__ = [
 
 # Provider failures after which a run cannot go on usefully, so every level stops the run on them
 # (cleanly: it can resume) instead of skipping a step: the token or cost budget is spent, a replayed
-# transcript no longer matches the run or has run out, the key is refused, or the local model's server
-# died after its one restart. Any other provider failure costs only the step that asked.
+# transcript no longer matches the run or has run out, the key is refused, the local model's server
+# died after its one restart, or the provider's server cannot be reached at all (found before the run
+# trains, or after several proposals in a row). Any other provider failure costs only the step that asked.
 RUN_STOPPING_PROVIDER_CODES = frozenset(
-    {"budget-exceeded", "replay-mismatch", "replay-exhausted", "provider-auth", "local-server-died"}
+    {"budget-exceeded", "replay-mismatch", "replay-exhausted", "provider-auth", "local-server-died",
+     "provider-unreachable"}
 )
 
 

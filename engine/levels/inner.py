@@ -10,7 +10,11 @@ A proposal that fails validation, repeats a configuration that already ran,
 or is vetoed by a filter is recorded as a REJECTED trial with the reason and
 costs no training run; the model is asked again with the reason, up to
 ``max_rejections`` times per iteration. A malformed model answer is recorded
-the same way. Every trial is written to the store the moment it is decided.
+the same way. A provider that cannot be reached (``provider-unavailable``
+after its own retries) is recorded under that code, not as a malformed
+answer, and :data:`UNREACHABLE_LIMIT` such failures in a row stop the run
+with ``provider-unreachable``. Every trial is written to the store the moment
+it is decided.
 """
 
 from __future__ import annotations
@@ -38,16 +42,53 @@ from interfaces import (
 from .acceptance import BuiltinAcceptance
 from .prompts import proposal_messages
 
-__all__ = ["InnerLoop", "LoopEvents"]
+__all__ = ["InnerLoop", "LoopEvents", "UNREACHABLE_LIMIT", "ask_announced"]
+
+#: Level 1 proposals in a row that fail with ``provider-unavailable`` (each after the provider's own
+#: retries) before the run stops with ``provider-unreachable``: a server that is gone does not come back
+#: by itself, and every further try would only record one more rejected trial.
+UNREACHABLE_LIMIT = 3
 
 
 @dataclass
 class LoopEvents:
-    """Callbacks for the live display; all optional."""
+    """Callbacks for the live display; all optional.
+
+    ``iteration_started(n, total)``: Level 1 iteration ``n`` (1-based) of ``total`` begins.
+    ``level_started(level, detail)``: the run moves to a step of a level ("1", "1.5", "2"), e.g.
+    ``("1", "proposing")``, ``("1.5", "cycle 2")``, ``("2", "session 1: round explore")``.
+    ``model_asked(purpose)``: a request to the model begins; ``model_answered(tokens, seconds)``: it ended
+    (``tokens`` 0 when nothing came back).
+    """
 
     trial_started: Callable[[int, Mapping[str, Any], float], None] = lambda i, c, b: None
     trial_finished: Callable[[Trial], None] = lambda t: None
     message: Callable[[str], None] = lambda text: None
+    iteration_started: Callable[[int, int], None] = lambda n, total: None
+    level_started: Callable[[str, str], None] = lambda level, detail: None
+    model_asked: Callable[[str], None] = lambda purpose: None
+    model_answered: Callable[[int, float], None] = lambda tokens, seconds: None
+
+
+def ask_announced(events: LoopEvents, provider: Any, request: Any, response_model: Any) -> Any:
+    """``provider.ask(request, response_model)`` between ``model_asked`` and ``model_answered``.
+
+    ``model_answered`` follows on every way out, a failure included, so the display never shows a
+    request still running that has ended.
+    """
+    events.model_asked(request.purpose)
+    started = time.monotonic()
+    tokens = 0
+    try:
+        reply = provider.ask(request, response_model)
+        tokens = int(reply.exchange.usage.total_tokens)
+        return reply
+    except AutoresearchError as exc:
+        exchange = getattr(exc, "exchange", None)
+        tokens = int(exchange.usage.total_tokens) if exchange is not None else 0
+        raise
+    finally:
+        events.model_answered(tokens, time.monotonic() - started)
 
 
 @dataclass
@@ -90,6 +131,7 @@ class InnerLoop:
         self.workers = max(1, int(getattr(executor, "workers", 1)))
         self.noise_floor: float | None = task.noise_floor()
         self.grid_points = 0  # values offered per parameter in the proposal schema; 0: any value
+        self.unreachable_streak = 0  # proposals in a row that failed with provider-unavailable
 
     # -- state ---------------------------------------------------------------
     def trace(self) -> TraceView:
@@ -127,6 +169,7 @@ class InnerLoop:
         config = dict(self.space.defaults())
         proposal = Proposal({}, "the unmodified configuration", "baseline")
         index = self._reserve_index()
+        self.events.level_started("1", "training the baseline")
         pending = self._submit(index, proposal, config)
         outcome = pending.future.result()
         trial = self._trial(pending, outcome, Decision.BASELINE)
@@ -165,6 +208,7 @@ class InnerLoop:
             current = self.incumbent_config(trace)
             index = self._reserve_index()
             self.registry.trial_index = index
+            self.events.level_started("1", f"proposing trial #{index}")
             proposal, problem = self._proposal(trace, current, feedback)
             if problem is None:
                 problem = self._screen(proposal, trace, current, pending)
@@ -218,15 +262,19 @@ class InnerLoop:
                                      exclude=tried(n)))
                       for n in changeable) if self.grid_points else ()
         try:
-            reply = self.provider.ask(LLMRequest("propose", tuple(messages), context, "1"),
-                                      proposal_answer_for(changeable, tuple((n, g) for n, g in grids if g)))
+            reply = ask_announced(self.events, self.provider, LLMRequest("propose", tuple(messages), context, "1"),
+                                  proposal_answer_for(changeable, tuple((n, g) for n, g in grids if g)))
         except AutoresearchError as exc:
             exchange = getattr(exc, "exchange", None)
             if exchange is not None:
                 self.record_exchange(exchange)
             if exc.code in RUN_STOPPING_PROVIDER_CODES:
                 raise  # the run cannot go on usefully; it stops cleanly and can resume
+            if exc.code == "provider-unavailable":
+                return Proposal({}, "", source), self._unreachable(exc)
+            self.unreachable_streak = 0
             return Proposal({}, "", source), ("malformed-answer", f"the model's answer was unusable: {exc.message}")
+        self.unreachable_streak = 0
         self.record_exchange(reply.exchange)
         answer = reply.value
         changes = self.space.coerce({k: (tuple(v) if isinstance(v, list) else v) for k, v in answer.as_changes().items()})
@@ -234,6 +282,16 @@ class InnerLoop:
         changes = {k: v for k, v in changes.items()
                    if not (k in current and current[k] == v and type(current[k]) is type(v))} or dict(changes)
         return Proposal(changes, answer.rationale[:300], source), None
+
+    def _unreachable(self, exc: AutoresearchError) -> tuple[str, str]:
+        """A proposal the provider could not be reached for: its rejection, or the run's stop at the limit."""
+        self.unreachable_streak += 1
+        if self.unreachable_streak >= UNREACHABLE_LIMIT:
+            raise AutoresearchError(
+                f"the model provider could not be reached for {self.unreachable_streak} proposals in a row "
+                f"({exc.message.splitlines()[0][:300]}); check that its server is running and the --base-url, "
+                "then resume the run", code="provider-unreachable")
+        return "provider-unavailable", f"the model provider could not be reached: {exc.message}"
 
     def _screen(self, proposal: Proposal, trace: TraceView, current: dict[str, Any],
                 pending: list[_Pending]) -> tuple[str, str] | None:

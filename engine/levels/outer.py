@@ -15,6 +15,8 @@ from typing import Any
 
 from interfaces import RUN_STOPPING_PROVIDER_CODES, AutoresearchError, SearchConfig, SearchSpace, TraceView
 
+from .inner import LoopEvents, ask_announced
+
 __all__ = ["OuterLoop", "OuterUpdate", "parameter_summary", "apply_outer_answer"]
 
 
@@ -69,7 +71,7 @@ def apply_outer_answer(answer: Any, config: SearchConfig, space: SearchSpace) ->
 
 class OuterLoop:
     def __init__(self, *, provider: Any, space: SearchSpace, metric: str, every: int = 5,
-                 record_exchange: Callable[[Any], None] | None = None) -> None:
+                 record_exchange: Callable[[Any], None] | None = None, events: LoopEvents | None = None) -> None:
         if every < 1:
             raise ValueError("the outer loop period must be at least 1 iteration")
         self.provider = provider
@@ -77,6 +79,7 @@ class OuterLoop:
         self.metric = metric
         self.every = every
         self.record_exchange = record_exchange or (lambda exchange: None)
+        self.events = events or LoopEvents()
 
     def due(self, iteration: int) -> bool:
         return iteration > 0 and iteration % self.every == 0
@@ -115,7 +118,8 @@ class OuterLoop:
             "minimize": trace.minimize,
         }
         try:
-            reply = self.provider.ask(LLMRequest("outer", self.messages(trace, config), context, "1.5"), OuterAnswer)
+            reply = ask_announced(self.events, self.provider,
+                                  LLMRequest("outer", self.messages(trace, config), context, "1.5"), OuterAnswer)
         except AutoresearchError as exc:
             exchange = getattr(exc, "exchange", None)
             if exchange is not None:

@@ -28,6 +28,7 @@ from interfaces import RUN_STOPPING_PROVIDER_CODES, AutoresearchError, Combine, 
 
 from ..hooks import HookRegistry
 from .dialogue import admission_dict, run_dialogue
+from .inner import ask_announced
 from .outer import parameter_summary
 
 __all__ = ["Research", "judge", "symptoms"]
@@ -213,12 +214,14 @@ class Research:
             "noise_floor": inner.noise_floor,
             "summary": parameter_summary(trace, inner.space),
         }
+        self.run.events.level_started("2", f"session {number}: reading the trace")
         self.run.events.message(f"Level 2 session {number}: trace shows {self._describe(facts)}")
         if self.run.settings.level2_style == "fill":
             self._fill_session(inner, number, folder, context, tried)
             return
 
         def ask(purpose: str, messages: list[dict[str, str]], model: Any) -> Any:
+            self.run.events.level_started("2", f"session {number}: round {purpose}")
             return self._ask_recorded(LLMRequest(purpose, tuple(messages), context, "2"), model).value
 
         def on_rejection(name: str, hook: str, attempt: int, admission: Any) -> None:
@@ -256,7 +259,7 @@ class Research:
         """Ask the provider and store the exchange; a failed request still cost time and tokens, so it is
         stored like any other before its error goes on."""
         try:
-            reply = self.provider.ask(request, model)
+            reply = ask_announced(self.run.events, self.provider, request, model)
         except AutoresearchError as exc:
             exchange = getattr(exc, "exchange", None)
             if exchange is not None:
@@ -293,8 +296,13 @@ class Research:
         self.run.events.message(f"Level 2 session {number}: filling {article} {goal.hook} ({goal.idea}): "
                                 f"{goal.sentence}")
         fill_context = dict(context, hook=goal.hook, goal=goal.sentence, idea=goal.idea)
+        samples = self.run.settings.research_samples
+        requests = [0]  # requests so far: one per sample, one per repair round
 
         def ask(messages: list[dict[str, str]], options: Any) -> tuple[str, int]:
+            requests[0] += 1
+            self.run.events.level_started("2", f"session {number}: fill request {requests[0]} "
+                                               f"(of {samples} samples, with their repairs)")
             request = LLMRequest("fill", tuple(messages), fill_context, "2", options=options)
             reply = self._ask_recorded(request, CodeCompletion)
             return reply.value.text, reply.exchange.usage.total_tokens

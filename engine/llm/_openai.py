@@ -19,6 +19,10 @@ hands it straight to the SDK (no tools, no ``response_format``, no repair
 rounds, and no instructor hooks, so this module counts the request and its
 usage itself); the transport retries are the same.
 
+:meth:`OpenAIProvider.preflight` is one cheap request (the server's model
+list) made before a run trains anything, so that a server that is not there,
+a refused key or an unknown model stops the run at once with what to fix.
+
 The SDK's own retries are off so that only this policy applies. The API key
 is read from an environment variable, held only by the HTTP client, and
 scrubbed from every error text we produce.
@@ -58,6 +62,9 @@ T = TypeVar("T", bound=BaseModel)
 _log = logging.getLogger(__name__)
 _NO_KEY = "no-key-needed"  # the SDK insists on some key; local servers ignore it
 _RETRYABLE_STATUS = frozenset({408, 409, 429})
+#: Seconds the preflight request may take: the model list is small, and a server that takes longer to
+#: answer it is not ready for a run.
+PREFLIGHT_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -119,6 +126,16 @@ def _failure_code(exc: BaseException, log: _CallLog | None = None) -> tuple[str,
     if isinstance(exc, (ValidationError, json.JSONDecodeError, InstructorError)):
         return "invalid-answer", False
     return "provider-failed", False
+
+
+def _connection_reason(exc: BaseException) -> str:
+    """The innermost cause of a connection failure, e.g. ``[Errno 111] Connection refused``."""
+    for _depth in range(10):  # a chain is short; the bound only guards against a cycle
+        inner = exc.__cause__ or exc.__context__
+        if inner is None:
+            break
+        exc = inner
+    return str(exc) or type(exc).__name__
 
 
 def _root_cause(exc: BaseException) -> BaseException:
@@ -245,6 +262,8 @@ class OpenAIProvider:
             timeout=self.settings.timeout_s,
             max_retries=0,
         )
+        self._openai = client
+        self._key_env = key_env
         self._client = instructor.from_openai(client, mode=instructor_mode(self.mode_name))
 
     @staticmethod
@@ -266,6 +285,41 @@ class OpenAIProvider:
             f"openai-compatible endpoint {self.endpoint} at {self.base_url}, model {self.model}, "
             f"instructor mode {self.mode_name}, {price}"
         )
+
+    def preflight(self) -> None:
+        """Check that the endpoint answers, takes the key and serves the model; raise ProviderError if not.
+
+        ``provider-unreachable``: nothing answers at ``base_url`` (connection refused, no such host, a
+        timeout) or the server answers with a 5xx other than 501. ``provider-auth``: 401 or 403.
+        ``model-not-found``: the server lists its models and ``model`` is not among them (not checked for
+        llama.cpp's server, which serves its one model under any name). A server that does not list models
+        (501, another 4xx, a body that is not a model list) passes: the run's first request reports
+        whatever is wrong with it.
+        """
+        client = self._openai.with_options(timeout=min(PREFLIGHT_TIMEOUT_S, self.settings.timeout_s), max_retries=0)
+        where = f"the model server at {self.base_url}"
+        try:
+            listed = [str(entry.id) for entry in client.models.list().data]
+        except openai.APIConnectionError as exc:  # APITimeoutError is one too
+            reason = "did not answer in time" if isinstance(exc, openai.APITimeoutError) else \
+                self._scrub(f"cannot be reached ({_connection_reason(exc)})")
+            raise provider_error("provider-unreachable", f"{where} {reason}; start the server, or give its "
+                                 "address with --base-url (e.g. http://127.0.0.1:8000/v1)") from None
+        except openai.APIStatusError as exc:
+            if exc.status_code in (401, 403):
+                key = f"set a valid key in {self._key_env}" if self._key_env else "check the server's key setting"
+                raise provider_error("provider-auth", f"{where} refused the API key (HTTP {exc.status_code}); "
+                                     f"{key}") from None
+            if exc.status_code >= 500 and exc.status_code != 501:  # 501: the server has no model list
+                raise provider_error("provider-unreachable", f"{where} answered HTTP {exc.status_code}; check "
+                                     "that the server has started and loaded its model") from None
+            return  # the server does not list models
+        except (openai.APIError, ValueError, TypeError, AttributeError):
+            return  # an answer that is not a model list: this server does not list models
+        if listed and self.model not in listed and self.endpoint != "llamacpp":
+            shown = ", ".join(listed[:10]) + (f" and {len(listed) - 10} more" if len(listed) > 10 else "")
+            raise provider_error("model-not-found", f"{where} serves no model {self.model!r}; it serves "
+                                 f"{shown}; give one with --model")
 
     def _scrub(self, text: str) -> str:
         return text.replace(self._api_key, "[redacted]") if self._api_key != _NO_KEY else text

@@ -57,6 +57,12 @@ class RecordingProvider:
     def describe(self) -> str:
         return f"{self.inner.describe()}; recording to {self.path}"
 
+    def preflight(self) -> None:
+        """The wrapped provider's check before a run, when it has one (nothing is recorded)."""
+        check = getattr(self.inner, "preflight", None)
+        if callable(check):
+            check()
+
     def _write(self, line: dict[str, Any]) -> None:
         with self._lock, self.path.open("a", encoding="utf-8") as out:
             out.write(json.dumps(line, sort_keys=True) + "\n")
