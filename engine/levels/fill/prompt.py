@@ -31,8 +31,9 @@ _ARGUMENTS = {
     "space": "space: space[name] is a spec with .name .kind ('float','int','choice','bool') .low .high .choices "
              ".log; space.names",
     "config": "config: .active (names you may change now), .max_changes",
-    "proposal": "proposal: .changes {name: new value} (a proposal has no .name: loop over proposal.changes), "
-                ".rationale",
+    # Said positively with the loop to write: told "a proposal has no .name", the 1.5B wrote proposal.name.
+    "proposal": "proposal: .changes, a dict {parameter name: proposed value}, read as "
+                "`for name, value in proposal.changes.items():`; .rationale",
     "trial": "trial: .changes, .metric, .config",
     "incumbent": "incumbent: the current best trial or None",
 }
