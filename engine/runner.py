@@ -305,13 +305,13 @@ class Run:
     def _result(self, store: Any, task: Task, status: str, write_report: Any) -> RunResult:
         report = baseline = best = None
         trials = 0
+        self._sync_mirrors(store, final=True)  # first: the report reads the Optuna copy
         with contextlib.suppress(Exception):  # a report is a convenience; the store holds the run
             report = write_report(store, self.run_id, self.run_dir)
         with contextlib.suppress(Exception):
             trace = store.trace(self.run_id, minimize=task.minimize)
             first, best, trials = trace.baseline(), trace.best_metric(), len(trace)
             baseline = first.metric if first else None
-        self._sync_mirrors(store, final=True)
         with contextlib.suppress(Exception):
             store.close()
         return RunResult(self.run_id, self.run_dir, status, baseline, best, trials, report)
@@ -378,6 +378,11 @@ class Run:
                           registry=registry, acceptance=acceptance, search_config=config,
                           max_rejections=s.max_rejections, events=self.events, record_exchange=record)
         inner.noise_floor = noise
+        check = inner.throughput
+        store.set_state(self.run_id, "objective", {
+            "metric": task.metric, "minimize": task.minimize,
+            "throughput_metric": check.metric if check is not None else None,
+            "fixed_work": check.fixed_work if check is not None else None})
         inner.grid_points = s.grid_points
         outer = OuterLoop(provider=provider, space=inner.space, metric=task.metric, every=s.outer_every,
                           record_exchange=record) if "1.5" in s.levels else None
