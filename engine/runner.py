@@ -10,6 +10,7 @@ again under the same index, never counted twice.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as _dt
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -365,7 +366,12 @@ class Run:
         if not snapshots:
             store.add_config_snapshot(self.run_id, 0, 0, config, "initial: every unlocked parameter active")
         noise = self._noise_floor(task, store, executor)
-        acceptance = BuiltinAcceptance(s.acceptance, noise)
+        if s.acceptance is None:
+            # The default follows the noise: with a known floor a gain inside it is not progress. The rule
+            # chosen is stored, so a resume decides as this run did.
+            s = self.settings = dataclasses.replace(s, acceptance="noise-aware" if noise else "keep-if-better")
+            store.set_settings(self.run_id, s.to_dict())
+        acceptance = BuiltinAcceptance(s.acceptance or "keep-if-better", noise)
         research = None
         host = None
         if "2" in s.levels:
