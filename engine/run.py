@@ -46,7 +46,7 @@ RunsOpt = typer.Option(Path("runs"), "--run-dir", help="Directory that holds run
 ResumeOpt = typer.Option(None, "--resume", help="Resume a run: its id under --run-dir, or its directory.")
 RecordOpt = typer.Option(None, "--record", help="Write every model exchange to this JSONL transcript.")
 ReplayOpt = typer.Option(None, "--replay", help="Answer from a recorded transcript (with --provider replay).")
-AcceptOpt = typer.Option("keep-if-better", "--acceptance", help="keep-if-better or noise-aware.")
+AcceptOpt = typer.Option(None, "--acceptance", help="keep-if-better or noise-aware (default: noise-aware when the task's noise floor is known, else keep-if-better).")
 MaxTokensOpt = typer.Option(None, "--max-tokens", help="Stop cleanly once the run has used this many tokens.")
 MaxUsdOpt = typer.Option(None, "--max-usd", help="Stop cleanly once the run has cost this much.")
 OuterOpt = typer.Option(5, "--outer-every", help="Level 1.5 runs every this many iterations.")
@@ -237,7 +237,7 @@ def gpt(
     resume: str | None = ResumeOpt,
     record: Path | None = RecordOpt,
     replay: Path | None = ReplayOpt,
-    acceptance: str = AcceptOpt,
+    acceptance: str | None = AcceptOpt,
     max_tokens: int | None = MaxTokensOpt,
     max_usd: float | None = MaxUsdOpt,
     outer_every: int = OuterOpt,
@@ -304,7 +304,7 @@ def script(
     resume: str | None = ResumeOpt,
     record: Path | None = RecordOpt,
     replay: Path | None = ReplayOpt,
-    acceptance: str = AcceptOpt,
+    acceptance: str | None = AcceptOpt,
     max_tokens: int | None = MaxTokensOpt,
     max_usd: float | None = MaxUsdOpt,
     outer_every: int = OuterOpt,

@@ -10,6 +10,7 @@ again under the same index, never counted twice.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as _dt
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -311,13 +312,13 @@ class Run:
     def _result(self, store: Any, task: Task, status: str, write_report: Any) -> RunResult:
         report = baseline = best = None
         trials = 0
+        self._sync_mirrors(store, final=True)  # first: the report reads the Optuna copy
         with contextlib.suppress(Exception):  # a report is a convenience; the store holds the run
             report = write_report(store, self.run_id, self.run_dir)
         with contextlib.suppress(Exception):
             trace = store.trace(self.run_id, minimize=task.minimize)
             first, best, trials = trace.baseline(), trace.best_metric(), len(trace)
             baseline = first.metric if first else None
-        self._sync_mirrors(store, final=True)
         with contextlib.suppress(Exception):
             store.close()
         return RunResult(self.run_id, self.run_dir, status, baseline, best, trials, report)
@@ -371,7 +372,12 @@ class Run:
         if not snapshots:
             store.add_config_snapshot(self.run_id, 0, 0, config, "initial: every unlocked parameter active")
         noise = self._noise_floor(task, store, executor)
-        acceptance = BuiltinAcceptance(s.acceptance, noise)
+        if s.acceptance is None:
+            # The default follows the noise: with a known floor a gain inside it is not progress. The rule
+            # chosen is stored, so a resume decides as this run did.
+            s = self.settings = dataclasses.replace(s, acceptance="noise-aware" if noise else "keep-if-better")
+            store.set_settings(self.run_id, s.to_dict())
+        acceptance = BuiltinAcceptance(s.acceptance or "keep-if-better", noise)
         research = None
         host = None
         if "2" in s.levels:
@@ -384,6 +390,11 @@ class Run:
                           registry=registry, acceptance=acceptance, search_config=config,
                           max_rejections=s.max_rejections, events=self.events, record_exchange=record)
         inner.noise_floor = noise
+        check = inner.throughput
+        store.set_state(self.run_id, "objective", {
+            "metric": task.metric, "minimize": task.minimize,
+            "throughput_metric": check.metric if check is not None else None,
+            "fixed_work": check.fixed_work if check is not None else None})
         inner.grid_points = s.grid_points
         outer = OuterLoop(provider=provider, space=inner.space, metric=task.metric, every=s.outer_every,
                           record_exchange=record, events=self.events) if "1.5" in s.levels else None

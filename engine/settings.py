@@ -30,7 +30,9 @@ class RunSettings:
     seed: int = 0
     workers: int = 1
     executor: str = "local"
-    acceptance: str = "keep-if-better"
+    #: The engine's acceptance rule (``keep-if-better``, ``noise-aware``). None: ``noise-aware`` when the
+    #: task's noise floor is known, else ``keep-if-better``; the run stores the rule it chose.
+    acceptance: str | None = None
     outer_every: int = 5
     research_every: int = 2
     max_rejections: int = 3

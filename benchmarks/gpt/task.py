@@ -133,6 +133,8 @@ class GptTask(ScriptTask):
             budget_s=budget_s if (fixed and budget_s is not None) else (600.0 if fixed else values["TIME_BUDGET"]),
             grace_s=120.0,
             memory_limit_mb=memory_limit_mb,
+            throughput_metric="tokens_per_second",  # train.py's closing line; fixed steps do fixed work
+            fixed_work=fixed,
         )
         if data is not None:
             self.data_dir()

@@ -22,7 +22,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from interfaces import (
@@ -41,6 +41,7 @@ from interfaces import (
 
 from .acceptance import BuiltinAcceptance
 from .prompts import proposal_messages
+from .throughput import SlowTrial, ThroughputCheck
 
 __all__ = ["InnerLoop", "LoopEvents", "UNREACHABLE_LIMIT", "ask_announced"]
 
@@ -132,6 +133,7 @@ class InnerLoop:
         self.noise_floor: float | None = task.noise_floor()
         self.grid_points = 0  # values offered per parameter in the proposal schema; 0: any value
         self.unreachable_streak = 0  # proposals in a row that failed with provider-unavailable
+        self.throughput: ThroughputCheck | None = ThroughputCheck.for_task(task)
 
     # -- state ---------------------------------------------------------------
     def trace(self) -> TraceView:
@@ -350,9 +352,22 @@ class InnerLoop:
             incumbent = trace.incumbent()
             default = self.acceptance.decide(undecided, incumbent, trace)
             keep, _rule = self.registry.decide(undecided, incumbent, trace, default)
+            slow = self._slow(pending.index, outcome, trace)
+            if slow is not None and self.throughput is not None:
+                keep = self.throughput.keep(keep, slow)
+                undecided = replace(undecided, reason=slow.reason())
+                self.events.message(slow.line())
         trial = undecided.with_decision(Decision.KEEP if keep else Decision.DISCARD)
         self._finish(trial, outcome)
         return trial
+
+    def _slow(self, index: int, outcome: Outcome, trace: TraceView) -> SlowTrial | None:
+        """The slow-machine flag of a trial that ran (:mod:`.throughput`), against the baseline's outcome."""
+        baseline = trace.baseline()
+        if self.throughput is None or baseline is None:
+            return None
+        reference = self.store.outcome(self.run_id, baseline.index)
+        return None if reference is None else self.throughput.slow(index, outcome.metrics, reference.metrics)
 
     def _finish(self, trial: Trial, outcome: Outcome | None) -> None:
         self.store.finish_trial(self.run_id, trial, outcome)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from interfaces import Decision, Trial
 
@@ -47,9 +48,10 @@ def _points(trials: Sequence[Trial]) -> tuple[list[int], list[float]]:
 
 
 def plot_progress(
-    trials: Sequence[Trial], path: str | Path, *, minimize: bool = True, title: str = ""
+    trials: Sequence[Trial], path: str | Path, *, minimize: bool = True, title: str = "",
+    metric: str | None = None,
 ) -> Path:
-    """Draw the progress chart of ``trials`` to the PNG file ``path``."""
+    """Draw the progress chart of ``trials`` to the PNG file ``path``; ``metric`` names the y axis."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     trials = sorted(trials, key=lambda t: t.index)
@@ -61,7 +63,8 @@ def plot_progress(
     kept_count = sum(1 for t in trials if t.decision is Decision.KEEP)
     axes.set_title(title or f"Progress: {len(trials)} trials, {kept_count} kept")
     axes.set_xlabel("trial")
-    axes.set_ylabel("metric (lower is better)" if minimize else "metric (higher is better)")
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # trials are whole numbers
+    axes.set_ylabel(f"{metric or 'metric'} ({'lower' if minimize else 'higher'} is better)")
     axes.grid(True, alpha=0.25)
     if not trials:
         axes.text(0.5, 0.5, "no trials yet", ha="center", va="center", transform=axes.transAxes)

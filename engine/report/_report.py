@@ -13,6 +13,7 @@ from interfaces import Decision, TraceView, TrialStatus
 from ._mechanisms import summarise_mechanisms, summarise_samples
 from ._plot import plot_progress
 from ._text import cell, changes_text, delta_text, metric_text
+from ._time import TrialTime, importance_lines, trial_times
 
 __all__ = ["PROGRESS_NAME", "REPORT_NAME", "write_report"]
 
@@ -83,16 +84,16 @@ def _result_section(trace: TraceView, in_flight: list[int]) -> list[str]:
     return lines + ["", f"![progress]({PROGRESS_NAME})", ""]
 
 
-def _trials_section(trace: TraceView) -> list[str]:
+def _trials_section(trace: TraceView, times: dict[int, TrialTime], throughput_metric: str | None) -> list[str]:
     rows = []
     for t in trace.trials:
-        why = (
-            t.rationale
-            if t.ok or not t.reason
-            else f"{t.rationale} — {t.reason}"
-            if t.rationale
-            else t.reason
-        )
+        # A trial that ran has a reason only when something is to be said: a failure, a slow machine.
+        why = f"{t.rationale} — {t.reason}" if t.rationale and t.reason else t.reason or t.rationale
+        time = times[t.index]
+        extra: list[Any] = [f"{time.seconds:.1f}" if t.decision is not Decision.REJECTED else "—"]
+        if throughput_metric:
+            extra.append("—" if time.throughput is None else f"{time.throughput:g}")
+        extra += [f"{time.model_seconds:.1f}", time.model_tokens]
         rows.append(
             [
                 t.index,
@@ -102,12 +103,21 @@ def _trials_section(trace: TraceView) -> list[str]:
                 t.decision.value,
                 t.source,
                 why,
+                *extra,
             ]
         )
+    header = ["#", "changes", "status", "metric", "decision", "source", "rationale / reason", "seconds",
+              *([throughput_metric] if throughput_metric else []), "model s", "model tokens"]
+    ran = [times[t.index].seconds for t in trace.trials if t.decision is not Decision.REJECTED]
+    model = sum(x.model_seconds for x in times.values())
     return [
         "## Trials",
         "",
-        *_table(["#", "changes", "status", "metric", "decision", "source", "rationale / reason"], rows),
+        f"Trials ran for {sum(ran):.1f} s in all; the model answered for {model:.1f} s. `model s` and "
+        "`model tokens` are the model calls made since the trial before, those of Level 1.5 and Level 2 "
+        "included.",
+        "",
+        *_table(header, rows),
         "",
     ]
 
@@ -243,18 +253,29 @@ def _per_call_section(store: RunStore, run_id: str) -> list[str]:
 def write_report(store: RunStore, run_id: str, run_dir: str | Path) -> Path:
     """Write ``report.md`` and ``progress.png`` for ``run_id`` into ``run_dir``.
 
-    The direction of the metric comes from the run setting ``minimize``
-    (default True, lower is better).
+    The metric's name, its direction and the task's throughput metric come from the run state
+    ``objective`` (``{"metric", "minimize", "throughput_metric", "fixed_work"}``, written when the
+    run starts); without it, from the run setting ``minimize`` (default True, lower is better).
     """
     run_dir = Path(run_dir)
     info = store.run(run_id)
-    minimize = bool(info.settings.get("minimize", True))
+    objective = store.get_state(run_id, "objective", None) or {}
+    minimize = bool(objective.get("minimize", info.settings.get("minimize", True)))
+    throughput_metric = objective.get("throughput_metric")
     trace = store.trace(run_id, minimize=minimize)
-    plot_progress(trace.trials, run_dir / PROGRESS_NAME, minimize=minimize, title=f"{run_id}: {info.task}")
+    plot_progress(trace.trials, run_dir / PROGRESS_NAME, minimize=minimize, title=f"{run_id}: {info.task}",
+                  metric=objective.get("metric"))
+    outcomes = {}
+    for trial in trace.trials:
+        outcome = store.outcome(run_id, trial.index) if trial.decision is not Decision.REJECTED else None
+        outcomes[trial.index] = dict(outcome.metrics) if outcome is not None else {}
+    times = {row.index: row for row in trial_times(trace, store.trial_finish_times(run_id),
+                                                   store.llm_call_rows(run_id), outcomes, throughput_metric)}
     lines = [f"# Run report: {run_id}", ""]
     lines += _settings_section(store, run_id)
     lines += _result_section(trace, store.in_flight(run_id))
-    lines += _trials_section(trace)
+    lines += _trials_section(trace, times, throughput_metric)
+    lines += importance_lines(run_dir, run_id)
     lines += _snapshots_section(store, run_id)
     lines += _mechanisms_section(store, run_id)
     lines += _usage_section(store, run_id)

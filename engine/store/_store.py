@@ -432,6 +432,11 @@ class RunStore:
                 self._trial_cache[run_id] = cached
             return tuple(cached)
 
+    def trial_finish_times(self, run_id: str) -> dict[int, str]:
+        """When each stored trial was written (ISO 8601, UTC), by index."""
+        rows = self._query("SELECT idx, finished_at FROM trials WHERE run_id = ?", (run_id,), run_id=run_id)
+        return {int(index): str(finished) for index, finished in rows}
+
     def trace(self, run_id: str, minimize: bool = True) -> TraceView:
         return TraceView(self.trials(run_id), minimize=minimize)
 
@@ -528,15 +533,17 @@ class RunStore:
         return [dict(_json.loads(text), id=call_id, created_at=created) for call_id, text, created in rows]
 
     def llm_call_rows(self, run_id: str) -> list[dict[str, Any]]:
-        """The stored columns of every call, oldest first: the per-call token table of the report."""
+        """The stored columns of every call, oldest first: the per-call token table of the report.
+        ``created_at`` is when the call was stored (ISO 8601, UTC), comparable with
+        :meth:`trial_finish_times`."""
         rows = self._query(
             "SELECT id, purpose, level, provider, model, prompt_tokens, completion_tokens, cost_usd,"
-            " duration_s, failed FROM llm_calls WHERE run_id = ? ORDER BY id",
+            " duration_s, failed, created_at FROM llm_calls WHERE run_id = ? ORDER BY id",
             (run_id,),
             run_id=run_id,
         )
         keys = ("id", "purpose", "level", "provider", "model", "prompt_tokens", "completion_tokens",
-                "cost_usd", "duration_s", "failed")
+                "cost_usd", "duration_s", "failed", "created_at")
         return [dict(zip(keys, row, strict=True)) for row in rows]
 
     def usage(self, run_id: str) -> dict[str, Any]:
