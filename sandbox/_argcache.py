@@ -38,7 +38,7 @@ from __future__ import annotations
 import json
 import operator
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from interfaces import ParamSpec, SearchConfig, SearchSpace, TraceView, Trial
@@ -61,16 +61,17 @@ class HeldArgumentsMiss(Exception):
 
 # -- engine side -------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
 class _Held:
-    """What the sender knows the process holds: the objects sent (or ones that encode the same)."""
+    """What the sender knows the process holds: the objects sent (or ones that encode the same),
+    the search space and config by wire kind with the JSON text they were sent as."""
 
-    trials: tuple[Trial, ...] = ()
-    space: SearchSpace | None = None
-    space_text: str = ""
-    config: SearchConfig | None = None
-    config_text: str = ""
-    generation: int = 0
+    __slots__ = ("generation", "records", "trials")
+
+    def __init__(self, trials: tuple[Trial, ...] = (), records: dict[str, tuple[Any, str]] | None = None,
+                 generation: int = 0) -> None:
+        self.trials = trials
+        self.records = {} if records is None else records
+        self.generation = generation
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,9 @@ class Outgoing:
     args: list[Any]
     held: dict[str, Any]
     after: _Held
+
+
+_RECORD_KINDS = ((SearchSpace, "held-space"), (SearchConfig, "held-config"))
 
 
 def _text(record: Trial | SearchSpace | SearchConfig) -> str:
@@ -111,40 +115,33 @@ class ArgumentSender:
         self._held = _Held()
 
     def encode(self, args: Sequence[Any], *, reset: bool = False) -> Outgoing:
-        state = _Held() if reset else self._held
-        changed = False
+        before = _Held() if reset else self._held
+        trials, records, changed = before.trials, dict(before.records), False
         encoded: list[Any] = []
         for value in args:
             if isinstance(value, TraceView):
-                keep = _common_prefix(value.trials, state.trials)
+                keep = _common_prefix(value.trials, trials)
                 new = value.trials[keep:]
                 encoded.append({"kind": "held-trace", "value": {
                     "keep": keep, "trials": [trial.to_dict() for trial in new], "minimize": value.minimize}})
                 # Either way the objects remembered are ones that encode as the held trials do.
-                state = replace(state, trials=value.trials if new else value.trials + state.trials[keep:])
+                trials = value.trials if new else value.trials + trials[keep:]
                 changed = changed or bool(new)
-            elif isinstance(value, SearchSpace):
-                text = "" if value is state.space else _text(value)
-                if value is state.space or text == state.space_text:
-                    encoded.append({"kind": "held-space", "value": None})
-                else:
-                    encoded.append({"kind": "held-space", "value": value.to_dict()})
-                    changed = True
-                state = replace(state, space=value, space_text=text or state.space_text)
-            elif isinstance(value, SearchConfig):
-                text = "" if value is state.config else _text(value)
-                if value is state.config or text == state.config_text:
-                    encoded.append({"kind": "held-config", "value": None})
-                else:
-                    encoded.append({"kind": "held-config", "value": value.to_dict()})
-                    changed = True
-                state = replace(state, config=value, config_text=text or state.config_text)
-            else:
+                continue
+            kind = next((k for record, k in _RECORD_KINDS if isinstance(value, record)), None)
+            if kind is None:
                 encoded.append(encode_argument(value))
-        held = {"generation": state.generation, "reset": reset}
-        if changed:
-            state = replace(state, generation=state.generation + 1)
-        return Outgoing(encoded, held, state)
+                continue
+            held_record, held_text = records.get(kind, (None, ""))
+            text = held_text if value is held_record else _text(value)
+            if text == held_text:
+                encoded.append({"kind": kind, "value": None})
+            else:
+                encoded.append({"kind": kind, "value": value.to_dict()})
+                changed = True
+            records[kind] = (value, text)
+        held = {"generation": before.generation, "reset": reset}
+        return Outgoing(encoded, held, _Held(trials, records, before.generation + changed))
 
     def commit(self, outgoing: Outgoing) -> None:
         """The process took ``outgoing``: it now holds what ``outgoing.after`` says."""
@@ -175,34 +172,39 @@ def _is_flat(mapping: Mapping[str, Any]) -> bool:
     return all(type(item) in _LEAVES for item in mapping.values())
 
 
+_new_object, _set_field, _new_mapping, _fill = object.__new__, object.__setattr__, dict.__new__, dict.update
+
+
 def _fresh_mapping(mapping: Mapping[str, Any], flat: bool = False) -> FrozenDict:
-    copy = dict.__new__(FrozenDict)  # FrozenDict.__init__ would re-freeze values that are frozen already
-    dict.update(copy, mapping if flat or _is_flat(mapping) else {k: fresh_value(v) for k, v in mapping.items()})
+    copy = _new_mapping(FrozenDict)  # FrozenDict.__init__ would re-freeze values that are frozen already
+    _fill(copy, mapping if flat or _is_flat(mapping) else {k: fresh_value(v) for k, v in mapping.items()})
     return copy
 
 
 def _shell(record: Any) -> Any:
     """A new object of ``record``'s class with a copy of its fields, built without ``__init__``
     (the fields were validated when ``record`` was decoded)."""
-    copy = object.__new__(type(record))
-    object.__setattr__(copy, "__dict__", dict(vars(record)))
+    copy = _new_object(type(record))
+    _set_field(copy, "__dict__", dict(vars(record)))
     return copy
 
 
 class _HeldTrial:
-    """A trial the process holds, never handed out, and how to copy it quickly."""
+    """A trial the process holds, never handed out, and what a quick copy of it needs."""
 
-    __slots__ = ("flat", "trial")
+    __slots__ = ("changes", "config", "fields", "flat")
 
     def __init__(self, trial: Trial) -> None:
-        self.trial = trial
+        self.fields = dict(vars(trial))
+        self.config, self.changes = trial.config, trial.changes
         self.flat = _is_flat(trial.config) and _is_flat(trial.changes)
 
     def fresh(self) -> Trial:
-        copy = _shell(self.trial)
-        fields = vars(copy)
-        fields["config"] = _fresh_mapping(self.trial.config, self.flat)
-        fields["changes"] = _fresh_mapping(self.trial.changes, self.flat)
+        fields = self.fields.copy()
+        fields["config"] = _fresh_mapping(self.config, self.flat)
+        fields["changes"] = _fresh_mapping(self.changes, self.flat)
+        copy = _new_object(Trial)
+        _set_field(copy, "__dict__", fields)
         return copy
 
 
