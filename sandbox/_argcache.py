@@ -35,6 +35,7 @@ to hold from now on, or ``null`` for the one held).
 
 from __future__ import annotations
 
+import enum
 import json
 import operator
 from collections.abc import Mapping, Sequence
@@ -153,26 +154,39 @@ class ArgumentSender:
 
 # -- mechanism-process side --------------------------------------------------------------------------
 
-def fresh_value(value: Any) -> Any:
-    """An equal value sharing nothing a caller could change: new ``FrozenDict`` objects all the
-    way down, the same immutable leaves. Only the value kinds records decode into are known."""
+_RECORDS = (Trial, ParamSpec, SearchSpace, SearchConfig)
+_new_object, _set_field, _new_mapping, _fill = object.__new__, object.__setattr__, dict.__new__, dict.update
+
+
+def _is_immutable(value: Any) -> bool:
+    """True for what no code can change: str, numbers, None, enum members, tuples and frozensets
+    of those."""
     kind = type(value)
-    if kind in _LEAVES:
+    if kind in _LEAVES or isinstance(value, enum.Enum):
+        return True
+    return (kind is tuple or kind is frozenset) and all(_is_immutable(item) for item in value)
+
+
+def fresh_value(value: Any) -> Any:
+    """An equal value sharing nothing a caller could change: new ``FrozenDict`` objects and new
+    interface records all the way down, the same immutable leaves. Only the kinds records decode
+    into are known; anything else is a ``TypeError``, never shared."""
+    if _is_immutable(value):
         return value
+    kind = type(value)
     if kind is FrozenDict:
         return _fresh_mapping(value)
     if kind is tuple:
-        return value if all(type(item) in _LEAVES for item in value) else tuple(fresh_value(v) for v in value)
+        return tuple(fresh_value(item) for item in value)
     if kind is frozenset:
-        return value if all(type(item) in _LEAVES for item in value) else frozenset(fresh_value(v) for v in value)
+        return frozenset(fresh_value(item) for item in value)
+    if kind in _RECORDS:
+        return _fresh_record(value)
     raise TypeError(f"cannot hand out a fresh copy of a {kind.__name__}")
 
 
 def _is_flat(mapping: Mapping[str, Any]) -> bool:
     return all(type(item) in _LEAVES for item in mapping.values())
-
-
-_new_object, _set_field, _new_mapping, _fill = object.__new__, object.__setattr__, dict.__new__, dict.update
 
 
 def _fresh_mapping(mapping: Mapping[str, Any], flat: bool = False) -> FrozenDict:
@@ -181,51 +195,51 @@ def _fresh_mapping(mapping: Mapping[str, Any], flat: bool = False) -> FrozenDict
     return copy
 
 
-def _shell(record: Any) -> Any:
-    """A new object of ``record``'s class with a copy of its fields, built without ``__init__``
-    (the fields were validated when ``record`` was decoded)."""
+def _fresh_record(record: Any) -> Any:
+    """A new object of ``record``'s class, built without ``__init__`` (its fields were validated
+    when it was decoded), each field fresh."""
     copy = _new_object(type(record))
-    _set_field(copy, "__dict__", dict(vars(record)))
+    _set_field(copy, "__dict__", {name: fresh_value(value) for name, value in vars(record).items()})
     return copy
 
 
-class _HeldTrial:
-    """A trial the process holds, never handed out, and what a quick copy of it needs."""
+_FLAT, _RECORDS_TUPLE, _OTHER = "flat mapping", "tuple of records", "other"
 
-    __slots__ = ("changes", "config", "fields", "flat")
 
-    def __init__(self, trial: Trial) -> None:
-        self.fields = dict(vars(trial))
-        self.config, self.changes = trial.config, trial.changes
-        self.flat = _is_flat(trial.config) and _is_flat(trial.changes)
+class _HeldRecord:
+    """A record the process holds, never handed out, and how to copy it quickly: its class, its
+    fields, and how to copy each field that is not immutable (a trial's configuration and changes,
+    a space's specs and index)."""
 
-    def fresh(self) -> Trial:
+    __slots__ = ("copied", "fields", "kind")
+
+    def __init__(self, record: Any) -> None:
+        self.kind = type(record)
+        self.fields = dict(vars(record))
+        copied: list[tuple[str, str, Any]] = []
+        for name, value in self.fields.items():
+            if _is_immutable(value):
+                continue
+            if type(value) is FrozenDict and _is_flat(value):
+                copied.append((name, _FLAT, value))
+            elif type(value) is tuple and all(type(item) in _RECORDS for item in value):
+                copied.append((name, _RECORDS_TUPLE, tuple(_HeldRecord(item) for item in value)))
+            else:
+                copied.append((name, _OTHER, value))
+        self.copied = tuple(copied)
+
+    def fresh(self) -> Any:
         fields = self.fields.copy()
-        fields["config"] = _fresh_mapping(self.config, self.flat)
-        fields["changes"] = _fresh_mapping(self.changes, self.flat)
-        copy = _new_object(Trial)
+        for name, how, value in self.copied:
+            if how is _FLAT:
+                fields[name] = _fresh_mapping(value, True)
+            elif how is _RECORDS_TUPLE:
+                fields[name] = tuple(held.fresh() for held in value)
+            else:
+                fields[name] = fresh_value(value)
+        copy = _new_object(self.kind)
         _set_field(copy, "__dict__", fields)
         return copy
-
-
-def _fresh_space(space: SearchSpace) -> SearchSpace:
-    copy = _shell(space)
-    fields = vars(copy)
-    params: list[ParamSpec] = []
-    for spec in space.params:
-        spec_copy = _shell(spec)
-        vars(spec_copy)["default"] = fresh_value(spec.default)
-        vars(spec_copy)["choices"] = fresh_value(spec.choices)
-        params.append(spec_copy)
-    fields["params"] = tuple(params)
-    fields["_index"] = _fresh_mapping(space._index, True)
-    return copy
-
-
-def _fresh_config(config: SearchConfig) -> SearchConfig:
-    copy = _shell(config)
-    vars(copy).update(active=fresh_value(config.active), frozen=fresh_value(config.frozen))
-    return copy
 
 
 class ArgumentReceiver:
@@ -236,9 +250,9 @@ class ArgumentReceiver:
 
     def _reset(self) -> None:
         self.generation = 0
-        self._trials: tuple[_HeldTrial, ...] = ()
-        self._space: SearchSpace | None = None
-        self._config: SearchConfig | None = None
+        self._trials: tuple[_HeldRecord, ...] = ()
+        self._space: _HeldRecord | None = None
+        self._config: _HeldRecord | None = None
 
     def decode(self, args: Sequence[Any], held: Mapping[str, Any] | None) -> list[Any]:
         """The call's arguments, fresh; held state changes only when every argument decoded.
@@ -258,23 +272,23 @@ class ArgumentReceiver:
                 keep = value["keep"]
                 if type(keep) is not int or not 0 <= keep <= len(trials):
                     raise HeldArgumentsMiss(f"the request keeps {keep!r} trials; {len(trials)} are held")
-                new = tuple(_HeldTrial(Trial.from_dict(data)) for data in value["trials"])
+                new = tuple(_HeldRecord(Trial.from_dict(data)) for data in value["trials"])
                 shown = trials[:keep] + new
                 if new:
                     trials = shown
                 decoded.append(TraceView(tuple(t.fresh() for t in shown), minimize=bool(value["minimize"])))
             elif kind == "held-space":
                 if value is not None:
-                    space = SearchSpace.from_dict(value)
+                    space = _HeldRecord(SearchSpace.from_dict(value))
                 elif space is None:
                     raise HeldArgumentsMiss("the request refers to a held search space; none is held")
-                decoded.append(_fresh_space(space))
+                decoded.append(space.fresh())
             elif kind == "held-config":
                 if value is not None:
-                    config = SearchConfig.from_dict(value)
+                    config = _HeldRecord(SearchConfig.from_dict(value))
                 elif config is None:
                     raise HeldArgumentsMiss("the request refers to a held search config; none is held")
-                decoded.append(_fresh_config(config))
+                decoded.append(config.fresh())
             else:
                 decoded.append(decode_argument(tagged))
         if trials is not self._trials or space is not self._space or config is not self._config:
