@@ -7,12 +7,13 @@ changed decimal context, a patched class) cannot change another's answers,
 and a hang is always charged to the mechanism that hung. Only plain JSON
 data crosses a pipe, and every answer is checked here against the hook's
 return annotation and budget, with this process's clock: the child is never
-trusted to judge itself.
+trusted to judge itself. Each process keeps the trace, space and config it was
+last sent, and a call sends only what it lacks (:mod:`sandbox._argcache`).
 
 Reproducibility is checked at run time too: after a sample of calls the
-recorded history is replayed on a fresh instance, built with the same seed
-in a fresh process under another hash seed; a mechanism whose answers
-diverge is ejected as ``not-reproducible``.
+recorded history (each request as sent) is replayed on a fresh instance,
+built with the same seed in a fresh process under another hash seed; a
+mechanism whose answers diverge is ejected as ``not-reproducible``.
 """
 
 from __future__ import annotations
