@@ -10,7 +10,9 @@ in-process as the reference, measured in the same run; the
 full admission time including the conformance suite in its child; and the
 per-call cost of the restricted mechanism (in-process and through the
 MechanismHost round trip) as a ratio against the same code compiled without
-restrictions.
+restrictions, the round trip against the restricted code in-process (on a
+fixed trace and on one growing by a trial a call), and apart from it the
+one-off cost of the host's reproducibility replays.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import time
 import types
 from pathlib import Path
 
-from interfaces import ParamSpec, SearchConfig, SearchSpace, TraceView, Trial
+from interfaces import Decision, ParamSpec, SearchConfig, SearchSpace, TraceView, Trial, TrialStatus
 from sandbox import (
     DEFAULT_POLICY,
     MechanismHost,
@@ -34,6 +36,7 @@ from sandbox import (
     parse_stage,
     unload,
 )
+from sandbox._host import REPLAY_AT
 from sandbox._worker import AdmissionWorker
 
 __all__ = ["MECHANISM", "main"]
@@ -56,8 +59,7 @@ def _padded_source() -> str:
 
 def _percentiles(samples: list[float]) -> str:
     ordered = sorted(samples)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return f"p50 {statistics.median(ordered) * 1e3:8.2f} ms   p95 {p95 * 1e3:8.2f} ms"
+    return f"p50 {statistics.median(ordered) * 1e3:8.2f} ms   p95 {_p95(samples) * 1e3:8.2f} ms"
 
 
 def _arguments():
@@ -76,6 +78,42 @@ def _time_calls(call, repeats: int) -> float:
     for _ in range(repeats):
         call()
     return (time.perf_counter() - start) / repeats
+
+
+def _p95(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def _paired(first, second, arguments: list) -> tuple[list[float], list[float]]:
+    """Times of ``first(a)`` and ``second(a)`` for each ``a`` in ``arguments``, interleaved so that
+    both see the same load, after one warm-up call of each."""
+    first(arguments[0])
+    second(arguments[0])
+    firsts, seconds = [], []
+    for argument in arguments:
+        firsts.append(_timed(lambda argument=argument: first(argument)))
+        seconds.append(_timed(lambda argument=argument: second(argument)))
+    return firsts, seconds
+
+
+def _timed(call) -> float:
+    start = time.perf_counter()
+    call()
+    return time.perf_counter() - start
+
+
+def _grown_traces(trace: TraceView, space: SearchSpace, count: int) -> list[TraceView]:
+    """``trace`` growing by one trial at a time, each view sharing the trials of the one before, as the
+    store's views do."""
+    trials, views = list(trace.trials), []
+    for _ in range(count):
+        index = len(trials)
+        changes = {f"P{index % 6}": (index % 10) / 10}
+        trials.append(Trial(index, dict(space.defaults(), **changes), changes, TrialStatus.OK,
+                            2.0 - index / 1000, Decision.KEEP if index % 3 == 0 else Decision.DISCARD))
+        views.append(TraceView(tuple(trials)))
+    return views
 
 
 def _through_worker(source: str, repeats: int) -> dict[str, list[float]]:
@@ -176,17 +214,39 @@ def main() -> None:
     plain_instance, restricted_instance = plain.build(3), restricted.build(3)
     plain_s = _time_calls(lambda: plain_instance.advise(trace, space, config), options.calls)
     restricted_s = _time_calls(lambda: restricted_instance.advise(trace, space, config), options.calls)
-    unload("bench_restricted")
-    with MechanismHost() as host:
-        handle = host.load(admission, seed=3).handle
-        host_s = _time_calls(lambda: host.call(handle, trace, space, config), options.calls // 3)
-        assert host.counters(handle).calls > 0
-    print(f"per call: unrestricted {plain_s * 1e6:.1f} us, restricted in-process {restricted_s * 1e6:.1f} us, "
-          f"host round trip {host_s * 1e6:.1f} us")
+    print(f"per call, {len(trace)}-trial trace: unrestricted {plain_s * 1e6:.1f} us, restricted in-process "
+          f"{restricted_s * 1e6:.1f} us")
     ratio = restricted_s / plain_s
     print(f"restricted / unrestricted: {ratio:.2f}x (target < 3x): {'ok' if ratio < 3 else 'MISSED'}")
-    print(f"host round trip / unrestricted: {host_s / plain_s:.2f}x (includes serialising a 30-trial trace)")
 
+    grown = _grown_traces(trace, space, options.calls)
+    with MechanismHost(replay_at=()) as host:  # the replays are a cost of their own, measured below
+        handle = host.load(admission, seed=3).handle
+        fixed = _paired(lambda view: restricted_instance.advise(view, space, config),
+                        lambda view: host.call(handle, view, space, config), [trace] * options.calls)
+        growing = _paired(lambda view: restricted_instance.advise(view, space, config),
+                          lambda view: host.call(handle, view, space, config), grown)
+        assert host.counters(handle).ok == 2 * options.calls + 2 and host.ejections() == ()
+    print("host round trip against the restricted code in-process, the calls interleaved (p50 of each):")
+    for name, (inside, through) in ((f"the same {len(trace)}-trial trace", fixed),
+                                    (f"a trace growing by one trial a call, {len(grown[0])} to {len(grown[-1])} "
+                                     "trials", growing)):
+        host_ratio = statistics.median(through) / statistics.median(inside)
+        print(f"  {name}: in-process {statistics.median(inside) * 1e6:.1f} us, host "
+              f"{statistics.median(through) * 1e6:.1f} us (p95 {_p95(through) * 1e6:.1f} us): {host_ratio:.2f}x "
+              f"(target < 5x): {'ok' if host_ratio < 5 else 'MISSED'}")
+    unload("bench_restricted")
+
+    with MechanismHost() as host:
+        handle = host.load(admission, seed=3).handle
+        window = _grown_traces(trace, space, max(REPLAY_AT) + 2)
+        durations = [_timed(lambda view=view: host.call(handle, view, space, config)) for view in window]
+        assert host.replays(handle) == len(REPLAY_AT) and host.ejections() == (), host.ejections()
+    usual = statistics.median(durations)
+    replays_s = sum(durations[n - 1] - usual for n in REPLAY_AT)
+    print(f"reproducibility replays after calls {', '.join(map(str, REPLAY_AT))} (a fresh process each, the "
+          f"history resent): {replays_s * 1e3:.0f} ms in all, once per mechanism; with them the first "
+          f"{len(window)} calls average {statistics.mean(durations) * 1e6:.0f} us")
 
 if __name__ == "__main__":
     main()

@@ -7,12 +7,13 @@ changed decimal context, a patched class) cannot change another's answers,
 and a hang is always charged to the mechanism that hung. Only plain JSON
 data crosses a pipe, and every answer is checked here against the hook's
 return annotation and budget, with this process's clock: the child is never
-trusted to judge itself.
+trusted to judge itself. Each process keeps the trace, space and config it was
+last sent, and a call sends only what it lacks (:mod:`sandbox._argcache`).
 
 Reproducibility is checked at run time too: after a sample of calls the
-recorded history is replayed on a fresh instance, built with the same seed
-in a fresh process under another hash seed; a mechanism whose answers
-diverge is ejected as ``not-reproducible``.
+recorded history (each request as sent) is replayed on a fresh instance,
+built with the same seed in a fresh process under another hash seed; a
+mechanism whose answers diverge is ejected as ``not-reproducible``.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._codec import CodecError, encode_argument
+from ._argcache import MISS_CODE, ArgumentSender, Outgoing
+from ._codec import CodecError
 from ._plain import is_plain, matches_annotation, return_annotation
 from ._policy import DEFAULT_POLICY, Limits, Policy, policy_to_dict
 from ._process import MechanismProcess, ProcessFailure, clip, take_process
@@ -62,11 +64,12 @@ class _Loaded:
     budget_s: float
     hint: Any
     process: MechanismProcess
+    sender: ArgumentSender = field(default_factory=ArgumentSender)  # what the process holds
     calls: int = 0
     ok: int = 0
     failed: int = 0
     total_s: float = 0.0
-    history: list[tuple[list[Any], str]] = field(default_factory=list)
+    history: list[tuple[bytes, str]] = field(default_factory=list)  # (request as sent, answer)
     history_bytes: int = 0
     replays: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -155,24 +158,47 @@ class MechanismHost:
         loaded = self._loaded.get(handle)
         if loaded is None:
             return CallResult(False, code="not-loaded", message=f"{handle} is not loaded (ejected or unloaded)")
+        with loaded.lock:  # the arguments are encoded against what the process holds: one call at a time
+            prepared = self._request(loaded, args, reset=False)
+            if isinstance(prepared, CallResult):
+                return prepared
+            return self._call_locked(handle, loaded, args, *prepared)
+
+    @staticmethod
+    def _request(loaded: _Loaded, args: tuple[Any, ...], *, reset: bool) -> tuple[Outgoing, bytes] | CallResult:
+        """The call's request line, sending only what the process does not hold (everything
+        with ``reset``), or the refusal of an argument that is not data."""
         try:
-            encoded = [encode_argument(a) for a in args]
+            outgoing = loaded.sender.encode(args, reset=reset)
+            line = json.dumps({"op": "call", "instance": 0, "method": loaded.method, "args": outgoing.args,
+                               "held": outgoing.held}).encode()
         except CodecError as error:
             return CallResult(False, code=error.code, message=str(error))
-        with loaded.lock:
-            return self._call_locked(handle, loaded, encoded)
+        except (TypeError, ValueError) as error:  # a record holding a value JSON cannot carry
+            return CallResult(False, code=CodecError.code, message=f"cannot send the arguments: {error}")
+        return outgoing, line
 
-    def _call_locked(self, handle: str, loaded: _Loaded, encoded: list[Any]) -> CallResult:
-        request = {"op": "call", "instance": 0, "method": loaded.method, "args": encoded}
+    def _call_locked(self, handle: str, loaded: _Loaded, args: tuple[Any, ...], outgoing: Outgoing,
+                     request: bytes) -> CallResult:
         started = time.perf_counter()
         loaded.calls += 1
         try:
-            reply = loaded.process.exchange(request, loaded.budget_s + _GRACE_S)
+            reply = loaded.process.exchange_encoded(request, loaded.budget_s + _GRACE_S)
+            if not reply.get("ok") and reply.get("code") == MISS_CODE:
+                # The process holds something other than what this side recorded: start it over
+                # with everything, once (a process that misses a reset falls through as a failure).
+                prepared = self._request(loaded, args, reset=True)
+                if isinstance(prepared, CallResult):
+                    return prepared
+                outgoing, request = prepared
+                started = time.perf_counter()
+                reply = loaded.process.exchange_encoded(request, loaded.budget_s + _GRACE_S)
         except ProcessFailure as failure:
             code = {"timeout": "call-timeout", "reply-too-large": "reply-too-large",
                     "cpu-limit": "cpu-limit"}.get(failure.code, "host-died")
             return self._fail(handle, loaded, code, str(failure), started)
         duration = time.perf_counter() - started
+        loaded.sender.commit(outgoing)  # it answered, so it took the arguments (a failure ejects anyway)
         if not reply.get("ok"):
             raised = reply.get("code")
             code = raised if isinstance(raised, str) and raised in _EJECTING else "call-raised"
@@ -188,7 +214,7 @@ class MechanismHost:
                               f"{loaded.budget_s} s", started)
         loaded.ok += 1
         loaded.total_s += duration
-        self._remember(loaded, encoded, value)
+        self._remember(loaded, request, value)
         if loaded.calls in self.replay_at and loaded.history_bytes <= _HISTORY_BYTES:
             diverged = self._replay(loaded)
             if diverged:
@@ -196,13 +222,16 @@ class MechanismHost:
                 return self._fail(handle, loaded, "not-reproducible", diverged, started)
         return CallResult(True, value, duration_s=duration)
 
-    def _remember(self, loaded: _Loaded, encoded: list[Any], value: Any) -> None:
+    def _remember(self, loaded: _Loaded, request: bytes, value: Any) -> None:
+        """Record a call for the replays. The request is kept as sent: a fresh process given the
+        same lines from the first call on holds what this one held at each call, so the lines
+        that carried only what it lacked replay exactly."""
         if loaded.calls > max(self.replay_at, default=0) or loaded.history_bytes > _HISTORY_BYTES:
             loaded.history.clear()  # no replay will use it
             return
         answer = json.dumps(value, sort_keys=True)
-        loaded.history.append((encoded, answer))
-        loaded.history_bytes += len(json.dumps(encoded)) + len(answer)
+        loaded.history.append((request, answer))
+        loaded.history_bytes += len(request) + len(answer)
 
     def _replay(self, loaded: _Loaded) -> str:
         """Replay the history on a fresh instance; a description of the first divergence, or ''."""
@@ -212,10 +241,9 @@ class MechanismHost:
         if process is None:
             return f"a fresh instance with the same seed could not be built ({code}: {message})"
         try:
-            for number, (encoded, answer) in enumerate(loaded.history, start=1):
-                request = {"op": "call", "instance": 0, "method": loaded.method, "args": encoded}
+            for number, (request, answer) in enumerate(loaded.history, start=1):
                 try:
-                    reply = process.exchange(request, loaded.budget_s + _GRACE_S)
+                    reply = process.exchange_encoded(request, loaded.budget_s + _GRACE_S)
                 except ProcessFailure as failure:
                     return f"replaying call {number} on a fresh instance failed: {failure}"
                 again = json.dumps(reply.get("value"), sort_keys=True) if reply.get("ok") else None

@@ -9,7 +9,8 @@ raised. Exits when stdin reaches end of file, i.e. when the parent goes away.
 
 Operations: ``load`` (compile and run the module), ``build`` (call the entry
 point with a seed and keep the instance under an id), ``call`` (a public
-method of an instance with tagged arguments), ``drop`` (forget an instance),
+method of an instance with tagged arguments, some of them relative to what
+the process holds from earlier calls: see :mod:`sandbox._argcache`), ``drop`` (forget an instance),
 ``modules`` (mechanism modules in ``sys.modules``), ``ping``.
 """
 
@@ -20,6 +21,8 @@ import os
 import sys
 import time
 from typing import Any
+
+from ._argcache import ArgumentReceiver, HeldArgumentsMiss
 
 __all__ = ["main"]
 
@@ -33,6 +36,7 @@ class _State:
         self.entry_point = "build"
         self.instances: dict[int, Any] = {}
         self.confinement = "unconfined"
+        self.arguments = ArgumentReceiver()  # the trace, space and config last sent, never handed out
 
 
 def _mechanism_line(error: BaseException, name: str) -> int:
@@ -93,7 +97,6 @@ def _build(request: dict[str, Any], state: _State) -> dict[str, Any]:
 
 
 def _call(request: dict[str, Any], state: _State) -> dict[str, Any]:
-    from ._codec import decode_argument
     from ._plain import to_plain
 
     key, method = int(request["instance"]), request["method"]
@@ -102,7 +105,10 @@ def _call(request: dict[str, Any], state: _State) -> dict[str, Any]:
     instance = state.instances[key]
     if type(method) is not str or method.startswith("_"):
         return {"ok": False, "code": "missing-method", "message": f"{method!r} is not a public method"}
-    args = [decode_argument(a) for a in request["args"]]
+    try:
+        args = state.arguments.decode(request["args"], request.get("held"))
+    except HeldArgumentsMiss as miss:
+        return {"ok": False, "code": miss.code, "message": str(miss)[:_MESSAGE_CHARS]}
     start = time.perf_counter()
     try:
         value = getattr(instance, method)(*args)

@@ -69,10 +69,14 @@ class MechanismProcess:
 
     def exchange(self, request: dict[str, Any], timeout_s: float) -> dict[str, Any]:
         """Send one request and return the reply; raise :class:`ProcessFailure`."""
+        return self.exchange_encoded(json.dumps(request).encode(), timeout_s)
+
+    def exchange_encoded(self, request: bytes, timeout_s: float) -> dict[str, Any]:
+        """:meth:`exchange` for a request already encoded as one line of JSON (no newline)."""
         if not self.alive():
             raise ProcessFailure(self._death_code(), self._death())
         try:
-            self._stdin.write(json.dumps(request).encode() + b"\n")
+            self._stdin.write(request + b"\n")
             self._stdin.flush()
         except (BrokenPipeError, OSError):
             raise ProcessFailure("died", "the mechanism process closed its input") from None
