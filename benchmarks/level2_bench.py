@@ -245,7 +245,14 @@ def _sessions(model: str, task_name: str, trace: TraceView, space: Any, config: 
             (control_dir / "window.json").write_text(json.dumps(result.to_dict(), indent=2))
             print(f"  control {number}: {result.left_rut} of {result.trials} trials off {stuck}, Level 1 "
                   f"{result.llm_proposals - result.llm_invalid}/{result.llm_proposals} valid; {load_average()}", flush=True)
+    _as_text(folder)
     return rows
+
+
+def _as_text(folder: Path) -> None:
+    """Saved candidate modules as ``.py.txt``: run artefacts, so that no tool takes them for source."""
+    for path in folder.rglob("*.py"):
+        path.rename(path.with_name(path.name + ".txt"))
 
 
 def summarise(folder: Path) -> dict[str, Any]:
