@@ -63,6 +63,10 @@ _REFUSED_NAMES = FRAME_ATTRIBUTES | INSPECT_ATTRIBUTES | {"format_map"}
 # Names with a rule of their own, checked off the hot path together with underscores:
 # ``format`` (a checked version for strings) and ``register`` (shared abstract base classes).
 _SPECIAL_NAMES = _REFUSED_NAMES | {"format", "register"}
+# dict's mutating methods, read off a class (``dict.update(record.config, ...)``): called unbound they
+# write into any dict, the frozen mappings of the records included, past FrozenDict's own refusals.
+# Read off an instance (``self.memory.update(...)``) they stay available.
+_UNBOUND_DICT_WRITES = frozenset({"update", "setdefault", "pop", "popitem", "clear"})
 
 _MISSING = object()
 _class_dict = type.__dict__["__dict__"].__get__  # a class's own namespace, whatever its metaclass says
@@ -204,6 +208,9 @@ def make_getattr(module_name: str) -> Callable[..., Any]:
             return special(obj, name, default)
         if type(obj) is types.ModuleType and name not in getattr(obj, "__all__", ()):
             raise SandboxViolation(f"{obj.__name__}.{name} is not available")
+        if name in _UNBOUND_DICT_WRITES and isinstance(obj, type) and issubclass(obj, dict):
+            raise SandboxViolation(f"{obj.__name__}.{name} called on the class writes into any dict, the "
+                                   f"records' included; call it on your own dict: mine.{name}(...)")
         if default is _MISSING:
             return getattr(obj, name)
         return getattr(obj, name, default)
