@@ -51,6 +51,10 @@ COMMON_FLAGS: dict[str, str] = {
     "research_every": "research_every",
     "research_style": "research_style",
     "samples": "research_samples",
+    "proposer": "proposer",
+    "sampler": "sampler",
+    "warm_start": "warm_start",
+    "pick_from": "pick_from",
     "confine": "confine",
     "mlflow_uri": "mlflow_uri",
 }

@@ -55,6 +55,10 @@ ConfineOpt = typer.Option("none", "--confine", help="none (the default: a trial'
                           "directory, and no network; needs bubblewrap installed). See docs/threat-model.md.")
 StyleOpt = typer.Option(None, "--research-style", help="How Level 2 writes mechanisms: fill (the engine writes the module and picks the hook from the trace, the model fills one method; default for --provider local) or dialogue (four rounds, the model writes the whole module; default otherwise).")
 SamplesOpt = typer.Option(4, "--samples", help="Level 2 fill sessions: method bodies sampled per session; the best that passes admission and the behavioural check is spliced in.")
+ProposerOpt = typer.Option("llm", "--proposer", help="Who proposes Level 1's trials: llm (the default), sampler (an Optuna sampler, see --sampler), alternate (the two take turns, the sampler first) or pick (the sampler offers --pick-from candidates, the model picks one). Proposal-source mechanisms come first; Level 1.5 may change it.")
+SamplerOpt = typer.Option("gp", "--sampler", help="The Optuna sampler of --proposer sampler, alternate and pick: gp (GPSampler), tpe, cmaes or random. It is told every trial, whoever proposed it.")
+WarmStartOpt = typer.Option(0, "--warm-start", help="Trials after the baseline that the model proposes whatever --proposer says: its priors, before the sampler has evidence.")
+PickFromOpt = typer.Option(4, "--pick-from", help="Candidates the sampler offers under --proposer pick (2 to 8).")
 ResearchOpt = typer.Option(2, "--research-every", help="Level 2 runs every this many Level 1.5 cycles.")
 MlflowOpt = typer.Option(None, "--mlflow-uri", help="Also log every trial to this MLflow tracking URI, e.g. sqlite:///mlflow.db (one experiment per run, one MLflow run per trial; needs the mlflow extra).")
 
@@ -244,6 +248,10 @@ def gpt(
     research_every: int = ResearchOpt,
     research_style: str | None = StyleOpt,
     samples: int = SamplesOpt,
+    proposer: str = ProposerOpt,
+    sampler: str = SamplerOpt,
+    warm_start: int = WarmStartOpt,
+    pick_from: int = PickFromOpt,
     confine: str = ConfineOpt,
     mlflow_uri: str | None = MlflowOpt,
     config: Path | None = ConfigOpt,
@@ -262,6 +270,7 @@ def gpt(
                 iterations=iterations,
                 levels=_levels(levels), seed=seed, workers=workers, executor=executor, acceptance=acceptance,
                 outer_every=outer_every, research_every=research_every, research_style=research_style, research_samples=samples, max_tokens=max_tokens,
+                proposer=proposer, sampler=sampler, warm_start=warm_start, pick_from=pick_from,
                 max_usd=max_usd, record=str(record) if record else None, replay=str(replay) if replay else None,
                 confine=confine, mlflow_uri=mlflow_uri,
             )
@@ -311,6 +320,10 @@ def script(
     research_every: int = ResearchOpt,
     research_style: str | None = StyleOpt,
     samples: int = SamplesOpt,
+    proposer: str = ProposerOpt,
+    sampler: str = SamplerOpt,
+    warm_start: int = WarmStartOpt,
+    pick_from: int = PickFromOpt,
     confine: str = ConfineOpt,
     mlflow_uri: str | None = MlflowOpt,
     config: Path | None = ConfigOpt,
@@ -339,7 +352,7 @@ def script(
                 model_path=str(model_path) if model_path else None,
                 base_url=base_url, request_timeout_s=request_timeout, server_threads=server_threads, value_grid=value_grid, iterations=iterations, levels=_levels(levels), seed=seed, workers=workers,
                 executor=executor, acceptance=acceptance, outer_every=outer_every, research_every=research_every, research_style=research_style, research_samples=samples,
-                max_tokens=max_tokens, max_usd=max_usd, record=str(record) if record else None,
+                proposer=proposer, sampler=sampler, warm_start=warm_start, pick_from=pick_from, max_tokens=max_tokens, max_usd=max_usd, record=str(record) if record else None,
                 replay=str(replay) if replay else None, confine=confine, mlflow_uri=mlflow_uri,
             )
         except AutoresearchError as exc:

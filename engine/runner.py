@@ -100,10 +100,13 @@ def _normal(value: Any) -> Any:
     return value
 
 
-def initial_search_config(task: Task) -> SearchConfig:
+def initial_search_config(task: Task, settings: RunSettings | None = None) -> SearchConfig:
+    """Every unlocked parameter active, with the proposer policy ``settings`` ask for."""
     space = task.space()
     active = space.searchable()
-    return SearchConfig(active=active, min_active=min(3, len(active)) or 1)
+    s = settings or RunSettings()
+    return SearchConfig(active=active, min_active=min(3, len(active)) or 1, proposer=s.proposer,
+                        sampler=s.sampler, warm_start=s.warm_start, pick_from=s.pick_from)
 
 
 class Run:
@@ -368,9 +371,10 @@ class Run:
         s = self.settings
         record = self._record_exchange(store)
         snapshots = store.config_snapshots(self.run_id)
-        config = snapshots[-1][2] if snapshots else initial_search_config(task)
+        config = snapshots[-1][2] if snapshots else initial_search_config(task, s)
         if not snapshots:
-            store.add_config_snapshot(self.run_id, 0, 0, config, "initial: every unlocked parameter active")
+            store.add_config_snapshot(self.run_id, 0, 0, config, "initial: every unlocked parameter active, "
+                                      f"proposer {config.proposer}")
         noise = self._noise_floor(task, store, executor)
         if s.acceptance is None:
             # The default follows the noise: with a known floor a gain inside it is not progress. The rule
@@ -388,7 +392,8 @@ class Run:
         registry = research.registry if research is not None else HookRegistry(None)
         inner = InnerLoop(task=task, executor=executor, provider=provider, store=store, run_id=self.run_id,
                           registry=registry, acceptance=acceptance, search_config=config,
-                          max_rejections=s.max_rejections, events=self.events, record_exchange=record)
+                          max_rejections=s.max_rejections, events=self.events, record_exchange=record,
+                          seed=s.seed)
         inner.noise_floor = noise
         check = inner.throughput
         store.set_state(self.run_id, "objective", {

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from interfaces import ConfigError
+from interfaces import PROPOSERS, SAMPLERS, ConfigError
 
 __all__ = ["RunSettings", "LEVELS"]
 
@@ -45,6 +45,14 @@ class RunSettings:
     research_style: str | None = None
     #: Samples drawn per Level 2 fill session (the best that passes is spliced in).
     research_samples: int = 4
+    #: Who proposes Level 1's trials at the start (``interfaces.PROPOSERS``: llm, sampler, alternate, pick);
+    #: Level 1.5 may change it. ``sampler`` names the Optuna sampler (gp, tpe, cmaes, random),
+    #: ``warm_start`` the trials after the baseline that the model proposes whatever the proposer, and
+    #: ``pick_from`` the candidates the sampler offers under ``pick``.
+    proposer: str = "llm"
+    sampler: str = "gp"
+    warm_start: int = 0
+    pick_from: int = 4
     max_tokens: int | None = None
     max_usd: float | None = None
     record: str | None = None
@@ -69,6 +77,16 @@ class RunSettings:
             raise ConfigError(f"research-style must be fill or dialogue, got {self.research_style!r}")
         if int(self.research_samples) < 1:
             raise ConfigError(f"samples must be positive, got {self.research_samples}")
+        if self.proposer not in PROPOSERS:
+            raise ConfigError(f"proposer must be one of {', '.join(PROPOSERS)}, got {self.proposer!r}",
+                              code="bad-proposer")
+        if self.sampler not in SAMPLERS:
+            raise ConfigError(f"sampler must be one of {', '.join(SAMPLERS)}, got {self.sampler!r}",
+                              code="bad-sampler")
+        if int(self.warm_start) < 0:
+            raise ConfigError(f"warm-start must be 0 or more, got {self.warm_start}")
+        if not 2 <= int(self.pick_from) <= 8:
+            raise ConfigError(f"pick-from must be between 2 and 8, got {self.pick_from}")
         if self.value_grid is not None and int(self.value_grid) < 0:
             raise ConfigError(f"value-grid must be 0 or more, got {self.value_grid}")
         if self.value_grid and self.provider == "heuristic":

@@ -34,7 +34,7 @@ from .hooks import (
     unregister_hook,
 )
 from .records import Decision, Outcome, Proposal, Trial, TrialStatus
-from .search_config import STRATEGIES, SearchConfig
+from .search_config import PROPOSERS, SAMPLERS, STRATEGIES, SearchConfig
 from .space import ParamKind, ParamSpec, SearchSpace, SpaceViolation, Value
 from .task import Executor, Task, TrialRequest, metric_pattern
 from .trace import TraceView
@@ -64,6 +64,8 @@ __all__ = [
     "ProposalSource",
     "ProviderError",
     "RUN_STOPPING_PROVIDER_CODES",
+    "PROPOSERS",
+    "SAMPLERS",
     "STRATEGIES",
     "SearchConfig",
     "SearchSpace",

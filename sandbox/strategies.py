@@ -9,6 +9,8 @@ from __future__ import annotations
 from hypothesis import strategies as st
 
 from interfaces import (
+    PROPOSERS,
+    SAMPLERS,
     STRATEGIES,
     ArgKind,
     Decision,
@@ -114,7 +116,8 @@ def search_configs(draw, space: SearchSpace):
     active = tuple(n for n in searchable if n not in frozen)
     return SearchConfig(active=active, frozen=tuple(frozen), strategy=draw(st.sampled_from(STRATEGIES)),
                         guidance=draw(st.text(max_size=40)), max_changes=draw(st.integers(1, 4)),
-                        min_active=draw(st.integers(0, 3)))
+                        min_active=draw(st.integers(0, 3)), proposer=draw(st.sampled_from(PROPOSERS)),
+                        sampler=draw(st.sampled_from(SAMPLERS)), warm_start=draw(st.integers(0, 10)))
 
 
 @st.composite

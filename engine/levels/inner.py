@@ -2,9 +2,11 @@
 
 One iteration::
 
-    proposal (mechanism source, else the LLM) -> coerce + validate against the
-    space -> duplicate check -> proposal filters -> run the trial -> acceptance
-    -> store -> observers
+    proposal (mechanism source, else the proposer policy: the LLM, an Optuna
+    sampler, or the LLM picking among the sampler's candidates; see
+    :mod:`.proposers`) -> coerce + validate against the space -> duplicate
+    check -> proposal filters -> run the trial -> acceptance -> store ->
+    observers
 
 A proposal that fails validation, repeats a configuration that already ran,
 or is vetoed by a filter is recorded as a REJECTED trial with the reason and
@@ -41,6 +43,8 @@ from interfaces import (
 
 from .acceptance import BuiltinAcceptance
 from .prompts import proposal_messages
+from .proposers import next_proposer, pick_messages
+from .samplers import REDRAWS, SamplerSource
 from .throughput import SlowTrial, ThroughputCheck
 
 __all__ = ["InnerLoop", "LoopEvents", "UNREACHABLE_LIMIT", "ask_announced"]
@@ -116,6 +120,7 @@ class InnerLoop:
         max_rejections: int = 3,
         events: LoopEvents | None = None,
         record_exchange: Callable[[Any], None] | None = None,
+        seed: int = 0,
     ) -> None:
         self.task = task
         self.space = task.space()
@@ -134,6 +139,8 @@ class InnerLoop:
         self.grid_points = 0  # values offered per parameter in the proposal schema; 0: any value
         self.unreachable_streak = 0  # proposals in a row that failed with provider-unavailable
         self.throughput: ThroughputCheck | None = ThroughputCheck.for_task(task)
+        self.seed = int(seed)  # seeds the Optuna samplers, with each trial's index
+        self._samplers: dict[str, SamplerSource] = {}
 
     # -- state ---------------------------------------------------------------
     def trace(self) -> TraceView:
@@ -228,6 +235,11 @@ class InnerLoop:
             changes, name = from_source
             return Proposal(self.space.coerce(changes), f"proposed by mechanism {name}", f"mechanism:{name}"), None
         advice = [text for _name, text in self.registry.advise(trace, self.space, self.search_config)]
+        who = next_proposer(self.search_config, trace)
+        if who != "llm":
+            offered = self._sampled(who, trace, current, advice)
+            if offered is not None:
+                return offered
         messages = proposal_messages(
             task_name=self.task.name,
             metric=self.task.metric,
@@ -267,15 +279,7 @@ class InnerLoop:
             reply = ask_announced(self.events, self.provider, LLMRequest("propose", tuple(messages), context, "1"),
                                   proposal_answer_for(changeable, tuple((n, g) for n, g in grids if g)))
         except AutoresearchError as exc:
-            exchange = getattr(exc, "exchange", None)
-            if exchange is not None:
-                self.record_exchange(exchange)
-            if exc.code in RUN_STOPPING_PROVIDER_CODES:
-                raise  # the run cannot go on usefully; it stops cleanly and can resume
-            if exc.code == "provider-unavailable":
-                return Proposal({}, "", source), self._unreachable(exc)
-            self.unreachable_streak = 0
-            return Proposal({}, "", source), ("malformed-answer", f"the model's answer was unusable: {exc.message}")
+            return Proposal({}, "", source), self._model_failed(exc)
         self.unreachable_streak = 0
         self.record_exchange(reply.exchange)
         answer = reply.value
@@ -284,6 +288,59 @@ class InnerLoop:
         changes = {k: v for k, v in changes.items()
                    if not (k in current and current[k] == v and type(current[k]) is type(v))} or dict(changes)
         return Proposal(changes, answer.rationale[:300], source), None
+
+    def _model_failed(self, exc: AutoresearchError) -> tuple[str, str]:
+        """The rejection of a proposal the model could not give; raises when the run cannot go on."""
+        exchange = getattr(exc, "exchange", None)
+        if exchange is not None:
+            self.record_exchange(exchange)
+        if exc.code in RUN_STOPPING_PROVIDER_CODES:
+            raise exc  # the run cannot go on usefully; it stops cleanly and can resume
+        if exc.code == "provider-unavailable":
+            return self._unreachable(exc)
+        self.unreachable_streak = 0
+        return "malformed-answer", f"the model's answer was unusable: {exc.message}"
+
+    def sampler(self, name: str) -> SamplerSource:
+        """The run's Optuna sampler source ``name``, made on first use (it holds no state of its own)."""
+        if name not in self._samplers:
+            self._samplers[name] = SamplerSource(self.space, name, seed=self.seed, minimize=self.task.minimize)
+        return self._samplers[name]
+
+    def _sampled(self, who: str, trace: TraceView, current: dict[str, Any],
+                 advice: list[str]) -> tuple[Proposal, tuple[str, str] | None] | None:
+        """A ``sampler`` or ``pick`` turn's proposal; None (said in one line) when the sampler finds
+        nothing untried, and the model proposes instead."""
+        config = self.search_config
+        source = self.sampler(config.sampler)
+        self.events.level_started("1", f"asking {source.describe()}")
+        found = source.candidates(trace, current, config, config.pick_from if who == "pick" else 1,
+                                  index=self.registry.trial_index)
+        if not found:
+            self.events.message(f"sampler-exhausted: {source.describe()} returned only configurations already "
+                                f"tried in {REDRAWS} asks; the model proposes this trial")
+            return None
+        if who == "sampler" or len(found) == 1:
+            return Proposal(self.space.coerce(found[0]), f"proposed by {source.describe()}", source.source), None
+        from engine.llm import LLMRequest, pick_answer_for
+
+        messages = pick_messages(task_name=self.task.name, metric=self.task.metric, minimize=self.task.minimize,
+                                 trace=trace, candidates=found, sampler=source.describe(), advice=advice,
+                                 guidance=config.guidance)
+        context = {"task": self.task.name, "metric": self.task.metric, "minimize": self.task.minimize,
+                   "space": self.space.to_dict(), "current": thaw(current), "trace": trace.to_list(),
+                   "config": config.to_dict(), "iteration": len(trace), "advice": advice,
+                   "candidates": [thaw(c) for c in found]}
+        picked_by = f"pick:{config.sampler}"
+        try:
+            reply = ask_announced(self.events, self.provider, LLMRequest("pick", messages, context, "1"),
+                                  pick_answer_for(len(found)))
+        except AutoresearchError as exc:
+            return Proposal({}, "", picked_by), self._model_failed(exc)
+        self.unreachable_streak = 0
+        self.record_exchange(reply.exchange)
+        chosen = found[reply.value.choice - 1]
+        return Proposal(self.space.coerce(chosen), reply.value.rationale[:300], picked_by), None
 
     def _unreachable(self, exc: AutoresearchError) -> tuple[str, str]:
         """A proposal the provider could not be reached for: its rejection, or the run's stop at the limit."""
@@ -298,7 +355,9 @@ class InnerLoop:
     def _screen(self, proposal: Proposal, trace: TraceView, current: dict[str, Any],
                 pending: list[_Pending]) -> tuple[str, str] | None:
         changes = dict(proposal.changes)
-        if len(changes) > self.search_config.max_changes:
+        # A sampler proposes a whole point; the cap is on an LLM's (or a mechanism's) edit.
+        whole_point = proposal.source.startswith(("sampler:", "pick:"))
+        if len(changes) > self.search_config.max_changes and not whole_point:
             return "too-many-changes", (
                 f"{len(changes)} parameters changed; at most {self.search_config.max_changes} per proposal")
         problems = self.space.validate(changes, current=current, frozen=self.search_config.frozen)

@@ -16,6 +16,7 @@ from typing import Any
 from interfaces import RUN_STOPPING_PROVIDER_CODES, AutoresearchError, SearchConfig, SearchSpace, TraceView
 
 from .inner import LoopEvents, ask_announced
+from .proposers import by_source
 
 __all__ = ["OuterLoop", "OuterUpdate", "parameter_summary", "apply_outer_answer"]
 
@@ -66,6 +67,10 @@ def apply_outer_answer(answer: Any, config: SearchConfig, space: SearchSpace) ->
         else:
             new = new.freeze(name)
     new = replace(new, strategy=answer.strategy, guidance=answer.guidance.strip()[:600])
+    proposer = getattr(answer, "proposer", None)
+    if proposer is not None and proposer != new.proposer:
+        notes.append(f"proposer {new.proposer} -> {proposer}")
+        new = replace(new, proposer=proposer)
     return OuterUpdate(new, answer.reason.strip()[:600], tuple(notes), new != config)
 
 
@@ -91,8 +96,12 @@ class OuterLoop:
                  for r in rows]
         system = ("You supervise a hyperparameter search. Read the per-parameter summary and decide "
                   "which parameters to freeze (tried often, never helped), which to unfreeze, the "
-                  "strategy (explore, exploit or balanced) and one or two sentences of guidance for "
-                  "the next proposals.")
+                  "strategy (explore, exploit or balanced), one or two sentences of guidance for "
+                  "the next proposals, and who proposes them (keep the current proposer unless the "
+                  "trials by source show a reason).")
+        sources = by_source(trace)
+        source_line = "; ".join(f"{kind} {row['trials']} trials, {row['kept']} kept"
+                                for kind, row in sorted(sources.items())) or "none yet"
         best = trace.best_metric()
         user = "\n".join([
             f"Best {self.metric}: {best:.4f}" if best is not None else f"No {self.metric} yet.",
@@ -100,6 +109,7 @@ class OuterLoop:
             f"Active: {', '.join(config.active)}",
             f"Frozen: {', '.join(config.frozen) or 'none'}",
             f"Strategy: {config.strategy}. Guidance: {config.guidance or 'none'}",
+            f"Proposer: {config.proposer} (sampler: Optuna {config.sampler}). Trials by source: {source_line}",
             "Per parameter:",
             *lines,
             f"Keep at least {config.min_active} parameters active.",
@@ -114,6 +124,7 @@ class OuterLoop:
             "trace": trace.to_list(),
             "config": config.to_dict(),
             "summary": parameter_summary(trace, self.space),
+            "by_source": by_source(trace),
             "metric": self.metric,
             "minimize": trace.minimize,
         }

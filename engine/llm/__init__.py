@@ -21,9 +21,11 @@ from ._answers import (
     GenerateAnswer,
     OuterAnswer,
     ParamChange,
+    PickAnswer,
     ProposalAnswer,
     SpecifyAnswer,
     is_completion,
+    pick_answer_for,
     proposal_answer_for,
 )
 from ._endpoints import ENDPOINTS, MODES
@@ -64,8 +66,10 @@ __all__ = [
     "PROVIDERS",
     "PURPOSES",
     "ParamChange",
+    "PickAnswer",
     "Price",
     "ProposalAnswer",
+    "pick_answer_for",
     "proposal_answer_for",
     "value_grid",
     "Provider",

@@ -20,6 +20,8 @@ __all__ = [
     "ProposalAnswer",
     "proposal_answer_for",
     "OuterAnswer",
+    "PickAnswer",
+    "pick_answer_for",
     "Candidate",
     "ExploreAnswer",
     "Assessment",
@@ -138,6 +140,32 @@ class OuterAnswer(BaseModel):
     )
     guidance: str = Field(max_length=600, description="Short advice for the next proposals, or empty.")
     reason: str = Field(min_length=1, max_length=600, description="One or two sentences: why.")
+    proposer: Literal["llm", "sampler", "alternate", "pick"] | None = Field(
+        default=None,
+        description="Who proposes the next trials: llm (you), sampler (Optuna's model of the trials), "
+                    "alternate (take turns), pick (the sampler offers candidates, you pick one); "
+                    "null keeps the current one.")
+
+
+class PickAnswer(BaseModel):
+    model_config = _STRICT
+
+    choice: int = Field(ge=1, le=8, description="The number of the candidate you pick.")
+    rationale: str = Field(min_length=1, max_length=200, description="One short sentence: why this candidate.")
+
+    @field_validator("rationale")
+    @classmethod
+    def _rationale_on_one_line(cls, rationale: str) -> str:
+        return _one_line(rationale)
+
+
+@functools.lru_cache(maxsize=8)
+def pick_answer_for(count: int) -> type[PickAnswer]:
+    """:class:`PickAnswer` whose ``choice`` is one of 1..``count``: a grammar-constrained model cannot
+    name a candidate that is not there. Same class name, like :func:`proposal_answer_for`."""
+    numbers: Any = Literal[tuple(range(1, count + 1))]
+    return create_model("PickAnswer", __base__=PickAnswer,
+                        choice=(numbers, Field(description=f"The number of the candidate you pick, 1 to {count}.")))
 
 
 class Candidate(BaseModel):
@@ -233,6 +261,6 @@ def is_completion(response_model: Any) -> bool:
 #: Response models by class name, for replay transcripts.
 ANSWER_MODELS: dict[str, type[BaseModel]] = {
     m.__name__: m
-    for m in (ProposalAnswer, OuterAnswer, ExploreAnswer, CritiqueAnswer, SpecifyAnswer, GenerateAnswer,
+    for m in (ProposalAnswer, OuterAnswer, PickAnswer, ExploreAnswer, CritiqueAnswer, SpecifyAnswer, GenerateAnswer,
               CodeCompletion)
 }

@@ -20,8 +20,9 @@ __all__ = ["LEVELS", "PURPOSES", "OPTIONS", "LLMRequest", "Usage", "Exchange", "
 #: Which loop asks: Level 1 (inner), Level 1.5 (outer), Level 2 (research).
 LEVELS = ("1", "1.5", "2")
 #: What is asked. ``repair`` is a Level 2 round that fixes code the sandbox rejected; ``fill`` is a
-#: Level 2 completion that writes one method's body after a pre-filled assistant turn.
-PURPOSES = ("propose", "outer", "explore", "critique", "specify", "generate", "repair", "fill")
+#: Level 2 completion that writes one method's body after a pre-filled assistant turn; ``pick`` is Level 1
+#: choosing one of the candidates a sampler offers.
+PURPOSES = ("propose", "pick", "outer", "explore", "critique", "specify", "generate", "repair", "fill")
 #: Sampling options a request may set, and what each must be.
 OPTIONS = ("temperature", "seed", "stop", "max_tokens")
 

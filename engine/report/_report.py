@@ -7,6 +7,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from engine.levels.proposers import by_source
 from engine.store import STORE_FILENAME, RunStore, write_atomic
 from interfaces import Decision, TraceView, TrialStatus
 
@@ -79,6 +80,13 @@ def _result_section(trace: TraceView, in_flight: list[int]) -> list[str]:
     )
     if statuses:
         lines.append("- by status: " + ", ".join(f"{s.value} {n}" for s, n in sorted(statuses.items())))
+    sources = by_source(trace)
+    if sources:
+        lines.append("- by source (trials that ran, kept): " + ", ".join(
+            f"{kind} {row['trials']} ({row['kept']} kept)" for kind, row in sorted(sources.items())))
+        if any(kind.startswith(("sampler:", "pick:")) for kind in sources):
+            lines.append("- `sampler:` and `pick:` trials were proposed by an Optuna sampler (`pick:` ones chosen "
+                         "among its candidates by the model): engine code, not a Level 2 mechanism")
     if in_flight:
         lines.append(f"- in flight when last written (re-run on resume): {', '.join(map(str, in_flight))}")
     return lines + ["", f"![progress]({PROGRESS_NAME})", ""]
@@ -132,6 +140,7 @@ def _snapshots_section(store: RunStore, run_id: str) -> list[str]:
             s.cycle,
             s.after_trial,
             s.config.strategy,
+            s.config.proposer + ("" if s.config.proposer == "llm" else f" ({s.config.sampler})"),
             ", ".join(s.config.active) or "—",
             ", ".join(s.config.frozen) or "—",
             s.config.max_changes,
@@ -141,7 +150,7 @@ def _snapshots_section(store: RunStore, run_id: str) -> list[str]:
     ]
     return (
         lines
-        + _table(["cycle", "after trial", "strategy", "active", "frozen", "max changes", "reason"], rows)
+        + _table(["cycle", "after trial", "strategy", "proposer", "active", "frozen", "max changes", "reason"], rows)
         + [""]
     )
 

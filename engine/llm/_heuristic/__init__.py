@@ -2,7 +2,8 @@
 
 It is not a language model and says so. It reads the request's ``context``
 (JSON facts the engine also puts in the prompt) and answers by rule, the way
-an LLM with strong priors tends to: see ``_propose`` (Level 1), ``_outer``
+an LLM with strong priors tends to: see ``_propose`` (Level 1), ``_pick``
+(Level 1's choice among a sampler's candidates), ``_outer``
 (Level 1.5), ``_research`` (Level 2) and ``_fill`` (Level 2 method bodies:
 fixed, hand-written ones per hook, a stand-in that exercises the fill-in path,
 not evidence of what a model would write) for the rules, and
@@ -27,6 +28,7 @@ from .._records import Exchange, LLMReply, LLMRequest, Usage
 from ._context import require
 from ._fill import FILL_BODIES, fill_answer
 from ._outer import OuterRules, outer
+from ._pick import pick
 from ._propose import moves, preferred_order, propose
 from ._research import SYMPTOMS, CatalogEntry, ResearchRules, diagnose, rank_entries, research_answer
 
@@ -47,6 +49,7 @@ T = TypeVar("T", bound=BaseModel)
 
 _EXPECTED_MODEL = {
     "propose": "ProposalAnswer",
+    "pick": "PickAnswer",
     "outer": "OuterAnswer",
     "explore": "ExploreAnswer",
     "critique": "CritiqueAnswer",
@@ -55,7 +58,7 @@ _EXPECTED_MODEL = {
     "repair": "GenerateAnswer",
     "fill": "CodeCompletion",
 }
-_REQUIRED_CONTEXT = {"propose": ("space",), "outer": ("space", "config", "trace"), "fill": ("hook",)}
+_REQUIRED_CONTEXT = {"propose": ("space",), "pick": ("candidates",), "outer": ("space", "config", "trace"), "fill": ("hook",)}
 
 
 class HeuristicProvider:
@@ -114,6 +117,8 @@ class HeuristicProvider:
             return propose(request.context, rng)
         if request.purpose == "outer":
             return outer(request.context, self.outer_rules)
+        if request.purpose == "pick":
+            return pick(request.context)
         if request.purpose == "fill":
             return fill_answer(request.context)
         if self._catalog is None:

@@ -7,7 +7,10 @@
 * strategy from the discard streak: ``explore`` after ``explore_streak``
   discards in a row, ``exploit`` right after a keep, else ``balanced``;
 * guidance names the active parameters never changed so far (or, if every
-  one has been, the least changed).
+  one has been, the least changed);
+* with ``sampler_after`` set, a proposer of ``llm`` becomes ``alternate``
+  after that many discards in a row (off by default: the stand-in's own
+  proposals are what most tests measure).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ class OuterRules:
     freeze_after: int = 3
     window: int = 10
     explore_streak: int = 5
+    sampler_after: int | None = None
 
 
 def outer(context: Mapping[str, Any], rules: OuterRules) -> dict[str, Any]:
@@ -82,7 +86,12 @@ def outer(context: Mapping[str, Any], rules: OuterRules) -> dict[str, Any]:
         guidance = f"Try {least}: changed least so far ({counts.get(least, 0)} times)."
     else:
         guidance = ""
+    proposer = None
+    if rules.sampler_after is not None and config.proposer == "llm" and streak >= rules.sampler_after:
+        proposer = "alternate"
+        reasons.append(f"alternate with the sampler: {streak} discards in a row from the model")
     return {
+        "proposer": proposer,
         "freeze": freeze,
         "unfreeze": unfreeze,
         "strategy": strategy,

@@ -83,8 +83,8 @@ def test_level_one_and_a_half_snapshots(report):
     text, _ = report
     rows = table_rows(section(text, "Level 1.5 search configuration"))
     assert rows == [
-        ["0", "3", "balanced", "LR, DEPTH, WD, WARMUP", "—", "2", "start"],
-        ["1", "6", "exploit", "LR, WD, WARMUP", "DEPTH", "2", "DEPTH crashed twice"],
+        ["0", "3", "balanced", "llm", "LR, DEPTH, WD, WARMUP", "—", "2", "start"],
+        ["1", "6", "exploit", "llm", "LR, WD, WARMUP", "DEPTH", "2", "DEPTH crashed twice"],
     ]
 
 

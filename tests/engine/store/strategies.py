@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from interfaces import STRATEGIES, Decision, Outcome, Proposal, SearchConfig, Trial, TrialStatus
+from interfaces import (
+    PROPOSERS,
+    SAMPLERS,
+    STRATEGIES,
+    Decision,
+    Outcome,
+    Proposal,
+    SearchConfig,
+    Trial,
+    TrialStatus,
+)
 
 texts = st.text(max_size=40)
 param_names = st.from_regex(r"[A-Z][A-Z_]{0,8}", fullmatch=True)
@@ -63,6 +73,10 @@ def search_configs(draw):
         guidance=draw(texts),
         max_changes=draw(st.integers(1, 8)),
         min_active=draw(st.integers(0, 8)),
+        proposer=draw(st.sampled_from(PROPOSERS)),
+        sampler=draw(st.sampled_from(SAMPLERS)),
+        warm_start=draw(st.integers(0, 20)),
+        pick_from=draw(st.integers(2, 8)),
     )
 
 
