@@ -1,13 +1,22 @@
-"""The ablation harness: groups A-D of levels against random search and TPE,
+"""The ablation harness: groups of levels and proposers against random search and Optuna's samplers,
 paired seeds, small-sample statistics, anytime curves and a Markdown report.
 
 Run it with ``python -m benchmarks.ablation --help``; see docs/ablation.md.
 """
 
 from ._data import RunData, TrialRow
-from .baselines import BASELINES, RandomSearcher, TpeSearcher, run_baseline, run_baselines
+from .baselines import (
+    BASELINES,
+    CmaEsSearcher,
+    GpSearcher,
+    OptunaSearcher,
+    RandomSearcher,
+    TpeSearcher,
+    run_baseline,
+    run_baselines,
+)
 from .curves import AnytimeBand, anytime_band, anytime_matrix
-from .groups import GROUPS, group_settings, parse_groups, run_groups
+from .groups import GROUPS, PROPOSER_GROUPS, WARM_START, group_settings, parse_groups, run_groups
 from .report import Analysis, analyse, read_runs, write_csv, write_report
 from .stats import Comparison, GroupSummary, bootstrap_ci, compare_all, compare_paired, holm, summarise
 
@@ -15,13 +24,18 @@ __all__ = [
     "Analysis",
     "AnytimeBand",
     "BASELINES",
+    "CmaEsSearcher",
     "Comparison",
     "GROUPS",
+    "GpSearcher",
     "GroupSummary",
+    "OptunaSearcher",
+    "PROPOSER_GROUPS",
     "RandomSearcher",
     "RunData",
     "TpeSearcher",
     "TrialRow",
+    "WARM_START",
     "analyse",
     "anytime_band",
     "anytime_matrix",

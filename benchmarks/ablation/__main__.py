@@ -57,8 +57,10 @@ def main(
     seeds: int = typer.Option(10, min=1, help="number of paired seeds"),
     first_seed: int = typer.Option(0, help="the seeds are first_seed .. first_seed+seeds-1"),
     iterations: int = typer.Option(30, min=1, help="trials after the baseline, per repeat"),
-    groups: str = typer.Option("A,B,C,D", help="comma-separated groups; empty for none"),
-    baselines: str = typer.Option("random,tpe", help="comma-separated baselines; empty for none"),
+    groups: str = typer.Option("A,B,C,D", help="comma-separated groups (A-D: level sets; S, W, P, CW: with an "
+                                               "Optuna sampler proposing, see benchmarks.ablation.groups); empty for none"),
+    baselines: str = typer.Option("random,tpe", help="comma-separated baselines (random, tpe, gp, cmaes); empty for none"),
+    sampler: str = typer.Option("gp", help="the Optuna sampler of groups S, W, P and CW: gp, tpe, cmaes or random"),
     out: Path = typer.Option(Path("benchmarks/results/ablation"), help="report folder"),
     parallel: int = typer.Option(1, min=1, help="independent repeats run at once"),
     workers: int = typer.Option(1, min=1, help="trials run at once within a repeat"),
@@ -101,7 +103,7 @@ def main(
             base = RunSettings(task=task, provider=provider, model=model, base_url=base_url, iterations=iterations,
                                workers=workers,
                                outer_every=outer_every, research_every=research_every,
-                               server_threads=server_threads,
+                               server_threads=server_threads, sampler=sampler,
                                task_options=_task_options(task, surrogate_model, 0, task_script))
             runs += run_groups(group_names, seed_list, base, runs_root, parallel=parallel)
         if methods:

@@ -1,4 +1,9 @@
-"""Baseline searchers under the same trial budget: random search and Optuna TPE.
+"""Baseline searchers under the same trial budget: random search and Optuna's samplers.
+
+The Optuna baselines are what a user of Optuna gets by default, through its
+ask/tell interface: ``tpe`` (:class:`optuna.samplers.TPESampler`), ``gp``
+(:class:`optuna.samplers.GPSampler`) and ``cmaes``
+(:class:`optuna.samplers.CmaEsSampler`; categorical parameters drawn at random).
 
 Each repeat measures the pristine baseline (the space's defaults) first, as the
 engine does, then spends ``trials`` trials. Trials are run through the given
@@ -32,7 +37,8 @@ from interfaces import (
 
 from ._data import RunData
 
-__all__ = ["BASELINES", "Searcher", "RandomSearcher", "TpeSearcher", "run_baseline", "run_baselines"]
+__all__ = ["BASELINES", "CmaEsSearcher", "GpSearcher", "OptunaSearcher", "Searcher", "RandomSearcher", "TpeSearcher",
+           "run_baseline", "run_baselines"]
 
 
 class Searcher(Protocol):
@@ -74,21 +80,30 @@ class RandomSearcher:
         pass  # random search learns nothing
 
 
-class TpeSearcher:
-    """Optuna's TPE sampler through its ask/tell interface.
+class OptunaSearcher:
+    """An Optuna sampler through its ask/tell interface, with the sampler's defaults.
 
     Choices are handed to Optuna as positions (Optuna's categorical values must
     be plain scalars; ours may be tuples). The baseline is told to the study as
     its first finished trial.
     """
 
+    sampler_name = "tpe"
+
     def __init__(self, space: SearchSpace, seed: int, minimize: bool = True) -> None:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         self.space = space
         self.distributions = {spec.name: self._distribution(spec) for spec in space if not spec.locked}
         self.study = optuna.create_study(direction="minimize" if minimize else "maximize",
-                                         sampler=optuna.samplers.TPESampler(seed=seed))
+                                         sampler=self._sampler(seed))
         self._asked: list[tuple[dict[str, Any], Any]] = []
+
+    def _sampler(self, seed: int) -> Any:
+        if self.sampler_name == "gp":
+            return optuna.samplers.GPSampler(seed=seed)
+        if self.sampler_name == "cmaes":
+            return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
+        return optuna.samplers.TPESampler(seed=seed)
 
     @staticmethod
     def _distribution(spec: Any) -> Any:
@@ -136,9 +151,29 @@ class TpeSearcher:
                                                        state=state))
 
 
+class TpeSearcher(OptunaSearcher):
+    """Optuna's default sampler, TPE."""
+
+    sampler_name = "tpe"
+
+
+class GpSearcher(OptunaSearcher):
+    """Optuna's Gaussian-process sampler with expected improvement."""
+
+    sampler_name = "gp"
+
+
+class CmaEsSearcher(OptunaSearcher):
+    """Optuna's CMA-ES sampler over the numeric parameters."""
+
+    sampler_name = "cmaes"
+
+
 BASELINES: dict[str, Callable[[SearchSpace, int, bool], Searcher]] = {
     "random": RandomSearcher,
     "tpe": TpeSearcher,
+    "gp": GpSearcher,
+    "cmaes": CmaEsSearcher,
 }
 
 

@@ -66,7 +66,7 @@ def test_anytime_band_brackets_the_mean_and_is_flat_where_all_agree():
 
 
 # -- baselines ----------------------------------------------------------------------
-@pytest.mark.parametrize("method", ["random", "tpe"])
+@pytest.mark.parametrize("method", ["random", "tpe", "gp", "cmaes"])
 def test_baseline_repeat_has_the_engines_shape(method):
     task = FakeTask()
     executor = FakeExecutor(task)
@@ -85,7 +85,7 @@ def test_baseline_repeat_has_the_engines_shape(method):
     assert run.tokens == 0 and run.arm == method
 
 
-@pytest.mark.parametrize("method", ["random", "tpe"])
+@pytest.mark.parametrize("method", ["random", "tpe", "gp", "cmaes"])
 def test_same_seed_same_trials_other_seed_other_trials(method):
     task = FakeTask()
     first = run_baseline(method, task, FakeExecutor(task), trials=12, seed=5)
@@ -145,12 +145,17 @@ def test_run_baselines_covers_every_pair_in_parallel_and_closes_executors():
 def test_groups_are_the_four_level_sets():
     from engine.settings import RunSettings
 
-    assert GROUPS == {"A": ("1",), "B": ("1", "1.5"), "C": ("1", "1.5", "2"), "D": ("1", "2")}
+    assert {g: GROUPS[g] for g in "ABCD"} == {"A": ("1",), "B": ("1", "1.5"), "C": ("1", "1.5", "2"), "D": ("1", "2")}
     base = RunSettings(task="surrogate", task_options={"model": "m.json"}, iterations=30)
     settings = group_settings("D", base, 7)
     assert settings.levels == ("1", "2") and settings.seed == 7 and settings.iterations == 30
     assert settings.task_options == {"model": "m.json", "noise_seed": 7}
     assert group_settings("A", RunSettings(task="gpt"), 2).task_options == {}
+    assert settings.proposer == "llm"
+    warm = group_settings("W", RunSettings(task="gpt", sampler="tpe"), 1)
+    assert (warm.levels, warm.proposer, warm.sampler, warm.warm_start) == (("1",), "alternate", "tpe", 5)
+    assert group_settings("S", base, 1).proposer == "sampler"
+    assert group_settings("CW", base, 1).levels == ("1", "1.5", "2")
     assert parse_groups("a, C") == ("A", "C")
     with pytest.raises(ConfigError) as bad:
         parse_groups("A,E")
