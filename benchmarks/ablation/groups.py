@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from interfaces import ConfigError
 
@@ -44,7 +44,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
 WARM_START = 5
 
 #: The run settings each proposer group sets beside its levels.
-PROPOSER_GROUPS: dict[str, dict[str, object]] = {
+PROPOSER_GROUPS: dict[str, dict[str, Any]] = {
     "S": {"proposer": "sampler"},
     "W": {"proposer": "alternate", "warm_start": WARM_START},
     "P": {"proposer": "pick", "warm_start": WARM_START},
