@@ -7,6 +7,11 @@ fitted by maximising the marginal likelihood. The GP noise is the measured
 trial-to-trial noise, so the surface does not chase noise. Away from the data
 the correction fades and the bowl remains. Crashed trials are kept as crash
 regions (see ``_predict.crash_reason``).
+
+The surface has a floor (a ceiling when maximising, ``_predict.bounded``): at
+most ``floor_margin`` better than the best trial measured, by default the
+larger of 3 noise standard deviations and 5% of the measured spread. No
+configuration in the box is predicted past it, whatever the bowl says there.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from . import _predict
 
 __all__ = ["SurrogateModel", "fit_surrogate", "FORMAT"]
 
-FORMAT = "surrogate-v1"
+FORMAT = "surrogate-v2"
 _JITTER = 1e-9
 _LENGTH_BOUNDS = (0.05, 20.0)
 _SIGNAL_BOUNDS = (1e-6, 50.0)  # in units of the residual variance
@@ -71,6 +76,11 @@ class SurrogateModel:
     def noise(self) -> float:
         return float(self.data["noise"])
 
+    @property
+    def floor(self) -> float:
+        """The value no prediction passes (a ceiling when maximising)."""
+        return float(self.data["floor"]["value"])
+
     def predict(self, config: Mapping[str, Any]) -> float:
         """The noise-free metric the surface gives this configuration."""
         return _predict.predict(self.data, thaw(dict(config)))
@@ -88,7 +98,9 @@ class SurrogateModel:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SurrogateModel:
         if data.get("format") != FORMAT:
-            raise ConfigError(f"not a {FORMAT} surrogate model (format={data.get('format')!r})",
+            hint = (" (a surrogate-v1 model has no floor and predicts values no run reaches; refit it: "
+                    "python -m benchmarks.gpt_fit)") if data.get("format") == "surrogate-v1" else ""
+            raise ConfigError(f"not a {FORMAT} surrogate model (format={data.get('format')!r}){hint}",
                               code="bad-surrogate-model")
         body = {k: v for k, v in data.items() if k != "space"}
         return cls(body, SearchSpace.from_dict(data["space"]))
@@ -187,11 +199,14 @@ def fit_surrogate(
     ridge: float = 1e-3,
     seed: int = 0,
     source: str = "",
+    floor_margin: float | None = None,
 ) -> SurrogateModel:
     """Fit a surface to the trials that ran (OK ones fit the metric; crashed
     ones mark crash regions). ``noise`` is the measured standard deviation of
     the metric across repeats of one configuration, and becomes both the GP
-    noise and the noise a surrogate trial adds."""
+    noise and the noise a surrogate trial adds. ``floor_margin``: how much
+    better than the best measured trial the surface may go (see the module's
+    description for the default)."""
     if not (isinstance(noise, (int, float)) and math.isfinite(noise) and noise >= 0):
         raise ConfigError(f"noise must be a finite number >= 0, got {noise!r}", code="bad-noise")
     data: dict[str, Any] = {"format": FORMAT, "metric": metric, "minimize": minimize, "noise": float(noise),
@@ -213,5 +228,12 @@ def fit_surrogate(
                   "alpha": alpha.tolist()}
     data["crash"] = {"radius": float(crash_radius), "points": [encode(t) for t in crashed],
                      "reasons": sorted({t.status.value for t in crashed})}
+    spread = float(np.max(y) - np.min(y))
+    margin = max(3.0 * float(noise), 0.05 * spread) if floor_margin is None else float(floor_margin)
+    if not (math.isfinite(margin) and margin > 0):
+        raise ConfigError(f"floor_margin must be a positive number, got {floor_margin!r}", code="bad-floor")
+    best = float(np.min(y)) if minimize else float(np.max(y))
+    data["floor"] = {"value": best - margin if minimize else best + margin, "softness": margin / 4,
+                     "margin": margin, "best_measured": best}
     data["fit"] = {"ok_trials": len(ok), "crashed_trials": len(crashed), "source": source}
     return SurrogateModel(data, space)

@@ -78,8 +78,24 @@ def predict_point(model, point):
     return prior_mean(model, point) + gp["signal_var"] * correction
 
 
+def bounded(model, raw):
+    """The surface kept on the possible side of its floor (a ceiling when maximising).
+
+    A smooth floor: far above it the value is unchanged; towards it and past
+    it the value approaches the floor and never crosses it (a softplus of
+    width ``floor.softness``). A quadratic bowl fitted to a few dozen points
+    otherwise promises values no training run could reach in the corners of
+    the box, and a search that finds such a corner would "win" by it.
+    """
+    floor = model["floor"]
+    sign = 1.0 if model["minimize"] else -1.0
+    z = sign * (raw - floor["value"]) / floor["softness"]
+    softplus = z + math.log1p(math.exp(-z)) if z > 0 else math.log1p(math.exp(z))
+    return floor["value"] + sign * floor["softness"] * softplus
+
+
 def predict(model, config):
-    return predict_point(model, encode(model, config))
+    return bounded(model, predict_point(model, encode(model, config)))
 
 
 def crash_reason(model, config):

@@ -11,7 +11,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from benchmarks.surrogate import (
     SurrogateModel,
@@ -224,3 +225,53 @@ def test_every_valid_config_encodes_into_the_unit_cube(pair):
     point = encode({"features": _features(space)}, config)
     assert len(point) == len(space.searchable())
     assert all(-1e-9 <= x <= 1 + 1e-9 for x in point)
+
+
+# -- the floor: no configuration in the box is predicted past what a run could reach --------------
+def _gpt_model():
+    from benchmarks.surrogate.models import GPT_CPU
+
+    return SurrogateModel.load(GPT_CPU)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_the_shipped_gpt_surrogate_never_predicts_below_its_floor_anywhere_in_the_box(data):
+    model = _gpt_model()
+    config = {spec.name: data.draw(values_for(spec)) for spec in model.space if not spec.locked}
+    # Corners are where an unbounded bowl dips furthest: draw them too.
+    for spec in model.space:
+        if spec.kind.value in ("float", "int") and not spec.locked and data.draw(st.booleans()):
+            config[spec.name] = data.draw(st.sampled_from((spec.low, spec.high)))
+    assert model.predict(config) >= model.floor
+    assert model.floor < model.data["floor"]["best_measured"]
+
+
+def test_the_floor_leaves_predictions_near_the_data_alone_and_bounds_the_far_ones():
+    from benchmarks.surrogate._predict import bounded
+
+    model = _gpt_model()
+    floor, margin = model.floor, model.data["floor"]["margin"]
+    assert bounded(model.data, floor + 3 * margin) == pytest.approx(floor + 3 * margin, abs=1e-6)
+    assert bounded(model.data, model.data["floor"]["best_measured"]) == pytest.approx(
+        model.data["floor"]["best_measured"], abs=0.01 * margin)
+    assert floor <= bounded(model.data, floor - 10.0) < floor + 1e-6
+    raw = [floor - 2 * margin + k * margin / 10 for k in range(60)]
+    values = [bounded(model.data, r) for r in raw]
+    assert values == sorted(values), "the floor keeps the surface's order"
+
+
+@given(st.floats(0.01, 1.0), st.floats(-5.0, 5.0))
+def test_a_maximising_surface_has_a_ceiling(margin, raw):
+    from benchmarks.surrogate._predict import bounded
+
+    model = {"minimize": False, "floor": {"value": 1.0, "softness": margin / 4}}
+    assert bounded(model, raw) <= 1.0 + 1e-12
+
+
+def test_a_model_without_a_floor_is_refused_with_how_to_refit():
+    data = _gpt_model().to_dict()
+    data["format"] = "surrogate-v1"
+    with pytest.raises(ConfigError) as refused:
+        SurrogateModel.from_dict(data)
+    assert refused.value.code == "bad-surrogate-model" and "benchmarks.gpt_fit" in refused.value.message
