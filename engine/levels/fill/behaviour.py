@@ -88,7 +88,7 @@ def check_behaviour(host: Any, handle: str, hook: str, trace: TraceView, space: 
         result = host.call(handle, trace, space, config)
         if not result.ok:
             return _fail(result.code, result.message, 1)
-        now = result.value
+        now = dict(space.coerce(result.value)) if hook == "source" and isinstance(result.value, dict) else result.value
         if rut.stuck is not None and not _leaves(hook, now, rut, config):
             shown = repr(now)[:120] if now else "nothing"
             return Behaviour(False, "stays-in-rut", f"on the trace as it is now it answers {shown}, which does not "
@@ -150,7 +150,9 @@ def _judge_filter(answers: list[Any], space: SearchSpace, config: SearchConfig, 
 
 def _judge_source(answers: list[Any], space: SearchSpace, config: SearchConfig, rut: Rut) -> Behaviour:
     calls = len(answers)
-    proposals = [a for a in answers if isinstance(a, dict) and a]
+    # Coerced as the engine coerces a source's proposal before it validates it: a choice of tuples comes
+    # out of the sandbox as a list (plain data), and is the same choice.
+    proposals = [dict(space.coerce(a)) for a in answers if isinstance(a, dict) and a]
     if not proposals:
         return Behaviour(False, "no-effect", f"proposed nothing in {calls} calls", calls, 0)
     invalid = [p for p in proposals if _problems(p, space, config)]

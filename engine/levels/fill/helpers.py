@@ -33,6 +33,12 @@ def _is_rng(value):
     return hasattr(value, "random") and hasattr(value, "choice") and not hasattr(value, "kind")
 
 
+def _names(names):
+    # A small model passes the search config where its active names go (untried(trace, config)).
+    active = getattr(names, "active", None)
+    return list(active) if active is not None else list(names or ())
+
+
 def _int_bounds(spec):
     return math.ceil(spec.low), math.floor(spec.high)
 
@@ -45,12 +51,12 @@ def _ran_recently(trace, window):
 def untried(trace, names):
     """The names (order kept) that no trial that ran has changed yet."""
     counts = trace.change_counts()
-    return [name for name in names if counts.get(name, 0) == 0]
+    return [name for name in _names(names) if counts.get(name, 0) == 0]
 
 
 def least_tried(trace, names, rng):
     """The name changed least often so far (rng breaks ties); None if names is empty."""
-    names = list(names)
+    names = _names(names)
     if not names:
         return None
     counts = trace.change_counts()
@@ -62,7 +68,7 @@ def most_tried(trace, names, window=8):
     """The name changed most often in the last `window` trials that ran; None if none was changed."""
     recent = _ran_recently(trace, window)
     best, best_count = None, 0
-    for name in names:
+    for name in _names(names):
         count = sum(1 for trial in recent if name in trial.changes)
         if count > best_count:
             best, best_count = name, count

@@ -193,3 +193,23 @@ def test_when_every_fitting_idea_is_for_a_busy_hook_another_hook_is_offered() ->
     trace = TraceView(tuple(trials))
     assert choose_goal(trace, SPACE, CONFIG, tried=[]).hook == "source"
     assert choose_goal(trace, SPACE, CONFIG, tried=[], busy=["source"]).idea == "balance-advisor"
+
+
+def test_a_source_proposing_a_choice_of_tuples_passes_though_the_sandbox_hands_it_over_as_a_list(host: Any) -> None:
+    # A tuple in a mechanism's answer arrives as a list (plain data); the loop coerces it back to the
+    # choice it is, and so must the check, or every source that moves Adam's betas would be refused.
+    space = SearchSpace(SPACE.params + (ParamSpec("BETAS", ParamKind.CHOICE, (0.9, 0.95),
+                                                  choices=((0.9, 0.95), (0.8, 0.99))),))
+    config = SearchConfig(active=("LR", "WIDTH", "ACT", "BETAS"))
+    base = dict(space.defaults())
+    trials = [Trial(0, base, {}, TrialStatus.OK, 1.0, Decision.BASELINE, source="baseline")]
+    for index, value in enumerate((0.012, 0.009, 0.011, 0.008, 0.013, 0.0095), start=1):
+        trials.append(Trial(index, dict(base, LR=value), {"LR": value}, TrialStatus.OK, 1.0 + index / 100,
+                            Decision.DISCARD, rationale="nudge LR", source="llm"))
+    trace = TraceView(tuple(trials))
+    goal = choose_goal(trace, space, config, tried=[])
+    assert goal.hook == "source"
+    body = "        return {'BETAS': (0.8, 0.99), 'WIDTH': 16 + len(trace.trials)}\n"
+    candidates = generate(lambda m, o: (body, 1), goal, trace, space, config, "loss", host=host, seed=2,
+                          settings=FillSettings(samples=1, repairs=0))
+    assert candidates[0].verdict == "passed", candidates[0].reason

@@ -30,7 +30,16 @@ from engine.levels.fill.helpers import (
     untried_direction,
     was_tried,
 )
-from interfaces import Decision, ParamKind, ParamSpec, SearchSpace, TraceView, Trial, TrialStatus
+from interfaces import (
+    Decision,
+    ParamKind,
+    ParamSpec,
+    SearchConfig,
+    SearchSpace,
+    TraceView,
+    Trial,
+    TrialStatus,
+)
 from sandbox import admit
 from tests.interfaces.strategies import traces, values_for
 
@@ -430,3 +439,13 @@ def test_step_with_a_generator_for_a_direction_steps_a_random_way_and_is_seeded(
 def test_stuck_parameter_with_a_generator_for_a_window_uses_the_default_window() -> None:
     trace = build_trace(BASELINE, *[({"LR": 0.01 * (i + 2)}, "discard") for i in range(5)])
     assert stuck_parameter(trace, random.Random(0)) == stuck_parameter(trace) == "LR"
+
+
+@given(pair=space_and_trace(), seed=st.integers(0, 2**32 - 1))
+def test_the_search_config_where_names_go_reads_as_its_active_names(pair, seed: int) -> None:
+    space, trace = pair
+    names = tuple(reversed(space.names))
+    config = SearchConfig(active=names, min_active=0)
+    assert untried(trace, config) == untried(trace, list(names))
+    assert least_tried(trace, config, random.Random(seed)) == least_tried(trace, list(names), random.Random(seed))
+    assert most_tried(trace, config) == most_tried(trace, list(names))
