@@ -14,15 +14,13 @@ and ``max_tokens`` both), ``config-value-invalid`` (a value of the wrong type).
 
 from __future__ import annotations
 
-import json
-import math
 import re
 import tomllib
 from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
-from interfaces import ConfigError
+from interfaces import ConfigError, toml_key, toml_value
 
 from .settings import RunSettings
 
@@ -76,42 +74,16 @@ def read_config(path: str | Path, known: Collection[str]) -> dict[str, Any]:
     return values
 
 
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)
-    if isinstance(value, str):
-        # A JSON string is a TOML basic string: the same quotes and escapes (\uXXXX for the rest), but
-        # for DEL, which JSON leaves as it is and TOML wants escaped.
-        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
-    if isinstance(value, Path):
-        return _toml_value(str(value))
-    raise TypeError(f"{type(value).__name__} has no TOML form here")
-
-
-def _toml_key(key: str) -> str:
-    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else _toml_value(key)
-
-
 def to_toml(values: Mapping[str, Any], *, header: str = "") -> str:
     """TOML text of ``values``: plain keys first (None left out), then each mapping as a table."""
     lines = [f"# {line}" if line else "#" for line in header.splitlines()]
     tables = {key: value for key, value in values.items() if isinstance(value, Mapping)}
     for key, value in values.items():
         if key not in tables and value is not None:
-            lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
+            lines.append(f"{toml_key(key)} = {toml_value(value)}")
     for key, table in tables.items():
-        lines += ["", f"[{_toml_key(key)}]"]
-        lines += [f"{_toml_key(str(k))} = {_toml_value(v)}" for k, v in table.items() if v is not None]
+        lines += ["", f"[{toml_key(key)}]"]
+        lines += [f"{toml_key(str(k))} = {toml_value(v)}" for k, v in table.items() if v is not None]
     return "\n".join(lines) + "\n"
 
 

@@ -6,6 +6,7 @@ crosses a process boundary here is a frozen record with ``to_dict`` /
 """
 
 from ._frozen import FrozenDict, freeze, thaw
+from ._toml import toml_key, toml_value
 from .errors import (
     RUN_STOPPING_PROVIDER_CODES,
     AutoresearchError,
@@ -84,5 +85,7 @@ __all__ = [
     "metric_pattern",
     "register_hook",
     "thaw",
+    "toml_key",
+    "toml_value",
     "unregister_hook",
 ]
