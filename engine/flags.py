@@ -26,7 +26,7 @@ from interfaces import ConfigError
 from .settings import RunSettings
 
 __all__ = ["COMMON_FLAGS", "CONTROL_FLAGS", "RESUMABLE_FLAGS", "TASK_FLAGS", "flags_from_settings",
-           "normalise_key", "settings_from_flags", "unknown_setting"]
+           "normalise_key", "script_task_options", "settings_from_flags", "unknown_setting"]
 
 #: Flag -> the RunSettings field it sets.
 COMMON_FLAGS: dict[str, str] = {
@@ -100,6 +100,11 @@ def _levels(value: Any) -> tuple[str, ...]:
 
 def _absolute(value: Any) -> str | None:
     return str(Path(value).resolve()) if value is not None else None
+
+
+def script_task_options(flags: Mapping[str, Any]) -> dict[str, Any]:
+    """The script task's options from the ``script`` command's flags (a missing one: its default)."""
+    return _script_options({**TASK_FLAGS["script"], **{normalise_key(k): v for k, v in flags.items()}})
 
 
 def _script_options(flags: Mapping[str, Any]) -> dict[str, Any]:

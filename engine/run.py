@@ -15,6 +15,7 @@ from rich.console import Console
 
 from interfaces import AutoresearchError
 
+from .flags import CONTROL_FLAGS, settings_from_flags
 from .runner import Run, resolve_run_dir
 from .settings import RunSettings
 
@@ -109,8 +110,11 @@ def _error(exc: Exception) -> None:
     console.print(f"[red]error[/red] {escape(str(exc))}", soft_wrap=True)
 
 
-def _levels(text: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in text.split(",") if part.strip())
+def _run_flags(ctx: typer.Context) -> dict[str, Any]:
+    """The command's flags that set the run (every one but the control flags), for
+    :func:`engine.flags.settings_from_flags`: the one path from flags to settings, the
+    ``--config`` file's and :func:`engine.optimize`'s too."""
+    return {name: value for name, value in ctx.params.items() if name not in CONTROL_FLAGS}
 
 
 def _stop_on_sigterm(_signum: int, _frame: Any) -> None:
@@ -261,19 +265,7 @@ def gpt(
     settings = None
     if not resume:
         try:
-            settings = RunSettings(
-                task="gpt",
-                task_options={"preset": preset, "budget_s": budget, "max_steps": max_steps,
-                              "data": str(data) if data else None, "noise_repeats": noise_repeats or None},
-                provider=provider or default_provider(model, str(model_path) if model_path else None),
-                model=model, model_path=str(model_path) if model_path else None, base_url=base_url, request_timeout_s=request_timeout, server_threads=server_threads, value_grid=value_grid,
-                iterations=iterations,
-                levels=_levels(levels), seed=seed, workers=workers, executor=executor, acceptance=acceptance,
-                outer_every=outer_every, research_every=research_every, research_style=research_style, research_samples=samples, max_tokens=max_tokens,
-                proposer=proposer, sampler=sampler, warm_start=warm_start, pick_from=pick_from,
-                max_usd=max_usd, record=str(record) if record else None, replay=str(replay) if replay else None,
-                confine=confine, mlflow_uri=mlflow_uri,
-            )
+            settings = settings_from_flags("gpt", _run_flags(ctx))
             if data is not None:
                 from .tasks import load_task
 
@@ -335,26 +327,16 @@ def script(
         if path is None or metric is None:
             console.print("[red]error[/red] give the script's PATH and --metric NAME (or --resume RUN)")
             raise typer.Exit(2)
-        options = {"path": str(path.resolve()), "metric": metric, "minimize": not maximize,
-                   "metric_file": metric_file, "metric_regex": metric_regex,
-                   "space_file": str(space.resolve()) if space else None,
-                   "budget_s": budget, "noise_repeats": noise_repeats}
         try:
+            from .flags import script_task_options
             from .tasks import load_task
 
-            task = load_task("script", **options)
+            # The script is read and its space checked first: a bad script is one line before anything else.
+            task = load_task("script", **script_task_options(_run_flags(ctx)))
             if dry_run:
                 _print_space(task)
                 return
-            settings = RunSettings(
-                task="script", task_options=options,
-                provider=provider or default_provider(model, str(model_path) if model_path else None), model=model,
-                model_path=str(model_path) if model_path else None,
-                base_url=base_url, request_timeout_s=request_timeout, server_threads=server_threads, value_grid=value_grid, iterations=iterations, levels=_levels(levels), seed=seed, workers=workers,
-                executor=executor, acceptance=acceptance, outer_every=outer_every, research_every=research_every, research_style=research_style, research_samples=samples,
-                proposer=proposer, sampler=sampler, warm_start=warm_start, pick_from=pick_from, max_tokens=max_tokens, max_usd=max_usd, record=str(record) if record else None,
-                replay=str(replay) if replay else None, confine=confine, mlflow_uri=mlflow_uri,
-            )
+            settings = settings_from_flags("script", _run_flags(ctx))
         except AutoresearchError as exc:
             _error(exc)
             raise typer.Exit(2) from None
