@@ -2,9 +2,9 @@
 and MLflow runs with ``--mlflow-uri``. The run store stays the source of truth; each copy is brought
 up to date from it (idempotently) and never stops a run when it fails."""
 
+from ._mirror import MirrorSync
 from ._mlflow import MlflowMirror
 from ._optuna import (
-    MirrorSync,
     OptunaMirror,
     distributions_of,
     optuna_storage_url,

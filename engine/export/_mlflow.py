@@ -16,20 +16,20 @@ written into the working directory). MLflow 3 refuses a ``file:`` store unless
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from interfaces import Trial
 
-from ._optuna import MirrorSync, optuna_value
+from ._mirror import Mirror
+from ._optuna import optuna_value
 
 __all__ = ["MlflowMirror"]
 
 _TAG_CHARS = 5000
 
 
-class MlflowMirror:
+class MlflowMirror(Mirror):
     """The MLflow experiment of one run, kept equal to the run's stored trials by :meth:`sync`."""
 
     target = "mlflow"
@@ -42,7 +42,7 @@ class MlflowMirror:
         self.task = task
         self._client: Any = None
         self._experiment_id = ""
-        self._synced: set[int] = set()
+        super().__init__()
 
     def _artifact_location(self) -> str | None:
         if self.uri.startswith("sqlite:///"):
@@ -83,7 +83,7 @@ class MlflowMirror:
         self._client, self._experiment_id, self._synced = client, experiment_id, synced
         return client
 
-    def _log(self, client: Any, trial: Trial) -> None:
+    def _add(self, client: Any, trial: Trial) -> None:
         from mlflow.entities import Metric, Param, RunTag
 
         tags = {"engine.run_id": self.run_id, "engine.trial_index": str(trial.index),
@@ -98,21 +98,6 @@ class MlflowMirror:
         params = [Param(name, str(optuna_value(value))) for name, value in trial.config.items()]
         client.log_batch(run.info.run_id, metrics=metrics, params=params, tags=[RunTag("engine.kind", "trial")])
         client.set_terminated(run.info.run_id, "FINISHED" if trial.ok else "FAILED")
-
-    def sync(self, trials: Iterable[Trial]) -> MirrorSync:
-        """Log the trials the experiment lacks, in index order; never raises (the error is in the result)."""
-        added = 0
-        # Broad on purpose, as for the Optuna copy: a tracking server that is down or a store MLflow
-        # refuses must not stop a run whose own store is whole; the next sync retries.
-        try:
-            client = self._open()
-            for trial in sorted((t for t in trials if t.index not in self._synced), key=lambda t: t.index):
-                self._log(client, trial)
-                self._synced.add(trial.index)
-                added += 1
-        except Exception as exc:  # noqa: BLE001 - a copy for other tools; the run's store is the record
-            return MirrorSync(self.target, added, len(self._synced), f"{type(exc).__name__}: {exc}"[:500])
-        return MirrorSync(self.target, added, len(self._synced))
 
     def close(self) -> None:
         self._client = None

@@ -24,32 +24,17 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 from interfaces import ParamKind, SearchSpace, Trial
 
 from ..store import RunPaths
+from ._mirror import Mirror
 
-__all__ = ["MirrorSync", "OptunaMirror", "distributions_of", "optuna_storage_url", "optuna_value",
+__all__ = ["OptunaMirror", "distributions_of", "optuna_storage_url", "optuna_value",
            "to_frozen_trial"]
-
-
-@dataclass(frozen=True)
-class MirrorSync:
-    """What one sync of a copy of the trials did: ``added`` trials now, ``total`` in the copy after it,
-    and ``error`` (empty when it worked) saying why it stopped early; the next sync starts over there."""
-
-    target: str
-    added: int
-    total: int
-    error: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return not self.error
 
 
 def optuna_storage_url(run_dir: str | Path) -> str:
@@ -136,7 +121,7 @@ def to_frozen_trial(trial: Trial, distributions: Mapping[str, Any]) -> Any:
                                      distributions=used, user_attrs=attrs)
 
 
-class OptunaMirror:
+class OptunaMirror(Mirror):
     """The Optuna study of one run, kept equal to the run's stored trials by :meth:`sync`.
 
     The storage is opened on the first sync and held until :meth:`close`. The study's direction is the
@@ -156,7 +141,7 @@ class OptunaMirror:
         self._storage: Any = None
         self._study: Any = None
         self._distributions: dict[str, Any] = {}
-        self._synced: set[int] = set()
+        super().__init__()
 
     @property
     def url(self) -> str:
@@ -189,21 +174,8 @@ class OptunaMirror:
         self._study = study
         return study
 
-    def sync(self, trials: Iterable[Trial]) -> MirrorSync:
-        """Add the trials the study lacks, in index order; never raises (the error is in the result)."""
-        added = 0
-        # Broad on purpose: the study is a copy, and no failure of it (a bug in a mapping, a locked or
-        # damaged file) may stop a run whose store is whole; the caller reports the error, the next
-        # sync retries from the first trial still missing.
-        try:
-            study = self._open()
-            for trial in sorted((t for t in trials if t.index not in self._synced), key=lambda t: t.index):
-                study.add_trial(to_frozen_trial(trial, self._distributions))
-                self._synced.add(trial.index)
-                added += 1
-        except Exception as exc:  # noqa: BLE001 - a copy for other tools; the run's store is the record
-            return MirrorSync(self.target, added, len(self._synced), f"{type(exc).__name__}: {exc}"[:500])
-        return MirrorSync(self.target, added, len(self._synced))
+    def _add(self, study: Any, trial: Trial) -> None:
+        study.add_trial(to_frozen_trial(trial, self._distributions))
 
     def close(self) -> None:
         storage, self._storage, self._study = self._storage, None, None

@@ -18,7 +18,8 @@ from typing import Any
 from interfaces import StoreError
 
 from ..store import RunPaths, RunStore
-from ._optuna import MirrorSync, OptunaMirror, optuna_storage_url
+from ._mirror import MirrorSync
+from ._optuna import OptunaMirror, optuna_storage_url
 
 __all__ = ["PLOT_KINDS", "PlotFile", "sync_run", "write_plots"]
 
