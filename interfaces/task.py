@@ -106,7 +106,12 @@ class Task(Protocol):
         ...
 
     def build_trial(self, index: int, config: Mapping[str, Any]) -> TrialRequest:
-        """Turn a full, validated configuration into a runnable request."""
+        """Turn a full, validated configuration into a runnable request.
+
+        Called once per proposal, when the loop screens it (a cross-parameter rule the task keeps is a
+        typed error here); that request is the one that runs, with ``index`` set to the trial's own.
+        ``index`` is only recorded on the request: what the request holds depends on ``config`` alone.
+        """
         ...
 
 

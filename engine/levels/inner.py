@@ -37,6 +37,7 @@ from interfaces import (
     Task,
     TraceView,
     Trial,
+    TrialRequest,
     TrialStatus,
     thaw,
 )
@@ -199,15 +200,15 @@ class InnerLoop:
             screened = self._screened_proposal(pending)
             if screened is None:
                 break
-            index, proposal, config = screened
-            pending.append(self._submit(index, proposal, config))
+            index, proposal, config, request = screened
+            pending.append(self._submit(index, proposal, config, request))
         finished: list[Trial] = []
         for item in pending:
             outcome = item.future.result()
             finished.append(self._decide_and_store(item, outcome))
         return finished
 
-    def _screened_proposal(self, pending: list[_Pending]) -> tuple[int, Proposal, dict[str, Any]] | None:
+    def _screened_proposal(self, pending: list[_Pending]) -> tuple[int, Proposal, dict[str, Any], TrialRequest] | None:
         feedback: list[str] = [
             f"#{p.index} {dict(p.proposal.changes)} is already running; propose something else"
             for p in pending
@@ -219,11 +220,11 @@ class InnerLoop:
             self.registry.trial_index = index
             self.events.level_started("1", f"proposing trial #{index}")
             proposal, problem = self._proposal(trace, current, feedback)
-            if problem is None:
-                problem = self._screen(proposal, trace, current, pending)
-            if problem is None:
-                return index, proposal, dict(current, **proposal.changes)
-            code, reason = problem
+            screened: TrialRequest | tuple[str, str] = problem if problem is not None else \
+                self._screen(proposal, trace, current, pending)
+            if isinstance(screened, TrialRequest):
+                return index, proposal, dict(current, **proposal.changes), screened
+            code, reason = screened
             self._reject(index, proposal, current, code, reason)
             feedback.append(reason)
         self.events.message(f"{self.max_rejections + 1} proposals in a row were rejected; moving on")
@@ -353,7 +354,8 @@ class InnerLoop:
         return "provider-unavailable", f"the model provider could not be reached: {exc.message}"
 
     def _screen(self, proposal: Proposal, trace: TraceView, current: dict[str, Any],
-                pending: list[_Pending]) -> tuple[str, str] | None:
+                pending: list[_Pending]) -> TrialRequest | tuple[str, str]:
+        """The request that runs ``proposal``, or the ``(code, reason)`` it is rejected with."""
         changes = dict(proposal.changes)
         # A sampler proposes a whole point; the cap is on an LLM's (or a mechanism's) edit.
         whole_point = proposal.source.startswith(("sampler:", "pick:"))
@@ -371,19 +373,21 @@ class InnerLoop:
             described = ", ".join(f"{k}={v}" for k, v in changes.items())
             return "duplicate", f"{described} was already tried from this configuration; try a different change"
         try:  # the task's own cross-parameter rules (e.g. width a multiple of the head size)
-            self.task.build_trial(-1, config)
+            request = self.task.build_trial(-1, config)
         except AutoresearchError as exc:
             return exc.code, exc.message
         veto = self.registry.veto(proposal, trace, self.space)
         if veto is not None:
             reason, name = veto
             return "vetoed", f"vetoed by {name}: {reason}"
-        return None
+        return request
 
     # -- running and deciding --------------------------------------------------
-    def _submit(self, index: int, proposal: Proposal, config: dict[str, Any]) -> _Pending:
+    def _submit(self, index: int, proposal: Proposal, config: dict[str, Any],
+                request: TrialRequest | None = None) -> _Pending:
+        """Run ``config`` as trial ``index``; ``request`` is the one screening built (built here if none)."""
         self.store.begin_trial(self.run_id, index, proposal, config)
-        request = self.task.build_trial(index, config)
+        request = self.task.build_trial(index, config) if request is None else replace(request, index=index)
         self.events.trial_started(index, proposal.changes, request.budget_s)
         return _Pending(index, proposal, config, self.executor.submit(request))
 

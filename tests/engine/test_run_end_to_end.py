@@ -102,3 +102,25 @@ def test_each_proposal_is_asked_for_with_a_schema_of_the_parameters_active_then(
     narrowed = [enum for enum, config in asked if "LEARNING_RATE" in config["frozen"]]
     assert narrowed and all("LEARNING_RATE" not in enum for enum in narrowed)
     assert asked[0][0] and "LEARNING_RATE" in asked[0][0]
+
+
+def test_each_trial_that_runs_is_built_once(tmp_path, quad_script, monkeypatch):
+    # The request screening builds (the task's cross-parameter rules) is the one that runs: a script
+    # task renders its script once per trial, not twice.
+    from benchmarks.script_task import ScriptTask
+
+    built = []
+    original = ScriptTask.build_trial
+
+    def counted(self, index, config):
+        built.append(index)
+        return original(self, index, config)
+
+    monkeypatch.setattr(ScriptTask, "build_trial", counted)
+    result = Run.create(settings(quad_script, levels=("1",), iterations=5), tmp_path).execute()
+    store = RunStore.open(result.run_dir / "run.sqlite")
+    ran = [t for t in store.trials(result.run_id) if t.decision is not Decision.REJECTED]
+    store.close()
+    assert len(ran) == 6
+    # The baseline once; each other trial once, when it was screened; and best_quad.py at the end.
+    assert built.count(-1) == len(ran) - 1 and len(built) == len(ran) + 1, built
