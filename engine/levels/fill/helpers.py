@@ -10,7 +10,7 @@ from an ``rng`` argument (a ``random.Random``), so every answer is fixed by the 
 
 import math
 
-HELPERS = ("untried", "least_tried", "most_tried", "stuck_parameter", "current", "random_value", "step",
+HELPERS = ("leave_stuck", "untried", "least_tried", "most_tried", "stuck_parameter", "current", "random_value", "step",
            "untried_direction", "tried_values", "was_tried", "recent_changes", "best_trials", "clip", "move")
 
 # Discrete parameters with at most this many values are searched exhaustively by move().
@@ -62,6 +62,12 @@ def least_tried(trace, names, rng):
     counts = trace.change_counts()
     fewest = min(counts.get(name, 0) for name in names)
     return rng.choice([name for name in names if counts.get(name, 0) == fewest])
+
+
+def leave_stuck(trace, names, rng):
+    """The name to change instead of the stuck one: least changed first, never the stuck parameter; or None."""
+    stuck = stuck_parameter(trace)
+    return least_tried(trace, [name for name in _names(names) if name != stuck], rng)
 
 
 def most_tried(trace, names, window=8):

@@ -41,8 +41,9 @@ _ARGUMENTS = {
 
 #: The helpers each hook's prompt lists (the module defines them all): fewer choices, fewer misuses.
 _HELPERS_FOR = {
-    "source": ("untried", "least_tried", "stuck_parameter", "current", "random_value", "step", "move", "was_tried"),
-    "advisor": ("untried", "least_tried", "stuck_parameter", "current", "untried_direction", "step"),
+    "source": ("leave_stuck", "untried", "least_tried", "stuck_parameter", "current", "random_value", "step", "move",
+               "was_tried"),
+    "advisor": ("leave_stuck", "untried", "least_tried", "stuck_parameter", "current", "untried_direction", "step"),
     "filter": ("stuck_parameter", "most_tried", "was_tried", "recent_changes", "tried_values"),
     "acceptance": ("best_trials", "recent_changes"),
     "observer": ("recent_changes", "best_trials"),

@@ -19,6 +19,7 @@ from engine.levels.fill.helpers import (
     clip,
     current,
     least_tried,
+    leave_stuck,
     most_tried,
     move,
     random_value,
@@ -449,3 +450,23 @@ def test_the_search_config_where_names_go_reads_as_its_active_names(pair, seed: 
     assert untried(trace, config) == untried(trace, list(names))
     assert least_tried(trace, config, random.Random(seed)) == least_tried(trace, list(names), random.Random(seed))
     assert most_tried(trace, config) == most_tried(trace, list(names))
+
+
+@given(pair=space_and_trace(), seed=st.integers(0, 2**32 - 1))
+def test_leave_stuck_is_the_least_tried_name_but_the_stuck_one(pair, seed: int) -> None:
+    space, trace = pair
+    names = list(space.names)
+    stuck = stuck_parameter(trace)
+    others = [name for name in names if name != stuck]
+    chosen = leave_stuck(trace, names, random.Random(seed))
+    assert chosen == least_tried(trace, others, random.Random(seed))
+    assert chosen != stuck or stuck is None
+    assert (chosen is None) == (not others)
+
+
+def test_leave_stuck_moves_off_a_rut() -> None:
+    trace = build_trace(BASELINE, *[({"LR": 0.01 * (i + 2)}, "discard") for i in range(5)])
+    assert stuck_parameter(trace) == "LR"
+    picks = {leave_stuck(trace, ["LR", "DEPTH", "ACT"], random.Random(seed)) for seed in range(20)}
+    assert picks == {"DEPTH", "ACT"}
+    assert leave_stuck(trace, ["LR"], random.Random(0)) is None
