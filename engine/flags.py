@@ -55,6 +55,7 @@ COMMON_FLAGS: dict[str, str] = {
     "sampler": "sampler",
     "warm_start": "warm_start",
     "pick_from": "pick_from",
+    "mechanism": "mechanisms",
     "confine": "confine",
     "mlflow_uri": "mlflow_uri",
 }

@@ -60,6 +60,7 @@ ProposerOpt = typer.Option("llm", "--proposer", help="Who proposes Level 1's tri
 SamplerOpt = typer.Option("gp", "--sampler", help="The Optuna sampler of --proposer sampler, alternate and pick: gp (GPSampler), tpe, cmaes or random. It is told every trial, whoever proposed it.")
 WarmStartOpt = typer.Option(0, "--warm-start", help="Trials after the baseline that the model proposes whatever --proposer says: its priors, before the sampler has evidence.")
 PickFromOpt = typer.Option(4, "--pick-from", help="Candidates the sampler offers under --proposer pick (2 to 8).")
+MechanismOpt = typer.Option(None, "--mechanism", help="A library mechanism (a name in mechanism_library, e.g. tabu_filter) active from the baseline on, admitted by the sandbox like any other; repeatable. Chosen by you, not written by Level 2: the report names it so.")
 ResearchOpt = typer.Option(2, "--research-every", help="Level 2 runs every this many Level 1.5 cycles.")
 MlflowOpt = typer.Option(None, "--mlflow-uri", help="Also log every trial to this MLflow tracking URI, e.g. sqlite:///mlflow.db (one experiment per run, one MLflow run per trial; needs the mlflow extra).")
 
@@ -256,6 +257,7 @@ def gpt(
     sampler: str = SamplerOpt,
     warm_start: int = WarmStartOpt,
     pick_from: int = PickFromOpt,
+    mechanism: list[str] | None = MechanismOpt,
     confine: str = ConfineOpt,
     mlflow_uri: str | None = MlflowOpt,
     config: Path | None = ConfigOpt,
@@ -316,6 +318,7 @@ def script(
     sampler: str = SamplerOpt,
     warm_start: int = WarmStartOpt,
     pick_from: int = PickFromOpt,
+    mechanism: list[str] | None = MechanismOpt,
     confine: str = ConfineOpt,
     mlflow_uri: str | None = MlflowOpt,
     config: Path | None = ConfigOpt,

@@ -389,7 +389,14 @@ class Run:
 
             research = Research.for_run(self, store=store, provider=provider, task=task, record=record)
             host = research.host
-        registry = research.registry if research is not None else HookRegistry(None)
+        if research is None and s.mechanisms:
+            from sandbox import MechanismHost
+
+            host = MechanismHost()
+            registry = HookRegistry(host, on_event=lambda name, kind, trial, data: store.add_mechanism_event(
+                self.run_id, name, kind, trial, dict(data)))
+        else:
+            registry = research.registry if research is not None else HookRegistry(None)
         inner = InnerLoop(task=task, executor=executor, provider=provider, store=store, run_id=self.run_id,
                           registry=registry, acceptance=acceptance, search_config=config,
                           max_rejections=s.max_rejections, events=self.events, record_exchange=record,
@@ -404,6 +411,8 @@ class Run:
         outer = OuterLoop(provider=provider, space=inner.space, metric=task.metric, every=s.outer_every,
                           record_exchange=record, events=self.events) if "1.5" in s.levels else None
         try:
+            if s.mechanisms:
+                self._activate_library(s.mechanisms, host, registry, store)
             if research is not None:
                 research.restore(inner)
             inner.ensure_baseline()
@@ -436,6 +445,33 @@ class Run:
         finally:
             if host is not None:
                 host.close()
+
+    def _activate_library(self, names: tuple[str, ...], host: Any, registry: HookRegistry, store: Any) -> None:
+        """Admit, load and activate the library mechanisms the settings name, from the baseline on.
+
+        Each is admitted again by the sandbox (the library's manifest is not trusted for it) and recorded
+        as a ``library`` event, or ``restore`` on resume (its state starts over, as a Level 2 mechanism's
+        does). One that cannot be admitted or loaded stops the run with what went wrong: the user asked
+        for it, and a run without it would answer a different question.
+        """
+        import mechanism_library
+        from sandbox import admit
+
+        for name in names:
+            entry = mechanism_library.get(name)
+            admission = admit(entry.source, entry.hook)
+            if not admission.admitted:
+                raise ConfigError(f"library mechanism {name} is not admitted by the sandbox: "
+                                  f"{admission.feedback()[:600]}", code="mechanism-not-admitted")
+            loaded = host.load(admission, self.settings.seed)
+            if not loaded.ok:
+                raise ConfigError(f"library mechanism {name} did not load: {loaded.code}: {loaded.message}",
+                                  code="mechanism-not-loaded")
+            registry.activate(name, entry.hook, loaded.handle, 0)
+            store.add_mechanism_event(self.run_id, name, "restore" if self.resume else "library", 0,
+                                      {"hook": entry.hook, "digest": admission.digest, "library": True})
+            self.events.message(f"library mechanism {name} active in the {entry.hook} hook from the start "
+                                "(chosen in the settings, not written by Level 2)")
 
     def _cycle(self, cycle: int, store: Any, inner: InnerLoop, outer: Any, research: Any) -> None:
         """Level 1.5 then Level 2 after cycle ``cycle``'s iterations; a part already stored is not redone."""

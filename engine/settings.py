@@ -53,6 +53,10 @@ class RunSettings:
     sampler: str = "gp"
     warm_start: int = 0
     pick_from: int = 4
+    #: Library mechanisms (names in ``mechanism_library``) active from the baseline on, chosen by the user:
+    #: admitted and loaded like any mechanism, never written by Level 2, active for the whole run unless
+    #: ejected. The control that tells what Level 2 adds from what the library already holds.
+    mechanisms: tuple[str, ...] = ()
     max_tokens: int | None = None
     max_usd: float | None = None
     record: str | None = None
@@ -65,6 +69,7 @@ class RunSettings:
     def __post_init__(self) -> None:
         object.__setattr__(self, "levels", tuple(str(level) for level in self.levels))
         object.__setattr__(self, "task_options", dict(self.task_options))
+        object.__setattr__(self, "mechanisms", tuple(str(name) for name in self.mechanisms))
         unknown = [level for level in self.levels if level not in LEVELS]
         if unknown or "1" not in self.levels:
             raise ConfigError(f"levels must include 1 and be among {', '.join(LEVELS)}; got {', '.join(self.levels)}")
@@ -87,6 +92,17 @@ class RunSettings:
             raise ConfigError(f"warm-start must be 0 or more, got {self.warm_start}")
         if not 2 <= int(self.pick_from) <= 8:
             raise ConfigError(f"pick-from must be between 2 and 8, got {self.pick_from}")
+        if self.mechanisms:
+            import mechanism_library
+
+            known = [entry.name for entry in mechanism_library.catalog()]
+            unknown = [name for name in self.mechanisms if name not in known]
+            if unknown:
+                raise ConfigError(f"no library mechanism named {', '.join(unknown)}; the library has: "
+                                  f"{', '.join(known)}", code="unknown-mechanism")
+            if len(set(self.mechanisms)) != len(self.mechanisms):
+                raise ConfigError(f"a library mechanism is named twice: {', '.join(self.mechanisms)}",
+                                  code="mechanism-repeated")
         if self.value_grid is not None and int(self.value_grid) < 0:
             raise ConfigError(f"value-grid must be 0 or more, got {self.value_grid}")
         if self.value_grid and self.provider == "heuristic":
@@ -124,10 +140,12 @@ class RunSettings:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["levels"] = list(self.levels)
+        data["mechanisms"] = list(self.mechanisms)
         return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RunSettings:
         names = {f.name for f in fields(cls)}
-        known: dict[str, Any] = {k: (tuple(v) if k == "levels" else v) for k, v in data.items() if k in names}
+        known: dict[str, Any] = {k: (tuple(v) if k in ("levels", "mechanisms") else v) for k, v in data.items()
+                                 if k in names}
         return cls(**known)

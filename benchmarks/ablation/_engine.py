@@ -50,7 +50,8 @@ def run_engine_repeat(arm: str, settings_data: dict[str, Any], runs_root: str) -
     from engine.store import RunPaths, RunStore
 
     settings = RunSettings.from_dict(settings_data)
-    run_id = f"{arm}-s{settings.seed}"
+    # A run id is one safe path component: an arm's '+' (A+tabu_filter) becomes '-with-'.
+    run_id = f"{arm.replace('+', '-with-')}-s{settings.seed}"
     started = time.monotonic()
     result = Run.create(settings, Path(runs_root), run_id=run_id).execute()
     seconds = time.monotonic() - started

@@ -52,9 +52,15 @@ PROPOSER_GROUPS: dict[str, dict[str, Any]] = {
 }
 
 
+def _split(group: str) -> tuple[str, tuple[str, ...]]:
+    """A group's base (a key of GROUPS) and the library mechanisms it adds (``A+tabu_filter``)."""
+    base, *mechanisms = group.split("+")
+    return base.strip().upper(), tuple(m.strip() for m in mechanisms if m.strip())
+
+
 def parse_groups(text: str) -> tuple[str, ...]:
-    names = tuple(name.strip().upper() for name in text.split(",") if name.strip())
-    unknown = [name for name in names if name not in GROUPS]
+    names = tuple("+".join((_split(name)[0], *_split(name)[1])) for name in text.split(",") if name.strip())
+    unknown = [name for name in names if _split(name)[0] not in GROUPS]
     if unknown:
         raise ConfigError(f"unknown group(s) {', '.join(unknown)}; known: {', '.join(GROUPS)}", code="unknown-group")
     return names
@@ -66,12 +72,14 @@ def group_settings(group: str, base: RunSettings, seed: int) -> RunSettings:
     For the surrogate task the repeat's seed is also its ``noise_seed``: each
     repeat gets fresh noise draws, and every group of one seed the same ones.
     """
-    if group not in GROUPS:
+    name, mechanisms = _split(group)
+    if name not in GROUPS:
         raise ConfigError(f"unknown group {group!r}; known: {', '.join(GROUPS)}", code="unknown-group")
     options = dict(base.task_options)
     if base.task == "surrogate":
         options["noise_seed"] = seed
-    return replace(base, levels=GROUPS[group], seed=seed, task_options=options, **PROPOSER_GROUPS.get(group, {}))
+    return replace(base, levels=GROUPS[name], seed=seed, task_options=options, mechanisms=mechanisms,
+                   **PROPOSER_GROUPS.get(name, {}))
 
 
 def run_groups(groups: Sequence[str], seeds: Sequence[int], base: RunSettings, runs_root: Path, *, parallel: int = 1,

@@ -26,10 +26,15 @@ class MechanismSummary:
     verdict: str = ""
     likeness: float | None = None  # the highest similarity to the library or earlier mechanisms
     nearest: str = ""
+    library: bool = False  # a library mechanism the settings chose, active from the start
+
 
     @property
     def origin(self) -> str:
-        """``new`` (likeness below 0.6 to everything), ``near X`` or ``copy of X``; ``unmeasured`` without one."""
+        """``new`` (likeness below 0.6 to everything), ``near X`` or ``copy of X``; ``unmeasured`` without one;
+        ``library`` for a library mechanism the settings chose."""
+        if self.library:
+            return "library (chosen in the settings, active from the start)"
         if self.likeness is None:
             return "unmeasured"
         if self.likeness >= 0.8:
@@ -61,7 +66,10 @@ def summarise_mechanisms(events: Iterable[Mapping[str, Any]]) -> list[MechanismS
             continue
         summary = summaries.setdefault(event["mechanism"], MechanismSummary(event["mechanism"]))
         kind, data = event["kind"], event["data"]
-        if kind == "admission":
+        if kind == "library":
+            summary.admitted = summary.library = True
+            summary.activated_at = event["trial_index"]
+        elif kind == "admission":
             summary.admitted = True
             likeness = data.get("likeness")
             if isinstance(likeness, Mapping) and likeness.get("score") is not None:

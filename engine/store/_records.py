@@ -39,6 +39,7 @@ MECHANISM_EVENT_KINDS = (
     "failure",  # a session or a load that failed; data carries code and message
     "interrupted",  # a session a stop or kill cut short; data says whether it is run again or skipped
     "candidate",  # one sample of a fill-in session and its verdict (admitted, checked, likeness)
+    "library",  # a library mechanism the settings chose, admitted and active from the start
 )
 
 # A run id names a directory, so it must be a single safe path component.

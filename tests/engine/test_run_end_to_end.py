@@ -124,3 +124,30 @@ def test_each_trial_that_runs_is_built_once(tmp_path, quad_script, monkeypatch):
     assert len(ran) == 6
     # The baseline once; each other trial once, when it was screened; and best_quad.py at the end.
     assert built.count(-1) == len(ran) - 1 and len(built) == len(ran) + 1, built
+
+
+def test_a_library_mechanism_named_in_the_settings_is_active_from_the_start(tmp_path, quad_script):
+    # The control arm "A + M": Level 1 only, with a hand-written mechanism the user chose; no Level 2.
+    result = Run.create(settings(quad_script, levels=("1",), iterations=6, mechanisms=("gp_expected_improvement",)),
+                        tmp_path).execute()
+    store = RunStore.open(result.run_dir / "run.sqlite")
+    trials = store.trials(result.run_id)
+    events = store.mechanism_events(result.run_id)
+    store.close()
+    assert [(e["mechanism"], e["kind"], e["trial_index"]) for e in events if e["kind"] == "library"] == [
+        ("gp_expected_improvement", "library", 0)]
+    sources = {t.source for t in trials if t.decision is not Decision.BASELINE}
+    assert "mechanism:gp_expected_improvement" in sources
+    assert not (result.run_dir / "level2").exists()
+    report = (result.run_dir / "report.md").read_text()
+    assert "library (chosen in the settings, active from the start)" in report
+
+
+def test_an_unknown_library_mechanism_is_refused_by_name(quad_script):
+    import pytest
+
+    from interfaces import ConfigError
+
+    with pytest.raises(ConfigError) as refused:
+        settings(quad_script, mechanisms=("tabu_filtre",))
+    assert refused.value.code == "unknown-mechanism" and "tabu_filter" in refused.value.message

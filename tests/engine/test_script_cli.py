@@ -210,3 +210,16 @@ def test_a_bad_metric_regex_is_a_one_line_error_before_any_trial(tmp_path, extra
     assert result.exit_code == 2
     assert result.output.strip().startswith(f"error [{code}]") and len(result.output.strip().splitlines()) == 1
     assert not (tmp_path / "runs").exists()
+
+
+def test_mechanism_flags_name_library_mechanisms_and_a_wrong_name_is_one_line(tmp_path, quad_script):
+    ran = invoke(quad_script, "--metric", "loss", "--provider", "heuristic", "--levels", "1", "-n", "2",
+                 "--mechanism", "tabu_filter", "--mechanism", "gp_expected_improvement", "--run-dir", tmp_path)
+    assert ran.exit_code == 0, ran.output
+    assert "library mechanism tabu_filter active in the filter hook" in ran.output
+    assert "library mechanism gp_expected_improvement active in the source hook" in ran.output
+    (run_dir,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    assert 'mechanism = ["tabu_filter", "gp_expected_improvement"]' in (run_dir / "config.toml").read_text()
+    wrong = invoke(quad_script, "--metric", "loss", "--provider", "heuristic", "--mechanism", "tabu",
+                   "--run-dir", tmp_path / "other")
+    assert wrong.exit_code == 2 and "[unknown-mechanism]" in wrong.output and "tabu_filter" in wrong.output
