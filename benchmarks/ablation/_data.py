@@ -26,6 +26,9 @@ class TrialRow:
     seconds: float = 0.0
     tokens: int | None = None
     config: Mapping[str, Any] = field(default_factory=dict)
+    #: Who proposed it: the trial's ``source`` (``llm``-like ``provider:model``, ``sampler:<name>``,
+    #: ``mechanism:<name>`` with what the mechanism was, ``baseline:<method>``).
+    source: str = ""
 
     @property
     def ran(self) -> bool:
@@ -36,9 +39,9 @@ class TrialRow:
         return self.status == TrialStatus.OK.value and self.metric is not None and math.isfinite(self.metric)
 
     @classmethod
-    def from_trial(cls, trial: Trial, tokens: int | None = None) -> TrialRow:
+    def from_trial(cls, trial: Trial, tokens: int | None = None, source: str | None = None) -> TrialRow:
         return cls(trial.index, trial.status.value, trial.metric, trial.decision.value, trial.duration_s, tokens,
-                   thaw(dict(trial.config)))
+                   thaw(dict(trial.config)), trial.source if source is None else source)
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,21 @@ class RunData:
             if metric is not None and self._better(metric, best):
                 best = metric
         return baseline - best if self.minimize else best - baseline
+
+    def best_source(self) -> str:
+        """The source of the first searched trial that reached this repeat's best metric, or ``none`` when
+        nothing beat the baseline."""
+        baseline = self.baseline
+        best_row: TrialRow | None = None
+        for row in self.searched():
+            if not row.ok or row.metric is None:
+                continue
+            reference = baseline if best_row is None else best_row.metric
+            if reference is None or self._better(row.metric, reference):
+                best_row = row
+        if best_row is None or (baseline is not None and not self._better(best_row.metric, baseline)):  # type: ignore[arg-type]
+            return "none"
+        return best_row.source or "unknown"
 
     @property
     def improvement(self) -> float | None:

@@ -16,7 +16,7 @@ from interfaces import ConfigError, Executor, Task
 
 from ._data import RunData, TrialRow
 
-__all__ = ["run_engine_repeat", "local_executor", "load_task"]
+__all__ = ["run_engine_repeat", "local_executor", "load_task", "mechanism_kinds"]
 
 
 def load_task(name: str, options: dict[str, Any]) -> Task:
@@ -59,8 +59,30 @@ def run_engine_repeat(arm: str, settings_data: dict[str, Any], runs_root: str) -
     try:
         trials = store.trials(result.run_id)
         tokens, cost = _usage_totals(store.usage(result.run_id))
+        kinds = mechanism_kinds(store.mechanism_events(result.run_id))
     finally:
         store.close()
     minimize = load_task(settings.task, dict(settings.task_options)).minimize
-    return RunData(arm, settings.seed, minimize, tuple(TrialRow.from_trial(t) for t in trials), tokens=tokens,
-                   cost_usd=cost, seconds=seconds, status=result.status, run_dir=str(result.run_dir))
+
+    def source(trial: Any) -> str:
+        name = trial.source.removeprefix("mechanism:")
+        return f"{trial.source} ({kinds[name]})" if trial.source.startswith("mechanism:") and name in kinds \
+            else trial.source
+
+    return RunData(arm, settings.seed, minimize, tuple(TrialRow.from_trial(t, source=source(t)) for t in trials),
+                   tokens=tokens, cost_usd=cost, seconds=seconds, status=result.status, run_dir=str(result.run_dir))
+
+
+def mechanism_kinds(events: list[dict[str, Any]]) -> dict[str, str]:
+    """What each mechanism of a run was: ``library`` (chosen in the settings), or Level 2's ``new``,
+    ``near`` or ``copy`` by its likeness to the library and earlier sessions (``unmeasured`` without one)."""
+    kinds: dict[str, str] = {}
+    for event in events:
+        if event["kind"] == "library":
+            kinds[event["mechanism"]] = "library"
+        elif event["kind"] == "admission":
+            likeness = (event["data"] or {}).get("likeness") or {}
+            score = likeness.get("score") if isinstance(likeness, dict) else None
+            kinds[event["mechanism"]] = "Level 2, unmeasured" if score is None else (
+                "Level 2, copy" if score >= 0.8 else "Level 2, near" if score >= 0.6 else "Level 2, new")
+    return kinds

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +30,7 @@ from .stats import Comparison, GroupSummary, compare_all, summarise
 __all__ = ["TRIAL_COLUMNS", "RUN_COLUMNS", "Analysis", "analyse", "write_csv", "read_runs", "write_report"]
 
 TRIAL_COLUMNS = ("group", "seed", "trial_index", "status", "metric", "decision", "best_so_far", "tokens", "seconds",
-                 "config")
+                 "config", "source")
 RUN_COLUMNS = ("group", "seed", "minimize", "status", "baseline", "best", "improvement", "searched_trials",
                "tokens", "cost_usd", "seconds", "run_dir")
 
@@ -52,7 +53,7 @@ def write_csv(runs: Sequence[RunData], out_dir: Path) -> tuple[Path, Path]:
             for row, best in zip(run.rows, run.best_so_far(), strict=True):
                 writer.writerow([run.arm, run.seed, row.index, row.status, _cell(row.metric), row.decision,
                                  _cell(best), _cell(row.tokens), _cell(row.seconds),
-                                 json.dumps(dict(row.config), sort_keys=True)])
+                                 json.dumps(dict(row.config), sort_keys=True), row.source])
     with runs_path.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(RUN_COLUMNS)
@@ -81,7 +82,8 @@ def read_runs(out_dir: Path) -> list[RunData]:
             rows.setdefault(key, []).append(TrialRow(
                 index=int(record["trial_index"]), status=record["status"], metric=_number(record["metric"]),
                 decision=record["decision"], seconds=_number(record["seconds"]) or 0.0,
-                tokens=_number(record["tokens"], int), config=json.loads(record["config"] or "{}")))
+                tokens=_number(record["tokens"], int), config=json.loads(record["config"] or "{}"),
+                source=record.get("source", "")))
     runs = []
     with runs_path.open(newline="") as handle:
         for record in csv.DictReader(handle):
@@ -206,6 +208,14 @@ def _markdown(analysis: Analysis, runs: Sequence[RunData], *, title: str, comman
         lines.append(f"| {s.arm} | {s.n} | {_fmt(s.mean)} | {_interval(s.mean_ci)} | {_fmt(s.median)} | "
                      f"{_interval(s.median_ci)} | {_fmt(s.keep_rate, 3)} | {_fmt(s.crash_rate, 3)} | "
                      f"{_fmt(s.tokens, 6)} | {_fmt(s.seconds, 4)} |")
+    lines += ["", "## Where each repeat's best trial came from", "",
+              "The source of the first trial that reached the repeat's best metric (`none`: nothing beat the "
+              "baseline). A mechanism is named with what it was: a library mechanism chosen in the settings, "
+              "or Level 2's, new or a copy by its likeness to the library.", "",
+              "| arm | best trial's source (repeats) |", "|---|---|"]
+    for arm in analysis.arms:
+        counts = Counter(run.best_source() for run in runs if run.arm == arm)
+        lines.append(f"| {arm} | " + ", ".join(f"{source} {n}" for source, n in counts.most_common()) + " |")
     lines += ["", "## Paired comparisons", "",
               f"Wilcoxon signed-rank on the per-seed differences (first minus second), Holm-adjusted over "
               f"{len(analysis.comparisons)} comparisons; a sign-flip permutation p and a paired bootstrap "

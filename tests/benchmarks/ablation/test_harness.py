@@ -220,6 +220,36 @@ def test_the_analysis_can_be_redone_from_the_csv_alone(tmp_path):
     assert (tmp_path / "report.md").read_text().startswith("# Redone")
 
 
+def test_each_repeats_best_trial_is_attributed_to_its_source_and_survives_the_csv(tmp_path):
+    from dataclasses import replace
+
+    def sourced(run, sources):
+        rows = tuple(replace(row, source=sources.get(row.index, "local:qwen-1.5b")) for row in run.rows)
+        return replace(run, rows=rows)
+
+    runs = [sourced(make_run("C", 0, [1.0, 0.9, 0.5, 0.7]), {2: "mechanism:gp_expected_improvement (library)"}),
+            sourced(make_run("C", 1, [1.0, 0.8, 0.8, 0.9]), {}),
+            sourced(make_run("C", 2, [1.0, 1.2, 1.1]), {}),
+            sourced(make_run("S", 0, [1.0, 0.4, 0.6]), {1: "sampler:gp", 2: "sampler:gp"})]
+    assert [r.best_source() for r in runs] == ["mechanism:gp_expected_improvement (library)", "local:qwen-1.5b",
+                                               "none", "sampler:gp"]
+    text = write_report(runs, tmp_path).read_text()
+    assert "| C | mechanism:gp_expected_improvement (library) 1, local:qwen-1.5b 1, none 1 |" in text
+    assert [r.best_source() for r in read_runs(tmp_path)] == [r.best_source() for r in runs]
+
+
+def test_mechanism_kinds_name_library_new_near_and_copied_mechanisms():
+    from benchmarks.ablation._engine import mechanism_kinds
+
+    events = [{"mechanism": "tabu_filter", "kind": "library", "data": {}},
+              {"mechanism": "m1", "kind": "admission", "data": {"likeness": {"score": 0.31}}},
+              {"mechanism": "m2", "kind": "admission", "data": {"likeness": {"score": 0.7}}},
+              {"mechanism": "m3", "kind": "admission", "data": {"likeness": {"score": 0.97}}},
+              {"mechanism": "m4", "kind": "admission", "data": {}}]
+    assert mechanism_kinds(events) == {"tabu_filter": "library", "m1": "Level 2, new", "m2": "Level 2, near",
+                                       "m3": "Level 2, copy", "m4": "Level 2, unmeasured"}
+
+
 def test_report_says_plainly_when_nothing_separates(tmp_path):
     runs = [make_run(arm, s, [1.0, 0.9]) for s in range(5) for arm in ("A", "B")]
     text = write_report(runs, tmp_path).read_text()
