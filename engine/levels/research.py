@@ -22,14 +22,21 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from interfaces import RUN_STOPPING_PROVIDER_CODES, AutoresearchError, Combine, TraceView, hook_spec
+from interfaces import RUN_STOPPING_PROVIDER_CODES, AutoresearchError, Combine, Task, TraceView, hook_spec
 
 from ..hooks import HookRegistry
 from .dialogue import admission_dict, run_dialogue
-from .inner import ask_announced
+from .inner import InnerLoop, ask_announced
 from .outer import parameter_summary
+
+if TYPE_CHECKING:  # the run and the host are built by the runner; only their types are needed here
+    from sandbox import MechanismHost
+
+    from ..llm import Provider
+    from ..runner import Run
+    from ..store import RunStore
 
 __all__ = ["Research", "judge", "symptoms"]
 
@@ -69,19 +76,20 @@ class _Evaluation:
 
 @dataclass
 class Research:
-    run: Any
-    store: Any
-    provider: Any
-    task: Any
+    run: Run
+    store: RunStore
+    provider: Provider
+    task: Task
     record: Callable[[Any], None]
-    host: Any
+    host: MechanismHost
     registry: HookRegistry
     repairs: int = 2
     window: int = 10
     evaluations: list[_Evaluation] = field(default_factory=list)
 
     @classmethod
-    def for_run(cls, run: Any, *, store: Any, provider: Any, task: Any, record: Callable[[Any], None]) -> Research:
+    def for_run(cls, run: Run, *, store: RunStore, provider: Provider, task: Task,
+                record: Callable[[Any], None]) -> Research:
         from sandbox import MechanismHost
 
         run_id = run.run_id
@@ -108,7 +116,7 @@ class Research:
         path.write_text(json.dumps(data, indent=2, default=str))
 
     # -- resume ----------------------------------------------------------------
-    def restore(self, inner: Any) -> None:
+    def restore(self, inner: InnerLoop) -> None:
         """Reload mechanisms that were active when the run stopped (their state restarts)."""
         state = self.store.get_state(self.run.run_id, "level2_active", [])
         for item in state:
@@ -125,7 +133,7 @@ class Research:
         self.store.set_state(self.run.run_id, "level2_active", items)
 
     # -- the cycle hook --------------------------------------------------------
-    def after_cycle(self, cycle: int, inner: Any) -> None:
+    def after_cycle(self, cycle: int, inner: InnerLoop) -> None:
         iteration = int(self.store.get_state(self.run.run_id, "iteration", 0))
         for evaluation in list(self.evaluations):
             if iteration - evaluation.activated_iteration >= evaluation.window:
@@ -174,12 +182,12 @@ class Research:
             self.store.set_state(self.run.run_id, "level2_open", None)
             self.store.set_state(self.run.run_id, "level2_cycle_done", cycle)
 
-    def finish(self, inner: Any) -> None:
+    def finish(self, inner: InnerLoop) -> None:
         for evaluation in list(self.evaluations):
             self._evaluate(evaluation, inner, final=True)
 
     # -- one session -----------------------------------------------------------
-    def session(self, inner: Any, *, cycle: int | None = None) -> None:
+    def session(self, inner: InnerLoop, *, cycle: int | None = None) -> None:
         """One session; with ``cycle``, marked open while it runs so a kill inside it is found on resume."""
         try:
             self._session(inner, cycle)
@@ -188,7 +196,7 @@ class Research:
         else:
             self._session_ended(cycle)
 
-    def _session(self, inner: Any, cycle: int | None) -> None:
+    def _session(self, inner: InnerLoop, cycle: int | None) -> None:
         from engine.llm import LLMRequest
 
         run_id = self.run.run_id
@@ -278,7 +286,7 @@ class Research:
         self._save(folder / "decision.json", {"decision": "session-failed", "error": str(exc)})
 
     # -- the fill-in session (small models) ----------------------------------------
-    def _fill_session(self, inner: Any, number: int, folder: Path, context: dict[str, Any],
+    def _fill_session(self, inner: InnerLoop, number: int, folder: Path, context: dict[str, Any],
                       tried: list[dict[str, Any]]) -> None:
         """The engine picks the idea and writes the module; the model fills one method, several samples."""
         from engine.llm import CodeCompletion, LLMRequest
@@ -350,7 +358,7 @@ class Research:
         return (", ".join(flags) or "no clear failure") + f" ({facts['keeps']} keeps in {facts['ran']} runs)"
 
     # -- activation, evaluation, revert ------------------------------------------
-    def _activate(self, name: str, hook: str, source: str, session: int, inner: Any, *,
+    def _activate(self, name: str, hook: str, source: str, session: int, inner: InnerLoop, *,
                   admission: Any = None, restoring: dict[str, Any] | None = None,
                   novelty: dict[str, Any] | None = None) -> None:
         from sandbox import admit
@@ -394,7 +402,7 @@ class Research:
                                                 restoring["window"]))
         self._persist_active()
 
-    def _evaluate(self, evaluation: _Evaluation, inner: Any, *, final: bool) -> None:
+    def _evaluate(self, evaluation: _Evaluation, inner: InnerLoop, *, final: bool) -> None:
         mechanism = self.registry.get(evaluation.name)
         self.evaluations.remove(evaluation)
         self._persist_active()
@@ -408,7 +416,7 @@ class Research:
         gain = None
         if best_now is not None and evaluation.best_before is not None:
             gain = (evaluation.best_before - best_now) if trace.minimize else (best_now - evaluation.best_before)
-        data = {"calls": mechanism.calls, "effects": mechanism.effects, "trials_in_window": len(since),
+        data: dict[str, Any] = {"calls": mechanism.calls, "effects": mechanism.effects, "trials_in_window": len(since),
                 "improved": improved, "gain": gain, "final": final}
         verdict, why = judge(mechanism.hook, mechanism.calls, mechanism.effects, improved)
         data["reason"] = why
