@@ -51,6 +51,7 @@ COMMON_FLAGS: dict[str, str] = {
     "research_every": "research_every",
     "research_style": "research_style",
     "samples": "research_samples",
+    "new_only": "research_new_only",
     "proposer": "proposer",
     "sampler": "sampler",
     "warm_start": "warm_start",

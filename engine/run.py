@@ -61,6 +61,7 @@ SamplerOpt = typer.Option("gp", "--sampler", help="The Optuna sampler of --propo
 WarmStartOpt = typer.Option(0, "--warm-start", help="Trials after the baseline that the model proposes whatever --proposer says: its priors, before the sampler has evidence.")
 PickFromOpt = typer.Option(4, "--pick-from", help="Candidates the sampler offers under --proposer pick (2 to 8).")
 MechanismOpt = typer.Option(None, "--mechanism", help="A library mechanism (a name in mechanism_library, e.g. tabu_filter) active from the baseline on, admitted by the sandbox like any other; repeatable. Chosen by you, not written by Level 2: the report names it so.")
+NewOnlyOpt = typer.Option(False, "--new-only", help="Level 2 splices only mechanisms it wrote itself (likeness below 0.6 to the library and earlier sessions); near copies and copies are recorded and left out.")
 ResearchOpt = typer.Option(2, "--research-every", help="Level 2 runs every this many Level 1.5 cycles.")
 MlflowOpt = typer.Option(None, "--mlflow-uri", help="Also log every trial to this MLflow tracking URI, e.g. sqlite:///mlflow.db (one experiment per run, one MLflow run per trial; needs the mlflow extra).")
 
@@ -253,6 +254,7 @@ def gpt(
     research_every: int = ResearchOpt,
     research_style: str | None = StyleOpt,
     samples: int = SamplesOpt,
+    new_only: bool = NewOnlyOpt,
     proposer: str = ProposerOpt,
     sampler: str = SamplerOpt,
     warm_start: int = WarmStartOpt,
@@ -314,6 +316,7 @@ def script(
     research_every: int = ResearchOpt,
     research_style: str | None = StyleOpt,
     samples: int = SamplesOpt,
+    new_only: bool = NewOnlyOpt,
     proposer: str = ProposerOpt,
     sampler: str = SamplerOpt,
     warm_start: int = WarmStartOpt,

@@ -45,6 +45,9 @@ class RunSettings:
     research_style: str | None = None
     #: Samples drawn per Level 2 fill session (the best that passes is spliced in).
     research_samples: int = 4
+    #: Level 2 splices only mechanisms it wrote itself: likeness below 0.6 to the library and to earlier
+    #: sessions. A near copy or a copy is recorded and left out (the "C, new only" arm of an ablation).
+    research_new_only: bool = False
     #: Who proposes Level 1's trials at the start (``interfaces.PROPOSERS``: llm, sampler, alternate, pick);
     #: Level 1.5 may change it. ``sampler`` names the Optuna sampler (gp, tpe, cmaes, random),
     #: ``warm_start`` the trials after the baseline that the model proposes whatever the proposer, and

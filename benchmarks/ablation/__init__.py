@@ -16,7 +16,7 @@ from .baselines import (
     run_baselines,
 )
 from .curves import AnytimeBand, anytime_band, anytime_matrix
-from .groups import GROUPS, PROPOSER_GROUPS, WARM_START, group_settings, parse_groups, run_groups
+from .groups import GROUP_SETTINGS, GROUPS, WARM_START, group_settings, parse_groups, run_groups
 from .report import Analysis, analyse, read_runs, write_csv, write_report
 from .stats import Comparison, GroupSummary, bootstrap_ci, compare_all, compare_paired, holm, summarise
 
@@ -30,7 +30,7 @@ __all__ = [
     "GpSearcher",
     "GroupSummary",
     "OptunaSearcher",
-    "PROPOSER_GROUPS",
+    "GROUP_SETTINGS",
     "RandomSearcher",
     "RunData",
     "TpeSearcher",

@@ -1,13 +1,15 @@
 """The ablation groups and how their repeats are run.
 
 A: Level 1 only. B: Levels 1 and 1.5. C: Levels 1, 1.5 and 2. D: Levels 1 and 2.
-The proposer groups (:data:`PROPOSER_GROUPS`) run Level 1 with an Optuna
+The proposer groups (:data:`GROUP_SETTINGS`) run Level 1 with an Optuna
 sampler in the loop (the run's ``--sampler``, GP by default): S, the sampler
 alone through the engine (the control for the loop itself against the plain
 Optuna baseline); W, the model's priors for a warm start of
 :data:`WARM_START` trials, then the model and the sampler in turns; P, the
 same warm start, then the model picks among the sampler's candidates; CW, W
-with Levels 1.5 and 2 (which may change the proposer).
+with Levels 1.5 and 2 (which may change the proposer). CN is C where Level 2
+splices only what it wrote itself (likeness below 0.6 to the library and earlier
+sessions), the arm that removes what it pasted.
 Each (group, seed) is a fresh engine run in its own directory, starting from
 the pristine baseline; the same seeds are used for every group (paired).
 """
@@ -27,7 +29,7 @@ from ._data import RunData
 if TYPE_CHECKING:  # the engine is imported where a repeat runs, not with this module
     from engine.settings import RunSettings
 
-__all__ = ["GROUPS", "PROPOSER_GROUPS", "WARM_START", "group_settings", "run_groups", "parse_groups"]
+__all__ = ["GROUPS", "GROUP_SETTINGS", "WARM_START", "group_settings", "run_groups", "parse_groups"]
 
 GROUPS: dict[str, tuple[str, ...]] = {
     "A": ("1",),
@@ -38,17 +40,19 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "W": ("1",),
     "P": ("1",),
     "CW": ("1", "1.5", "2"),
+    "CN": ("1", "1.5", "2"),
 }
 
 #: Trials the model proposes first in groups W, P and CW.
 WARM_START = 5
 
-#: The run settings each proposer group sets beside its levels.
-PROPOSER_GROUPS: dict[str, dict[str, Any]] = {
+#: The run settings a group sets beside its levels: the proposer groups' policy, and CN's new-only rule.
+GROUP_SETTINGS: dict[str, dict[str, Any]] = {
     "S": {"proposer": "sampler"},
     "W": {"proposer": "alternate", "warm_start": WARM_START},
     "P": {"proposer": "pick", "warm_start": WARM_START},
     "CW": {"proposer": "alternate", "warm_start": WARM_START},
+    "CN": {"research_new_only": True},
 }
 
 
@@ -79,7 +83,7 @@ def group_settings(group: str, base: RunSettings, seed: int) -> RunSettings:
     if base.task == "surrogate":
         options["noise_seed"] = seed
     return replace(base, levels=GROUPS[name], seed=seed, task_options=options, mechanisms=mechanisms,
-                   **PROPOSER_GROUPS.get(name, {}))
+                   **GROUP_SETTINGS.get(name, {}))
 
 
 def run_groups(groups: Sequence[str], seeds: Sequence[int], base: RunSettings, runs_root: Path, *, parallel: int = 1,

@@ -256,9 +256,15 @@ class Research:
             self.run.events.message(f"Level 2 session {number}: {spec_name} was not admitted after {attempts} attempts")
             self._save(folder / "decision.json", {"decision": "rejected", "name": spec_name, "attempts": attempts})
             return
-        from .fill.novelty import library_references, likeness
+        from .fill.novelty import NEW_THRESHOLD, library_references, likeness
 
-        novelty = likeness(source, library_references()).to_dict()
+        earlier = {f"earlier:{t['name']}": str(t["body"]) for t in tried if t.get("body")}
+        novelty = likeness(source, {**library_references(), **earlier}).to_dict()
+        tried[-1]["body"] = source
+        self.store.set_state(self.run.run_id, "level2_tried", tried)
+        if self.run.settings.research_new_only and novelty["score"] >= NEW_THRESHOLD:
+            self._not_new(number, folder, spec_name, novelty)
+            return
         self._activate(spec_name, result.hook, source, number, inner, admission=admitted, novelty=novelty)
         self._save(folder / "decision.json", {"decision": "activated", "name": spec_name, "hook": result.hook,
                                               "attempts": attempts, "likeness": novelty})
@@ -333,7 +339,7 @@ class Research:
         except AutoresearchError as exc:
             self._session_failed(number, folder, exc)
             return
-        chosen = best(candidates)
+        chosen = best(candidates, new_only=self.run.settings.research_new_only)
         name = f"{goal.idea.replace('-', '_')}_{number}"
         verdicts = ", ".join(c.verdict for c in candidates)
         tried.append({"name": name, "hook": goal.hook, "session": number, "admitted": chosen is not None,
@@ -341,6 +347,10 @@ class Research:
                       "body": chosen.body.text if chosen else "",
                       "copy": bool(chosen and chosen.copy)})
         self.store.set_state(self.run.run_id, "level2_tried", tried)
+        passed_but_old = best(candidates) if chosen is None and self.run.settings.research_new_only else None
+        if passed_but_old is not None and passed_but_old.likeness is not None:
+            self._not_new(number, folder, name, passed_but_old.likeness.to_dict())
+            return
         if chosen is None:
             self.run.events.message(f"Level 2 session {number}: none of {len(candidates)} samples passed "
                                     f"({verdicts}); the search goes on without a new mechanism")
@@ -352,6 +362,16 @@ class Research:
         self._save(folder / "decision.json", {"decision": "activated", "name": name, "hook": goal.hook,
                                               "idea": goal.idea, "candidate": chosen.number, "likeness": novelty,
                                               "verdicts": [c.verdict for c in candidates]})
+
+    def _not_new(self, number: int, folder: Path, name: str, novelty: dict[str, Any]) -> None:
+        """A session whose admitted mechanism is not new, under ``--new-only``: recorded, not spliced."""
+        self.store.add_mechanism_event(self.run.run_id, name, "failure", None,
+                                       {"code": "not-new", "message": f"likeness {novelty['score']:.2f} to "
+                                        f"{novelty['nearest']}; --new-only splices only new mechanisms",
+                                        "likeness": novelty})
+        self.run.events.message(f"Level 2 session {number}: {name} is not new (likeness {novelty['score']:.2f} to "
+                                f"{novelty['nearest']}); --new-only leaves it out")
+        self._save(folder / "decision.json", {"decision": "not-new", "name": name, "likeness": novelty})
 
     def _describe(self, facts: dict[str, Any]) -> str:
         flags = [k for k in ("repetition", "plateau", "fixation") if facts.get(k)]

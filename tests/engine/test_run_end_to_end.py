@@ -151,3 +151,19 @@ def test_an_unknown_library_mechanism_is_refused_by_name(quad_script):
     with pytest.raises(ConfigError) as refused:
         settings(quad_script, mechanisms=("tabu_filtre",))
     assert refused.value.code == "unknown-mechanism" and "tabu_filter" in refused.value.message
+
+
+def test_new_only_leaves_out_what_level_2_pasted_from_the_library(tmp_path, quad_script):
+    # The heuristic stand-in answers Level 2 with library mechanisms: under --new-only none is spliced,
+    # and each session says why.
+    result = Run.create(settings(quad_script, research_new_only=True), tmp_path).execute()
+    store = RunStore.open(result.run_dir / "run.sqlite")
+    events = store.mechanism_events(result.run_id)
+    trials = store.trials(result.run_id)
+    store.close()
+    assert not [e for e in events if e["kind"] == "admission"]
+    refused = [e for e in events if e["kind"] == "failure" and e["data"].get("code") == "not-new"]
+    assert refused and all(e["data"]["likeness"]["score"] >= 0.6 for e in refused)
+    assert not any(t.source.startswith("mechanism:") for t in trials)
+    decision = json.loads((result.run_dir / "level2" / "session-1" / "decision.json").read_text())
+    assert decision["decision"] == "not-new"

@@ -198,9 +198,13 @@ def generate(ask: Asker, goal: Goal, trace: TraceView, space: SearchSpace, confi
     return candidates
 
 
-def best(candidates: Sequence[Candidate]) -> Candidate | None:
-    """The candidate to splice: passed; new before near before copy; leaving the rut most; least alike."""
-    passed = [c for c in candidates if c.passed]
+def best(candidates: Sequence[Candidate], *, new_only: bool = False) -> Candidate | None:
+    """The candidate to splice: passed; new before near before copy; leaving the rut most; least alike.
+
+    ``new_only``: only a candidate whose likeness is measured and below the new threshold.
+    """
+    passed = [c for c in candidates if c.passed
+              and (not new_only or (c.likeness is not None and c.likeness.verdict == "new"))]
     if not passed:
         return None
     order = {"new": 0, "near": 1, "copy": 2}

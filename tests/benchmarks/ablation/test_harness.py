@@ -156,6 +156,7 @@ def test_groups_are_the_four_level_sets():
     assert (warm.levels, warm.proposer, warm.sampler, warm.warm_start) == (("1",), "alternate", "tpe", 5)
     assert group_settings("S", base, 1).proposer == "sampler"
     assert group_settings("CW", base, 1).levels == ("1", "1.5", "2")
+    assert group_settings("CN", base, 1).research_new_only and not group_settings("C", base, 1).research_new_only
     assert parse_groups("a+tabu_filter, C") == ("A+tabu_filter", "C")
     plus = group_settings("A+gp_expected_improvement", base, 3)
     assert (plus.levels, plus.mechanisms, plus.seed) == (("1",), ("gp_expected_improvement",), 3)
