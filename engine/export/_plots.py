@@ -134,7 +134,16 @@ def _write(study: Any, name: str, fmt: str, folder: Path) -> PlotFile:
             if not mpl_plots.is_available():
                 return PlotFile(name, fmt, None, "matplotlib is not installed")
             axes = getattr(mpl_plots, function)(study)
-        figure = (axes.flat[0] if hasattr(axes, "flat") else axes).figure
+        first = axes.flat[0] if hasattr(axes, "flat") else axes
+        if name == "history":
+            from matplotlib.ticker import MaxNLocator
+
+            # Trials are whole numbers, and the objective has a name: the study's metric.
+            first.xaxis.set_major_locator(MaxNLocator(integer=True))
+            metric = study.user_attrs.get("metric")
+            if metric:
+                first.set_ylabel(str(metric))
+        figure = first.figure
         try:
             figure.savefig(path, dpi=100, bbox_inches="tight")
         finally:

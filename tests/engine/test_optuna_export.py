@@ -173,6 +173,26 @@ def test_the_plots_of_a_run_are_written(crashing_run, tmp_path):
             assert html.path is None and "plotly is not installed" in html.reason
 
 
+def test_the_history_plot_counts_trials_in_whole_numbers_and_names_the_metric(crashing_run, tmp_path, monkeypatch):
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    saved = []
+    original = Figure.savefig
+
+    def record(self, path, *args, **kwargs):
+        axes = self.axes[0]
+        saved.append((str(path), axes.get_ylabel(), axes.xaxis.get_major_locator()))
+        return original(self, path, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", record)
+    write_plots(crashing_run.run_dir, out_dir=tmp_path, formats=("png",))
+    history = next(item for item in saved if item[0].endswith("optuna-history.png"))
+    assert history[1] == "loss" and isinstance(history[2], MaxNLocator)
+    ticks = history[2].tick_values(0, 7)
+    assert all(float(t).is_integer() for t in ticks)
+
+
 def test_the_plots_command_says_where_each_plot_is(crashing_run, tmp_path):
     result = CliRunner().invoke(app, ["plots", crashing_run.run_id, "--run-dir", str(crashing_run.run_dir.parent),
                                       "--out", str(tmp_path)])
