@@ -183,6 +183,20 @@ def test_the_prompt_lists_the_hooks_helpers_and_the_ideas_tried_in_words() -> No
     assert "- move(trace, space, name, rng)" in user and "recent_changes(" not in user  # a source's helpers only
     assert "vetoing configurations that already ran (it did not help)" in user and "repeat-filter" not in user
     assert goal.sentence in user and messages[2]["content"].endswith('"""\n')
+    # What to change instead of the stuck parameter, and not the stuck parameter itself to change.
+    assert "- leave_stuck(trace, names, rng)" in user and "stuck_parameter(" not in user
+
+
+def test_a_filter_is_shown_the_stuck_parameter_to_veto() -> None:
+    from engine.levels.fill.prompt import fill_messages
+
+    trace = rut_trace()
+    goal = next(g for g in (choose_goal(trace, SPACE, CONFIG, tried=[{"idea": i, "outcome": "reverted"}
+                                                                       for i in IDEAS if i != "stuck-filter"]),)
+                if g.hook == "filter")
+    skeleton = render(goal.hook, goal.class_name, goal.sentence, goal.returns)
+    user = fill_messages(goal, skeleton, trace, SPACE, list(CONFIG.active), "loss")[1]["content"]
+    assert "- stuck_parameter(trace, window=8)" in user and "leave_stuck(" not in user
 
 
 def test_when_every_fitting_idea_is_for_a_busy_hook_another_hook_is_offered() -> None:
