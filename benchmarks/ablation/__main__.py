@@ -15,6 +15,12 @@ from .report import read_runs, write_report
 
 app = typer.Typer(add_completion=False, help=__doc__)
 
+#: Said at the top of every report whose groups the heuristic stand-in drove.
+STAND_IN_NOTE = ("The groups here were driven by the heuristic stand-in, a rule-based provider, not a language "
+                 "model: its Level 1 proposals follow fixed rules and its Level 2 pastes hand-written library "
+                 "mechanisms. What separates or not here measures those rules and those mechanisms; no "
+                 "difference in this report credits Level 2 or an LLM.")
+
 
 def _command_line(ctx: typer.Context) -> str:
     """The command that reproduces this invocation: every option that differs from its default."""
@@ -115,7 +121,8 @@ def main(
                 make_executor=lambda m, s: _engine.local_executor(runs_root / f"{m}-s{s}" / "trials", workers),
                 parallel=parallel)
         metric = _engine.load_task(task, _task_options(task, surrogate_model, 0, task_script)).metric
-        report = write_report(runs, out, title=title, command=command, metric=metric, alpha=alpha)
+        notes = [STAND_IN_NOTE] if group_names and provider == "heuristic" else []
+        report = write_report(runs, out, title=title, command=command, metric=metric, alpha=alpha, notes=notes)
         typer.echo(f"report: {report}")
     except AutoresearchError as exc:
         typer.echo(f"error: {exc}", err=True)

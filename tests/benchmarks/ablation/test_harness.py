@@ -286,6 +286,7 @@ def test_cli_runs_groups_and_baselines_on_a_script_named_on_the_command_line(tmp
     made_with = report.split("```")[1]
     assert "python -m benchmarks.ablation --task script" in made_with
     assert f"--script {quad}" in made_with and "--metric loss" in made_with and "--outer-every 2" in made_with
+    assert "driven by the heuristic stand-in" in report and "no difference in this report credits Level 2" in report
 
 
 def test_cli_says_what_the_script_task_needs(tmp_path):
