@@ -255,6 +255,13 @@ def _as_text(folder: Path) -> None:
         path.rename(path.with_name(path.name + ".txt"))
 
 
+def _acted(window: dict[str, Any]) -> bool:
+    """An effect, in a window where the search still ran something. Windows recorded before ``ran`` was
+    kept count as blocked when the vetoes were as many as the window's trials."""
+    ran = window.get("ran", window["trials"] - window["effects"].get("vetoed", 0))
+    return bool(window["effective"]) and ran > 0
+
+
 def summarise(folder: Path) -> dict[str, Any]:
     """The figures of one model on one task, read back from its session folders.
 
@@ -268,7 +275,8 @@ def summarise(folder: Path) -> dict[str, Any]:
     With windows (``window.json`` beside a session), the headline figure is
     ``new_called_effective``: new against everything, and in its real window
     called, with at least one effect (a veto, a proposal, advice, a decision
-    flipped) and never ejected. Level 1's valid share counts every model
+    flipped), in a window where the search still ran a trial (a filter that vetoed everything stopped
+    it), and never ejected. Level 1's valid share counts every model
     proposal in every window, the controls' included.
     """
     rows = []
@@ -290,7 +298,7 @@ def summarise(folder: Path) -> dict[str, Any]:
     verdicts = Counter(c["verdict"] for _, candidates, *_ in rows for c in candidates)
     windows = [f["window"] for f, *_ in rows if f.get("window")]
     working = [r for r in new_all if r[0].get("window") and r[0]["window"]["called"]
-               and r[0]["window"]["effective"] and not r[0]["window"]["ejected"]]
+               and _acted(r[0]["window"]) and not r[0]["window"]["ejected"]]
     proposals = sum(w["llm_proposals"] for w in windows + controls)
     invalid = sum(w["llm_invalid"] for w in windows + controls)
 

@@ -42,6 +42,7 @@ class WindowFigures:
     ejected: str = ""
     left_rut: int = 0  # trials (run or rejected) that changed a parameter other than the stuck one
     changed: int = 0  # trials that changed anything
+    ran: int = 0  # trials that were trained (not rejected, not vetoed)
     llm_proposals: int = 0
     llm_invalid: int = 0
     invalid_codes: dict[str, int] = field(default_factory=dict)
@@ -55,7 +56,9 @@ class WindowFigures:
 
     @property
     def effective(self) -> bool:
-        return sum(self.effects.values()) > 0
+        """At least one effect, and the search still ran: a filter that vetoed every proposal of the
+        window changed decisions by stopping the search, which the behaviour check refuses too."""
+        return sum(self.effects.values()) > 0 and self.ran > 0
 
     def to_dict(self) -> dict[str, Any]:
         return dict(asdict(self), called=self.called, effective=self.effective)
@@ -100,6 +103,7 @@ def run_window(provider: Any, task: Any, trace: TraceView, config: SearchConfig,
         figures.best_after = after.best_metric()
         figures.kept = sum(1 for t in window if t.decision.value == "keep")
         figures.changed = sum(1 for t in window if t.changes)
+        figures.ran = sum(1 for t in window if t.decision.value != "rejected")
         figures.left_rut = sum(1 for t in window if any(n != stuck for n in t.changes)) if stuck else 0
         llm = [t for t in window if t.source and not t.source.startswith(("mechanism:", "baseline"))]
         codes = Counter((t.reason or "").split(":", 1)[0] for t in llm if t.decision.value == "rejected")

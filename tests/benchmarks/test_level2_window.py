@@ -74,3 +74,29 @@ def test_a_mechanism_that_raises_in_its_window_is_ejected_and_the_window_goes_on
                         folder=tmp_path / "w")
     assert window.ejected.startswith("call-raised") and window.calls == 2 and not window.effective
     assert window.trials >= 2 and window.llm_proposals >= 2  # Level 1 took over after the ejection
+
+
+def test_a_filter_that_vetoes_every_proposal_of_its_window_did_not_act_it_stopped_the_search(tmp_path: Path,
+                                                                                              host) -> None:
+    # Admitted (the conformance suite's spaces have no LEARNING_RATE, where it declines), and in the run
+    # it vetoes everything: calls and vetoes, but no trial trained, so no effect is counted for it.
+    body = "        if 'LEARNING_RATE' in space:\n            return 'no'\n        return None\n"
+    admission = admit(render("filter", "Block", "Veto.", "Return a reason or None.").assemble(body), "filter")
+    assert admission.admitted, admission.feedback()
+    task = load_task("script", path=str(QUAD), metric="loss")
+    config = SearchConfig(active=tuple(task.space().searchable()))
+    window = run_window(make_provider("heuristic", seed=0), task, rut(task), config, stuck="LEARNING_RATE",
+                        iterations=2, host=host, admission=admission, name="block_1", hook="filter",
+                        folder=tmp_path / "w")
+    assert window.called and window.effects.get("vetoed", 0) >= 1 and window.trials > 0
+    assert window.ran == 0 and not window.effective and not window.to_dict()["effective"]
+
+
+def test_the_summary_counts_a_window_that_ran_nothing_as_not_acting() -> None:
+    from benchmarks.level2_bench import _acted
+
+    assert _acted({"effective": True, "trials": 5, "ran": 2, "effects": {"vetoed": 3}})
+    assert not _acted({"effective": True, "trials": 4, "ran": 0, "effects": {"vetoed": 4}})
+    # Recorded before `ran` was kept: as many vetoes as trials is a window that ran nothing.
+    assert not _acted({"effective": True, "trials": 16, "effects": {"vetoed": 16}})
+    assert _acted({"effective": True, "trials": 4, "effects": {"advised": 4}})
