@@ -8,6 +8,7 @@ sync starts over at the first trial still missing.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -32,7 +33,7 @@ class MirrorSync:
         return not self.error
 
 
-class Mirror:
+class Mirror(ABC):
     """A copy of the trials. Subclasses name their ``target``, open it (:meth:`_open`, which also fills
     ``_synced`` with the indices the target already holds) and add one trial to it (:meth:`_add`)."""
 
@@ -41,11 +42,13 @@ class Mirror:
     def __init__(self) -> None:
         self._synced: set[int] = set()
 
+    @abstractmethod
     def _open(self) -> Any:
-        raise NotImplementedError
+        """The target, opened on the first call and held; fills ``_synced`` with what it holds."""
 
+    @abstractmethod
     def _add(self, handle: Any, trial: Trial) -> None:
-        raise NotImplementedError
+        """Add one stored trial to the opened target."""
 
     def sync(self, trials: Iterable[Trial]) -> MirrorSync:
         """Add the trials the copy lacks, in index order; never raises (the error is in the result)."""
