@@ -235,12 +235,16 @@ class InnerLoop:
         if from_source is not None:
             changes, name = from_source
             return Proposal(self.space.coerce(changes), f"proposed by mechanism {name}", f"mechanism:{name}"), None
-        advice = [text for _name, text in self.registry.advise(trace, self.space, self.search_config)]
         who = next_proposer(self.search_config, trace)
+        # Advisors are asked only when the model reads their advice: a sampler's turn ignores it.
+        advice = [] if who == "sampler" else \
+            [text for _name, text in self.registry.advise(trace, self.space, self.search_config)]
         if who != "llm":
             offered = self._sampled(who, trace, current, advice)
             if offered is not None:
                 return offered
+            if who == "sampler":  # the sampler found nothing untried: the model proposes, with the advice
+                advice = [text for _name, text in self.registry.advise(trace, self.space, self.search_config)]
         messages = proposal_messages(
             task_name=self.task.name,
             metric=self.task.metric,

@@ -203,3 +203,23 @@ def test_level_one_point_five_switches_the_proposer_with_a_reason_and_it_takes_e
     before = [t for t in trials if t.index < switched[1]]  # the snapshot counts the trials before it
     assert not any(t.source.startswith("sampler:") for t in before)
     assert by_source(TraceView(tuple(trials)))["sampler:gp"]["trials"] >= 1
+
+
+def test_advisors_are_asked_only_on_the_models_turns(tmp_path, quad_script):
+    # An advisor's advice is for the model: a sampler's turn neither reads it nor counts it as an effect.
+    def advisor_calls(proposer):
+        result = Run.create(_settings(quad_script, proposer=proposer, iterations=6,
+                                      mechanisms=("orthogonal_exploration",)), tmp_path / proposer).execute()
+        store = RunStore.open(result.run_dir / "run.sqlite")
+        try:
+            events = store.mechanism_events(result.run_id)
+            trials = store.trials(result.run_id)
+        finally:
+            store.close()
+        calls = sum(sum(e["data"]["counts"].values()) for e in events if e["kind"] == "calls")
+        asked = sum(1 for t in trials if t.source.startswith("heuristic:"))
+        return calls, asked
+
+    assert advisor_calls("sampler") == (0, 0)
+    calls, asked = advisor_calls("alternate")
+    assert asked >= 2 and calls == asked
