@@ -122,7 +122,8 @@ class ParamSpec:
 
         Returns the converted value, or the input unchanged when it cannot be
         converted safely; :meth:`check` then reports the problem. Strings are
-        never evaluated: only ``float()``/``int()`` parsing of plain numerals.
+        never evaluated: only ``float()``/``int()`` parsing of plain numerals
+        (a tuple choice written as ``"0.9, 0.95"`` is the choice of those numbers).
         """
         if self.kind is ParamKind.FLOAT and isinstance(value, str):
             try:
@@ -142,7 +143,23 @@ class ParamSpec:
                 return lowered == "true"
         if self.kind is ParamKind.CHOICE and isinstance(value, list):
             return tuple(value)
+        if self.kind is ParamKind.CHOICE and isinstance(value, str) and value not in self.choices:
+            return self._choice_spelled(value)
         return value
+
+    def _choice_spelled(self, text: str) -> Any:
+        """A tuple choice written as text (``"0.85, 0.9"``, ``"(0.85, 0.9)"``, ``"[0.85, 0.9]"``): the
+        choice whose numbers those are, or ``text`` unchanged. Only ``float()`` parses the parts."""
+        parts = text.strip().strip("()[]").split(",")
+        try:
+            numbers = tuple(float(part) for part in parts)
+        except ValueError:
+            return text
+        for choice in self.choices:
+            if (isinstance(choice, tuple) and len(choice) == len(numbers)
+                    and all(_is_number(x) and float(x) == n for x, n in zip(choice, numbers, strict=True))):
+                return choice
+        return text
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -40,6 +40,21 @@ def test_coerce_parses_numerals_but_never_evaluates():
     assert codes(SPACE.coerce({"DEPTH": 6.5})) == ["wrong-type"]
 
 
+BETAS = ParamSpec("ADAM_BETAS", ParamKind.CHOICE, (0.9, 0.95), choices=((0.8, 0.95), (0.9, 0.95), (0.85, 0.9)))
+
+
+@given(st.sampled_from(BETAS.choices), st.sampled_from(("{}, {}", "({}, {})", "[{},{}]", " {} ,{} ")))
+def test_a_tuple_choice_written_as_text_is_that_choice(choice, spelling):
+    # The 1.5B wrote ADAM_BETAS as "0.85, 0.9" where no grammar listed the tuples.
+    assert BETAS.coerce(spelling.format(*choice)) == choice
+    assert BETAS.check(BETAS.coerce(spelling.format(*choice))) is None
+
+
+@pytest.mark.parametrize("text", ["0.7, 0.95", "0.85", "0.85, 0.9, 0.1", "__import__('os'), 1", "0.85; 0.9"])
+def test_text_that_names_no_tuple_choice_stays_text_and_is_refused(text):
+    assert BETAS.coerce(text) == text and BETAS.check(text).code == "not-a-choice"
+
+
 def test_each_violation_code():
     assert codes({}) == ["empty-proposal"]
     assert codes({"NOPE": 1}) == ["unknown-parameter"]
