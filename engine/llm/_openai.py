@@ -194,6 +194,7 @@ class _CallLog:
         self.texts: list[str] = []
         self.prompt_tokens = 0
         self.completion_tokens = 0
+        self.cached_prompt_tokens = 0
         self.hooks = Hooks()
         self.hooks.on("completion:kwargs", self._on_request)
         self.hooks.on("completion:response", self._on_response)
@@ -213,10 +214,13 @@ class _CallLog:
         if usage is not None:
             self.prompt_tokens += int(getattr(usage, "prompt_tokens", 0) or 0)
             self.completion_tokens += int(getattr(usage, "completion_tokens", 0) or 0)
+            details = getattr(usage, "prompt_tokens_details", None)
+            self.cached_prompt_tokens += int(getattr(details, "cached_tokens", 0) or 0)
 
     def usage(self) -> Usage:
         cost = None if self.price is None else self.price.cost(self.prompt_tokens, self.completion_tokens)
-        return Usage(self.prompt_tokens, self.completion_tokens, cost, calls=1)
+        return Usage(self.prompt_tokens, self.completion_tokens, cost, calls=1,
+                     cached_prompt_tokens=self.cached_prompt_tokens)
 
 
 class OpenAIProvider:

@@ -113,12 +113,18 @@ def _check_options(options: Mapping[str, Any]) -> None:
 
 @dataclass(frozen=True)
 class Usage:
-    """Tokens spent and what they cost. ``cost_usd`` is None when the price is unknown."""
+    """Tokens spent and what they cost. ``cost_usd`` is None when the price is unknown.
+
+    ``cached_prompt_tokens`` are the prompt tokens the server read from its prompt cache instead of
+    evaluating them (OpenAI's ``usage.prompt_tokens_details.cached_tokens``, which llama.cpp's server
+    also reports); they are part of ``prompt_tokens``. Prompt tokens evaluated = the difference.
+    """
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float | None = 0.0
     calls: int = 0
+    cached_prompt_tokens: int = 0
 
     @property
     def total_tokens(self) -> int:
@@ -131,6 +137,7 @@ class Usage:
             completion_tokens=self.completion_tokens + other.completion_tokens,
             cost_usd=cost,
             calls=self.calls + other.calls,
+            cached_prompt_tokens=self.cached_prompt_tokens + other.cached_prompt_tokens,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -140,6 +147,7 @@ class Usage:
             "total_tokens": self.total_tokens,
             "cost_usd": self.cost_usd,
             "calls": self.calls,
+            "cached_prompt_tokens": self.cached_prompt_tokens,
         }
 
     @classmethod
@@ -150,6 +158,7 @@ class Usage:
             completion_tokens=int(data.get("completion_tokens", 0)),
             cost_usd=None if cost is None else float(cost),
             calls=int(data.get("calls", 0)),
+            cached_prompt_tokens=int(data.get("cached_prompt_tokens", 0) or 0),
         )
 
 

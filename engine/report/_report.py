@@ -210,6 +210,7 @@ def _usage_section(store: RunStore, run_id: str) -> list[str]:
             u["calls"],
             u["failed"],
             u["prompt_tokens"],
+            u["cached_prompt_tokens"],
             u["completion_tokens"],
             u["total_tokens"],
             f"{u['cost_usd']:.4f}",
@@ -223,6 +224,7 @@ def _usage_section(store: RunStore, run_id: str) -> list[str]:
             total["calls"],
             total["failed"],
             total["prompt_tokens"],
+            total["cached_prompt_tokens"],
             total["completion_tokens"],
             total["total_tokens"],
             f"{total['cost_usd']:.4f}",
@@ -231,10 +233,12 @@ def _usage_section(store: RunStore, run_id: str) -> list[str]:
     return (
         lines
         + _table(
-            ["level", "calls", "failed", "prompt tokens", "completion tokens", "total tokens", "cost (USD)"],
+            ["level", "calls", "failed", "prompt tokens", "of them cached", "completion tokens", "total tokens",
+             "cost (USD)"],
             rows,
         )
-        + [""]
+        + ["", "Cached prompt tokens were read from the server's prompt cache, not evaluated again (as the "
+           "server reports them; 0 where it reports none).", ""]
         + _per_call_section(store, run_id)
     )
 
@@ -250,12 +254,14 @@ def _per_call_section(store: RunStore, run_id: str) -> list[str]:
         lines += [f"The last {len(shown)} of {len(calls)} calls (all are in `{STORE_FILENAME}`, "
                   "table `llm_calls`).", ""]
     rows = [
-        [c["id"], f"level {c['level']}", c["purpose"], c["prompt_tokens"], c["completion_tokens"],
+        [c["id"], f"level {c['level']}", c["purpose"], c["prompt_tokens"], c["cached_prompt_tokens"],
+         c["completion_tokens"],
          c["prompt_tokens"] + c["completion_tokens"], f"{c['cost_usd']:.4f}", f"{c['duration_s']:.2f}",
          "yes" if c["failed"] else ""]
         for c in shown
     ]
-    return lines + _table(["call", "level", "purpose", "prompt tokens", "completion tokens", "total tokens",
+    return lines + _table(["call", "level", "purpose", "prompt tokens", "of them cached", "completion tokens",
+                           "total tokens",
                            "cost (USD)", "seconds", "failed"], rows) + [""]
 
 

@@ -47,7 +47,11 @@ _USAGE_FIELDS = (
     "total_tokens",
     "cost_usd",
     "duration_s",
+    "cached_prompt_tokens",
 )
+# Prompt tokens the server read from its cache: kept in the exchange's usage (no column of their own, so
+# stores written before it was recorded read as 0).
+_CACHED = "COALESCE(json_extract(exchange, '$.usage.cached_prompt_tokens'), 0)"
 
 
 def store_error(exc: sqlite3.Error, path: Path, doing: str) -> StoreError:
@@ -538,19 +542,19 @@ class RunStore:
         :meth:`trial_finish_times`."""
         rows = self._query(
             "SELECT id, purpose, level, provider, model, prompt_tokens, completion_tokens, cost_usd,"
-            " duration_s, failed, created_at FROM llm_calls WHERE run_id = ? ORDER BY id",
+            f" duration_s, failed, created_at, {_CACHED} FROM llm_calls WHERE run_id = ? ORDER BY id",
             (run_id,),
             run_id=run_id,
         )
         keys = ("id", "purpose", "level", "provider", "model", "prompt_tokens", "completion_tokens",
-                "cost_usd", "duration_s", "failed", "created_at")
+                "cost_usd", "duration_s", "failed", "created_at", "cached_prompt_tokens")
         return [dict(zip(keys, row, strict=True)) for row in rows]
 
     def usage(self, run_id: str) -> dict[str, Any]:
         """Token, cost and call totals: ``{"levels": {level: totals}, "total": totals}``."""
         rows = self._query(
             "SELECT level, COUNT(*), SUM(failed), SUM(prompt_tokens), SUM(completion_tokens),"
-            " SUM(prompt_tokens + completion_tokens), SUM(cost_usd), SUM(duration_s)"
+            f" SUM(prompt_tokens + completion_tokens), SUM(cost_usd), SUM(duration_s), SUM({_CACHED})"
             " FROM llm_calls WHERE run_id = ? GROUP BY level ORDER BY level",
             (run_id,),
             run_id=run_id,
@@ -561,7 +565,7 @@ class RunStore:
 
     @staticmethod
     def _totals(values: tuple[Any, ...]) -> dict[str, Any]:
-        calls, failed, prompt, completion, tokens, cost, duration = values
+        calls, failed, prompt, completion, tokens, cost, duration, cached = values
         return {
             "calls": int(calls),
             "failed": int(failed),
@@ -570,6 +574,7 @@ class RunStore:
             "total_tokens": int(tokens),
             "cost_usd": float(cost),
             "duration_s": float(duration),
+            "cached_prompt_tokens": int(cached),
         }
 
     # -- Level 1.5 snapshots -------------------------------------------------

@@ -6,7 +6,14 @@ is spliced in, it is called on the last few iterations exactly as the loop
 would have called it (the trace as it was then, the proposal that was made)
 and its answers are compared with what happened:
 
-* a filter must veto at least one of those proposals and let at least one run;
+* a filter is also asked about two probes on the trace as it is now: a repeat
+  of the last discarded change (a configuration that already ran) and, in a
+  rut, a way out of it (a new change to a parameter other than the stuck one).
+  It must veto at least one of the replayed proposals or the repeat, let at
+  least one of them all run, and never veto the way out: in a rut every recent
+  proposal changed the stuck parameter, so a filter doing its job vetoes all
+  of those, and what shows it would not stall the search is that it lets the
+  way out run;
 * a source must propose at least once, valid changes, not the same change
   every time; in a rut, at least half its proposals must leave it (change a
   parameter other than the stuck one), and so must its answer on the trace as
@@ -24,12 +31,14 @@ candidate that raises or hangs here fails the check with the host's code.
 
 from __future__ import annotations
 
+import random
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from interfaces import Proposal, SearchConfig, SearchSpace, TraceView
 
+from . import helpers
 from .goals import Rut
 
 __all__ = ["POINTS", "Behaviour", "check_behaviour"]
@@ -119,7 +128,15 @@ def check_behaviour(host: Any, handle: str, hook: str, trace: TraceView, space: 
         if not result.ok:
             return _fail(result.code, result.message, calls)
         answers.append(result.value)
-    judge = {"filter": _judge_filter, "source": _judge_source, "advisor": _judge_advisor,
+    if hook == "filter":
+        probed: list[tuple[str, Proposal, Any]] = []
+        for kind, proposal in _filter_probes(trace, space, config, rut):
+            result = host.call(handle, proposal, trace, space)
+            if not result.ok:
+                return _fail(result.code, result.message, len(answers) + len(probed) + 1)
+            probed.append((kind, proposal, result.value))
+        return _judge_filter(answers, probed)
+    judge = {"source": _judge_source, "advisor": _judge_advisor,
              "acceptance": _judge_acceptance}.get(hook)
     if judge is None:
         return Behaviour(True, "effective", "an observer's effect is its observation", len(answers), len(answers))
@@ -136,16 +153,47 @@ def _leaves(hook: str, answer: Any, rut: Rut, config: SearchConfig) -> bool:
     return any(re.search(rf"\b{re.escape(n)}\b", answer) for n in others)
 
 
-def _judge_filter(answers: list[Any], space: SearchSpace, config: SearchConfig, rut: Rut) -> Behaviour:
-    vetoes = [a for a in answers if a is not None]
-    calls = len(answers)
+def _filter_probes(trace: TraceView, space: SearchSpace, config: SearchConfig,
+                   rut: Rut) -> list[tuple[str, Proposal]]:
+    """Proposals a filter is asked about on the trace as it is now: ("repeat", ...) and ("way-out", ...)."""
+    probes: list[tuple[str, Proposal]] = []
+    incumbent = trace.incumbent()
+    current = dict(incumbent.config) if incumbent is not None else dict(space.defaults())
+    last = next((t for t in reversed(trace.ran()) if t.changes and not t.kept), None)
+    if last is not None and trace.has_tried(dict(current, **dict(last.changes))):
+        probes.append(("repeat", Proposal(dict(last.changes), last.rationale or "", last.source or "llm")))
+    if rut.stuck is not None:
+        rng = random.Random(0)  # the probe is fixed by the trace: the same candidate, the same verdict
+        names = [n for n in config.active if n != rut.stuck and n in space and n not in config.frozen]
+        for name in sorted(names, key=lambda n: (trace.change_counts().get(n, 0), names.index(n))):
+            change = dict(space.coerce(helpers.move(trace, space, name, rng)))
+            if change.get(name) != current.get(name) and not trace.has_tried(dict(current, **change)):
+                probes.append(("way-out", Proposal(change, f"change {name}, not {rut.stuck}", "llm")))
+                break
+    return probes
+
+
+def _judge_filter(answers: list[Any], probed: list[tuple[str, Proposal, Any]]) -> Behaviour:
+    repeat = [answer for kind, _, answer in probed if kind == "repeat"]
+    way_out = [(proposal, answer) for kind, proposal, answer in probed if kind == "way-out"]
+    judged = answers + repeat
+    vetoes = [a for a in judged if a is not None]
+    calls = len(answers) + len(probed)
+    shown = f"the last {len(answers)} proposals" + (" and a repeat of a configuration that ran" if repeat else "")
     if not vetoes:
-        return Behaviour(False, "no-effect", f"vetoed none of the last {calls} proposals", calls, 0)
-    if len(vetoes) == calls:
-        return Behaviour(False, "all-vetoed", f"vetoed all of the last {calls} proposals; the search would stall",
-                         calls, calls)
-    return Behaviour(True, "effective", f"vetoed {len(vetoes)} of the last {calls} proposals", calls, len(vetoes),
-                     samples=tuple(str(v)[:120] for v in vetoes))
+        return Behaviour(False, "no-effect", f"vetoed none of {shown}", calls, 0)
+    if way_out and way_out[0][1] is not None:
+        if len(vetoes) == len(judged):
+            return Behaviour(False, "all-vetoed", f"vetoed all of {shown}, and the way out of the rut; the search "
+                             "would stall", calls, calls)
+        changes = way_out[0][0].changes
+        return Behaviour(False, "blocks-way-out", f"vetoed {changes!r}, a new change off the stuck parameter, on "
+                         f"the trace as it is now ({str(way_out[0][1])[:80]!r}); the search could not leave the rut",
+                         calls, len(vetoes) + 1)
+    if len(vetoes) == len(judged) and not way_out:
+        return Behaviour(False, "all-vetoed", f"vetoed all of {shown}; the search would stall", calls, len(vetoes))
+    return Behaviour(True, "effective", f"vetoed {len(vetoes)} of {shown}" + (", and let a way out of the rut run"
+                     if way_out else ""), calls, len(vetoes), samples=tuple(str(v)[:120] for v in vetoes))
 
 
 def _judge_source(answers: list[Any], space: SearchSpace, config: SearchConfig, rut: Rut) -> Behaviour:

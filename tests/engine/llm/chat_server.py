@@ -25,6 +25,7 @@ class Answer:
     text: str
     prompt_tokens: int = 50
     completion_tokens: int = 20
+    cached_tokens: int | None = None  # reported as usage.prompt_tokens_details.cached_tokens when given
     echo_prefix: bool = False
     finish_reason: str = "stop"
 
@@ -131,17 +132,20 @@ class ChatServer:
             text = (prefilled or "") + answer.text if answer.echo_prefix else answer.text
             message = {"role": "assistant", "content": text}
             finish = answer.finish_reason
+        usage: dict[str, Any] = {
+            "prompt_tokens": answer.prompt_tokens,
+            "completion_tokens": answer.completion_tokens,
+            "total_tokens": answer.prompt_tokens + answer.completion_tokens,
+        }
+        if answer.cached_tokens is not None:
+            usage["prompt_tokens_details"] = {"cached_tokens": answer.cached_tokens}
         return {
             "id": "chatcmpl-test",
             "object": "chat.completion",
             "created": int(time.time()),
             "model": body.get("model", "test-model"),
             "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
-            "usage": {
-                "prompt_tokens": answer.prompt_tokens,
-                "completion_tokens": answer.completion_tokens,
-                "total_tokens": answer.prompt_tokens + answer.completion_tokens,
-            },
+            "usage": usage,
         }
 
     def close(self) -> None:

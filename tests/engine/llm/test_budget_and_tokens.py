@@ -80,6 +80,29 @@ def test_the_store_reads_token_counts_nested_under_usage(tmp_path):
     store.close()
 
 
+def test_prompt_tokens_the_server_read_from_its_cache_are_counted_stored_and_reported(chat_server, tmp_path):
+    # The second request repeats the first one's prefix: the server says it read 900 of its 1000 prompt
+    # tokens from its cache (OpenAI's field, which llama.cpp's server fills in too).
+    p = provider(chat_server, Ledger())
+    chat_server.push(Answer.json(GOOD, prompt_tokens=1000, completion_tokens=40, cached_tokens=0),
+                     Answer.json(GOOD, prompt_tokens=1000, completion_tokens=40, cached_tokens=900),
+                     Answer.json(GOOD, prompt_tokens=1000, completion_tokens=40))  # a server that says nothing
+    replies = [ask(p) for _ in range(3)]
+    assert [r.exchange.usage.cached_prompt_tokens for r in replies] == [0, 900, 0]
+    assert p.ledger.total.cached_prompt_tokens == 900
+    store = RunStore.open(tmp_path)
+    store.create_run("r", task="t", settings={}, provider="p", model="m")
+    for reply in replies:
+        store.add_llm_call("r", reply.exchange.to_dict())
+    assert [row["cached_prompt_tokens"] for row in store.llm_call_rows("r")] == [0, 900, 0]
+    assert store.usage("r")["total"]["cached_prompt_tokens"] == 900
+    from engine.report import write_report
+
+    report = write_report(store, "r", tmp_path).read_text()
+    assert "| **total** | 3 | 0 | 3000 | 900 | 120 | 3120 |" in report and "| 1000 | 900 | 40 | 1040 |" in report
+    store.close()
+
+
 def _answers(n):
     # Distinct learning rates, so no answer is a duplicate of an earlier trial.
     return [Answer.json({"changes": [{"name": "LEARNING_RATE", "value": round(0.002 + 0.001 * i, 4)}],
@@ -102,7 +125,7 @@ def test_a_run_over_its_token_budget_stops_cleanly_and_resumes_with_a_higher_cap
         assert [r["prompt_tokens"] + r["completion_tokens"] for r in rows] == [8000, 8000, 8000]
         assert store.in_flight("budget") == []
     report = (run.run_dir / "report.md").read_text()
-    assert "### Tokens per call" in report and "| 6000 | 2000 | 8000 |" in report
+    assert "### Tokens per call" in report and "| 6000 | 0 | 2000 | 8000 |" in report
 
     resumed = Run.reopen(run.run_dir, overrides={"max_tokens": 200000}).execute()
     assert resumed.status == "finished"

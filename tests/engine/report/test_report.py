@@ -102,10 +102,10 @@ def test_mechanism_summary(report):
 def test_llm_usage_per_level(report):
     text, _ = report
     rows = {r[0]: r[1:] for r in table_rows(section(text, "LLM usage"))}
-    assert rows["level 1"] == ["2", "0", "300", "50", "350", "0.0300"]
-    assert rows["level 1.5"] == ["1", "0", "50", "10", "60", "0.0050"]
-    assert rows["level 2"] == ["1", "0", "1000", "400", "1400", "0.3000"]
-    assert rows["**total**"] == ["4", "0", "1350", "460", "1810", "0.3350"]
+    assert rows["level 1"] == ["2", "0", "300", "0", "50", "350", "0.0300"]
+    assert rows["level 1.5"] == ["1", "0", "50", "0", "10", "60", "0.0050"]
+    assert rows["level 2"] == ["1", "0", "1000", "0", "400", "1400", "0.3000"]
+    assert rows["**total**"] == ["4", "0", "1350", "0", "460", "1810", "0.3350"]
 
 
 def test_progress_png_is_written(report):

@@ -50,6 +50,7 @@ def test_threads_finish_trials_concurrently(tmp_path):
                 "total_tokens": 3 * total,
                 "cost_usd": 0.0,
                 "duration_s": 0.0,
+                "cached_prompt_tokens": 0,
             }
         )
         assert len(store.mechanism_events("r", mechanism="m3")) == PER_THREAD

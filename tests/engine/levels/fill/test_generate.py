@@ -146,6 +146,55 @@ def test_a_filter_that_vetoes_everything_does_not_pass(host: Any) -> None:
     assert "vetoed" in candidates[1].behaviour.reason
 
 
+def long_rut_trace() -> TraceView:
+    """A baseline, then LR changed ten times, nothing kept: every replayed proposal is in the rut."""
+    base = dict(SPACE.defaults())
+    trials = [Trial(0, base, {}, TrialStatus.OK, 1.0, Decision.BASELINE, source="baseline")]
+    for index in range(1, 11):
+        value = 0.01 + index / 1000
+        trials.append(Trial(index, dict(base, LR=value), {"LR": value}, TrialStatus.OK, 1.0 + index / 100,
+                            Decision.DISCARD, rationale="nudge LR", source="llm"))
+    return TraceView(tuple(trials))
+
+
+def _filter_goal(trace: TraceView) -> Any:
+    goal = choose_goal(trace, SPACE, CONFIG, tried=[{"idea": "leave-stuck-source"}, {"idea": "leave-stuck-advisor"}])
+    assert goal.hook == "filter"
+    return goal
+
+
+def test_a_filter_vetoing_every_return_to_the_stuck_parameter_passes_when_it_lets_the_way_out_run(host: Any) -> None:
+    # Every replayed proposal changed LR, so the filter asked for vetoes all of them; what shows it
+    # would not stall the search is the probe on the trace as it is now: a new change to WIDTH or ACT.
+    trace = long_rut_trace()
+    goal = _filter_goal(trace)
+    stuck_only = ("        stuck = stuck_parameter(trace)\n        if stuck and stuck in proposal.changes:\n"
+                  "            return 'changes ' + stuck + ' again'\n        return None\n")
+    everything = "        return 'no'\n"
+    blocks = ("        if len(trace.trials) > 10:\n            return 'enough'\n        return None\n")
+    bodies = iter([stuck_only, everything, blocks])
+    candidates = generate(lambda m, o: (next(bodies), 1), goal, trace, SPACE, CONFIG, "loss", host=host,
+                          seed=5, settings=FillSettings(samples=3, repairs=0))
+    assert [c.verdict for c in candidates] == ["passed", "all-vetoed", "blocks-way-out"]
+    passed = candidates[0].behaviour
+    assert passed is not None and passed.effects == 7  # the 6 replayed proposals and the repeat, all LR
+    assert "let a way out of the rut run" in passed.reason
+    assert "WIDTH" in candidates[2].reason or "ACT" in candidates[2].reason
+
+
+def test_a_repeat_filter_passes_by_vetoing_a_configuration_that_ran(host: Any) -> None:
+    # No replayed proposal repeated a configuration, so only the repeat probe shows this filter acting.
+    trace = long_rut_trace()
+    goal = _filter_goal(trace)
+    repeat = ("        if was_tried(trace, space, proposal.changes):\n            return 'that configuration ran'\n"
+              "        return None\n")
+    candidates = generate(lambda m, o: (repeat, 1), goal, trace, SPACE, CONFIG, "loss", host=host,
+                          seed=6, settings=FillSettings(samples=1, repairs=0))
+    behaviour = candidates[0].behaviour
+    assert candidates[0].verdict == "passed" and behaviour is not None and behaviour.effects == 1
+    assert behaviour.samples == ("that configuration ran",)
+
+
 def test_an_advisor_that_leaves_the_rut_only_on_old_traces_does_not_pass(host: Any) -> None:
     # Early in the trace nothing looks stuck, so it names other parameters; on the trace as it is now
     # it names the stuck one: spliced in, it would lead Level 1 straight back into the rut.
