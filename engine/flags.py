@@ -33,6 +33,7 @@ COMMON_FLAGS: dict[str, str] = {
     "provider": "provider",
     "model": "model",
     "model_path": "model_path",
+    "level_model": "level_models",
     "base_url": "base_url",
     "request_timeout": "request_timeout_s",
     "server_threads": "server_threads",

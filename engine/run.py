@@ -36,6 +36,7 @@ ModelPathOpt = typer.Option(None, "--model-path", help="With --provider local: s
 BaseUrlOpt = typer.Option(None, "--base-url", help="Endpoint for --provider openai, e.g. http://127.0.0.1:8000/v1. The key is read from OPENAI_API_KEY.")
 TimeoutOpt = typer.Option(None, "--request-timeout", help="Seconds a model request may take (default: 900 for --provider local, 60 for endpoints).")
 GridOpt = typer.Option(None, "--value-grid", help="Values offered per parameter in a proposal's schema, around the current value on the parameter's scale (0: any value; default 8 for --provider local, whose grammar then keeps proposals in bounds, 0 otherwise).")
+LevelModelOpt = typer.Option(None, "--level-model", help="A model for one level, as LEVEL=MODEL (e.g. 2=qwen-1.5b with --model qwen-0.5b: the small model proposes, the larger one writes mechanisms); repeatable. With --provider local each model gets its own server.")
 ThreadsOpt = typer.Option(2, "--server-threads", help="Threads of the local model's server; 1 is faster when other work shares the cores.")
 IterOpt = typer.Option(30, "--iterations", "-n", help="Inner-loop iterations (training trials after the baseline).")
 BudgetOpt = typer.Option(None, "--budget", help="Training budget per trial in seconds (default: the task's preset).")
@@ -229,6 +230,7 @@ def gpt(
     provider: str | None = ProviderOpt,
     model: str | None = ModelOpt,
     model_path: Path | None = ModelPathOpt,
+    level_model: list[str] | None = LevelModelOpt,
     base_url: str | None = BaseUrlOpt,
     request_timeout: float | None = TimeoutOpt,
     server_threads: int = ThreadsOpt,
@@ -296,6 +298,7 @@ def script(
     provider: str | None = ProviderOpt,
     model: str | None = ModelOpt,
     model_path: Path | None = ModelPathOpt,
+    level_model: list[str] | None = LevelModelOpt,
     base_url: str | None = BaseUrlOpt,
     request_timeout: float | None = TimeoutOpt,
     server_threads: int = ThreadsOpt,

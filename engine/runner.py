@@ -24,7 +24,7 @@ from .hooks import HookRegistry
 from .levels.acceptance import BuiltinAcceptance
 from .levels.inner import InnerLoop, LoopEvents
 from .levels.outer import OuterLoop
-from .settings import RunSettings
+from .settings import LEVELS, RunSettings
 from .store import STORE_FILENAME, RunPaths
 from .tasks import load_task
 
@@ -202,6 +202,10 @@ class Run:
             record = record.with_name(f"{record.stem}.resumed-{len(list(record.parent.glob(record.stem + '*')))}{record.suffix}")
         # The request timeout is for real models; the heuristic and replay providers make no requests.
         timing: dict[str, Any] = {"timeout_s": s.request_timeout_s} if s.request_timeout_s else {}
+        if s.level_models and not s.replay:
+            with self._level_router(ledger, record, timing) as provider:
+                yield provider
+            return
         if s.provider == "local":
             from engine.llm.local import local_provider
 
@@ -212,6 +216,36 @@ class Run:
         yield make_provider(s.provider, model=s.model, base_url=s.base_url, seed=s.seed, record=record,
                             replay=Path(s.replay) if s.replay else None, ledger=ledger, catalog=catalog,
                             **({} if s.provider in ("heuristic", "replay") else timing))
+
+    @contextlib.contextmanager
+    def _level_router(self, ledger: Any, record: Path | None, timing: dict[str, Any]) -> Iterator[Any]:
+        """One provider per distinct model of ``level_models`` (a local server each), routed by level."""
+        from engine.llm import LevelRouter, RecordingProvider, make_provider
+
+        s = self.settings
+        base = s.model
+        if s.provider == "local" and base is None:
+            from engine.llm.local import DEFAULT_MODEL
+
+            base = DEFAULT_MODEL
+        level_model = {level: s.model_for(level) or base for level in LEVELS}
+        with contextlib.ExitStack() as stack:
+            by_model: dict[str | None, Any] = {}
+            for model in dict.fromkeys([base, *level_model.values()]):
+                if s.provider == "local":
+                    from engine.llm.local import local_provider
+
+                    default = model == base
+                    by_model[model] = stack.enter_context(local_provider(
+                        model, run_dir=self.run_dir, model_path=s.model_path if default else None, ledger=ledger,
+                        threads=s.server_threads, log_name=None if default else f"local-model-{model}.log",
+                        **timing))
+                else:
+                    by_model[model] = make_provider(s.provider, model=model, base_url=s.base_url, seed=s.seed,
+                                                    ledger=ledger, **timing)
+            router = LevelRouter(by_model[base], {level: by_model[model] for level, model in level_model.items()
+                                                  if model != base})
+            yield RecordingProvider(router, record) if record is not None else router
 
     # -- the run ----------------------------------------------------------------
     def execute(self) -> RunResult:

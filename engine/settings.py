@@ -13,6 +13,29 @@ __all__ = ["RunSettings", "LEVELS"]
 LEVELS = ("1", "1.5", "2")
 
 
+def _parse_level_models(entries: Any) -> dict[str, str]:
+    """``("2=qwen-1.5b", ...)`` or ``{"2": "qwen-1.5b"}`` as ``{level: model}``; ValueError names the bad entry."""
+    pairs: list[tuple[str, str]] = []
+    if isinstance(entries, Mapping):
+        pairs = [(str(level), str(model)) for level, model in entries.items()]
+    else:
+        for entry in entries or ():
+            level, sep, model = str(entry).partition("=")
+            if not sep:
+                raise ValueError(f"{entry!r} is not LEVEL=MODEL (for example 2=qwen-1.5b)")
+            pairs.append((level.strip(), model.strip()))
+    models: dict[str, str] = {}
+    for level, model in pairs:
+        if level not in LEVELS:
+            raise ValueError(f"{level!r} is not a level; the levels are {', '.join(LEVELS)}")
+        if not model:
+            raise ValueError(f"level {level} names no model")
+        if level in models:
+            raise ValueError(f"level {level} is given a model twice")
+        models[level] = model
+    return models
+
+
 @dataclass(frozen=True)
 class RunSettings:
     task: str = "gpt"
@@ -20,6 +43,10 @@ class RunSettings:
     provider: str = "heuristic"
     model: str | None = None
     model_path: str | None = None
+    #: A model for some levels, as ``"LEVEL=MODEL"`` (``("2=qwen-1.5b",)``): those levels' requests go to
+    #: that model, the others to ``model``. With ``--provider local`` each distinct model gets its own
+    #: server; with an endpoint, the same endpoint is asked for another model.
+    level_models: tuple[str, ...] = ()
     base_url: str | None = None
     #: Seconds a model request may take (None: the provider's default, 900 s local, 60 s for endpoints).
     request_timeout_s: float | None = None
@@ -73,6 +100,7 @@ class RunSettings:
         object.__setattr__(self, "levels", tuple(str(level) for level in self.levels))
         object.__setattr__(self, "task_options", dict(self.task_options))
         object.__setattr__(self, "mechanisms", tuple(str(name) for name in self.mechanisms))
+        object.__setattr__(self, "level_models", self._checked_level_models())
         unknown = [level for level in self.levels if level not in LEVELS]
         if unknown or "1" not in self.levels:
             raise ConfigError(f"levels must include 1 and be among {', '.join(LEVELS)}; got {', '.join(self.levels)}")
@@ -126,6 +154,31 @@ class RunSettings:
                 raise ConfigError('--mlflow-uri needs MLflow, which is not installed: pip install -e ".[mlflow]"',
                                   code="mlflow-not-installed")
 
+    def _checked_level_models(self) -> tuple[str, ...]:
+        try:
+            models = _parse_level_models(self.level_models)
+        except ValueError as exc:
+            raise ConfigError(f"level-model: {exc}", code="bad-level-model") from None
+        if models and self.provider in ("heuristic", "replay"):
+            raise ConfigError(f"level-model needs a model provider; the {self.provider} provider has no models "
+                              "to choose from", code="bad-level-model")
+        if models and self.provider == "local":
+            from engine.llm.local import MODELS
+
+            unknown = sorted({model for model in models.values() if model not in MODELS})
+            if unknown:
+                raise ConfigError(f"level-model: no local model named {', '.join(unknown)}; the local models are "
+                                  f"{', '.join(MODELS)}", code="unknown-model")
+        return tuple(f"{level}={models[level]}" for level in LEVELS if level in models)
+
+    def model_for(self, level: str) -> str | None:
+        """The model named for ``level`` by ``level_models``, else ``model`` (None: the provider's default)."""
+        for entry in self.level_models:
+            named, _, model = entry.partition("=")
+            if named == level:
+                return model
+        return self.model
+
     @property
     def grid_points(self) -> int:
         """Values offered per parameter in the proposal schema (0: any value)."""
@@ -144,11 +197,12 @@ class RunSettings:
         data = asdict(self)
         data["levels"] = list(self.levels)
         data["mechanisms"] = list(self.mechanisms)
+        data["level_models"] = list(self.level_models)
         return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RunSettings:
         names = {f.name for f in fields(cls)}
-        known: dict[str, Any] = {k: (tuple(v) if k in ("levels", "mechanisms") else v) for k, v in data.items()
+        known: dict[str, Any] = {k: (tuple(v) if k in ("levels", "mechanisms", "level_models") else v) for k, v in data.items()
                                  if k in names}
         return cls(**known)

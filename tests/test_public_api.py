@@ -32,7 +32,7 @@ NO_ALL = {
 }
 
 # Public names a module defines but leaves out of ``__all__`` on purpose, with why.
-_CLI_OPTIONS = ("AcceptOpt", "BaseUrlOpt", "BudgetOpt", "ConfigOpt", "ConfineOpt", "ExecutorOpt", "MlflowOpt", "GridOpt", "IterOpt", "LevelsOpt",
+_CLI_OPTIONS = ("AcceptOpt", "BaseUrlOpt", "BudgetOpt", "ConfigOpt", "ConfineOpt", "ExecutorOpt", "MlflowOpt", "GridOpt", "IterOpt", "LevelModelOpt", "LevelsOpt",
                 "MaxTokensOpt", "MaxUsdOpt", "MechanismOpt", "ModelOpt", "NewOnlyOpt", "ModelPathOpt", "OuterOpt", "PickFromOpt", "ProposerOpt", "ProviderOpt", "RecordOpt",
                 "ReplayOpt", "ResearchOpt", "ResumeOpt", "RunsOpt", "SamplerOpt", "SamplesOpt", "SeedOpt", "StyleOpt", "ThreadsOpt",
                 "TimeoutOpt", "WarmStartOpt", "WorkersOpt")

@@ -38,6 +38,7 @@ from ._openai import OpenAIProvider, OpenAISettings
 from ._protocol import Provider
 from ._records import LEVELS, OPTIONS, PURPOSES, Exchange, LLMReply, LLMRequest, Usage
 from ._replay import RecordingProvider, ReplayProvider
+from ._routing import LevelRouter
 
 __all__ = [
     "ANSWER_MODELS",
@@ -57,6 +58,7 @@ __all__ = [
     "LLMReply",
     "LLMRequest",
     "Ledger",
+    "LevelRouter",
     "MODES",
     "OPTIONS",
     "OpenAIProvider",

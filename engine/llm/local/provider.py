@@ -61,7 +61,7 @@ class LocalProvider:
 def local_provider(model: str | None, *, run_dir: Path, model_path: str | None = None, ledger: Any = None,
                    record: Path | None = None, threads: int = 2, timeout_s: float = REQUEST_TIMEOUT_S,
                    max_attempts: int = 1, max_output_tokens: int = MAX_OUTPUT_TOKENS,
-                   **server_options: Any) -> Iterator[Any]:
+                   log_name: str | None = None, **server_options: Any) -> Iterator[Any]:
     """Start the server for a run, yield the provider, stop the server on every exit path.
 
     ``threads`` are the server's llama.cpp threads: on cores shared with other
@@ -69,12 +69,15 @@ def local_provider(model: str | None, *, run_dir: Path, model_path: str | None =
     every step). Requests wait ``timeout_s`` and are tried ``max_attempts``
     times: a retry starts the generation over, and a dead server is restarted
     by this provider, not by retrying. An answer stops at ``max_output_tokens``.
+    The server's log is ``run_dir/local-model.log``, or ``run_dir/<log_name>``
+    (a run with a second model for some level logs each server apart).
     """
     from engine.llm import RecordingProvider, make_provider
 
     name = model or DEFAULT_MODEL
     label = Path(model_path).name if model_path else name
-    server = server_for_run(name, run_dir=run_dir, model_path=model_path, threads=threads, **server_options)
+    server = server_for_run(name, run_dir=run_dir, model_path=model_path, threads=threads, log_name=log_name,
+                            **server_options)
     with server:
         served = MODELS[name].filename if not model_path and name in MODELS else label
         inner = make_provider("llamacpp", model=served, base_url=server.base_url, ledger=ledger,

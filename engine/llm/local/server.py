@@ -339,8 +339,10 @@ def server_for_run(
     n_ctx: int = DEFAULT_N_CTX,
     startup_timeout_s: float = 120.0,
     launcher: Sequence[str] = DEFAULT_LAUNCHER,
+    log_name: str | None = None,
 ) -> LocalServer:
-    """An unstarted server for one run: weights resolved, log at ``run_dir/local-model.log``.
+    """An unstarted server for one run: weights resolved, log at ``run_dir/local-model.log`` (or
+    ``run_dir/<log_name>``).
 
     ``model_path`` (``--model-path``) wins over ``model``; otherwise the
     registered model's weights are assembled or reused first, so a missing
@@ -351,7 +353,7 @@ def server_for_run(
         path,
         threads=threads,
         n_ctx=n_ctx,
-        log_path=Path(run_dir) / SERVER_LOG_NAME,
+        log_path=Path(run_dir) / (log_name or SERVER_LOG_NAME),
         startup_timeout_s=startup_timeout_s,
         launcher=launcher,
     )

@@ -62,3 +62,26 @@ def test_short_search_with_the_real_model(small_model: Path, tmp_path: Path) -> 
     log = (result.run_dir / "local-model.log").read_text()
     assert "listening on http://127.0.0.1:" in log
     assert _servers_started_by_this_process() == set(), "the run left its llama.cpp server running"
+
+
+@pytest.mark.timeout(1800)
+def test_a_second_model_answers_its_level_from_its_own_server(small_model: Path, tmp_path: Path) -> None:
+    from engine.llm.local import ModelNotInstalledError, ensure_weights
+
+    try:
+        ensure_weights("qwen-1.5b")
+    except ModelNotInstalledError as error:
+        pytest.skip(str(error))
+    settings = RunSettings(task="script", task_options={"path": str(QUAD), "metric": "loss"}, provider="local",
+                           model="qwen-0.5b", level_models=("1.5=qwen-1.5b",), iterations=2, levels=("1", "1.5"),
+                           outer_every=1)
+    result = Run.create(settings, tmp_path).execute()
+    assert result.status == "finished"
+    with RunStore.open(result.run_dir / "run.sqlite") as store:
+        calls = store.llm_calls(result.run_id)
+        trials = store.trials(result.run_id)
+    served = {call["purpose"]: call["model"] for call in calls}
+    assert "0.5b" in served["propose"] and "1.5b" in served["outer"]
+    assert all(t.source == "local:qwen-0.5b" for t in trials[1:] if t.source.startswith("local"))
+    assert "listening on http://127.0.0.1:" in (result.run_dir / "local-model-qwen-1.5b.log").read_text()
+    assert _servers_started_by_this_process() == set(), "the run left a llama.cpp server running"
