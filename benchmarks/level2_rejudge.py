@@ -17,8 +17,10 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-__all__ = ["rejudge"]
+__all__ = ["main", "rejudge"]
 
+#: The one hook this tool judges again (the probes are a filter's).
+_HOOK = "filter"
 _ADMITTED = ("passed", "no-effect", "all-vetoed")
 
 
@@ -36,18 +38,18 @@ def rejudge(folders: list[Path]) -> list[tuple[str, str, int, str, str]]:
             trace, space, config, _ = rut_trace(folder.name.split("-")[-1], folder.parent, 7)
             rut = find_rut(trace, space, config)
             for session in sorted(folder.glob("session-*"), key=lambda p: int(p.name.split("-")[1])):
-                if json.loads((session / "figures.json").read_text()).get("hook") != "filter":
+                if json.loads((session / "figures.json").read_text()).get("hook") != _HOOK:
                     continue
                 for sample in json.loads((session / "candidates.json").read_text()):
                     module = session / f"candidate-{sample['number']}.py.txt"
                     if sample["verdict"] not in _ADMITTED or not module.is_file():
                         continue
-                    loaded = host.load(admit(module.read_text(), "filter"), 1000 + int(sample["number"]))
+                    loaded = host.load(admit(module.read_text(), _HOOK), 1000 + int(sample["number"]))
                     if not loaded.ok:
                         rows.append((str(folder), session.name, sample["number"], sample["verdict"],
                                      f"load-failed: {loaded.message}"))
                         continue
-                    now = check_behaviour(host, loaded.handle, "filter", trace, space, config, rut)
+                    now = check_behaviour(host, loaded.handle, _HOOK, trace, space, config, rut)
                     host.unload(loaded.handle)
                     rows.append((str(folder), session.name, sample["number"], sample["verdict"],
                                  f"{now.verdict}: {now.reason}"))
