@@ -1,6 +1,8 @@
 """The engine's own overhead per iteration, as a fraction of the trial budget.
 
     python -m benchmarks.engine_overhead [--iterations 30] [--budget 30]
+    python -m benchmarks.engine_overhead --provider local --model qwen-1.5b
+    python -m benchmarks.engine_overhead --provider local --model qwen-1.5b --model-levels 1 --iterations 20
 
 Runs a real search (all levels, heuristic provider, real store, executor and
 mechanism host) on a trivial script whose trials take milliseconds, then
@@ -11,12 +13,23 @@ report). Start-up, the baseline and the final report happen once per run
 and are shown apart. The figure is the remainder per iteration divided by the trial
 budget a real task uses (30 s for the GPT cpu preset), measured in this run.
 Target: under 1 %.
+
+With ``--provider local`` it then measures the model's share as well: a run
+of the default settings (all levels, Level 1.5 every 5 iterations, Level 2
+every 2 cycles) with the local model on the surrogate task, which has the GPT
+task's search space (so the GPT task's prompts) and millisecond trials. It
+prints the model's seconds per iteration and as a share of the trial budget
+(target: at most 25 %), the seconds per Level 1 proposal (target: at most 3 s
+with the 1.5B on an idle machine), the prompt tokens each proposal sent and
+those the server evaluated rather than read from its cache, and how many
+proposals were valid. The load average is printed with it.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -26,7 +39,7 @@ from unittest import mock
 if TYPE_CHECKING:
     from interfaces import Trial
 
-__all__ = ["SCRIPT", "measure", "main"]
+__all__ = ["SCRIPT", "main", "measure", "measure_model"]
 
 SCRIPT = '''
 import math
@@ -85,11 +98,67 @@ def measure(iterations: int, levels: tuple[str, ...], root: Path) -> dict[str, f
             "trials": len(trials)}
 
 
+def measure_model(iterations: int, model: str, root: Path, levels: tuple[str, ...] = ("1", "1.5", "2")) -> dict[str, Any]:
+    """A default-settings run with the local ``model`` on the surrogate task: where the model's time goes."""
+    import statistics
+
+    from benchmarks.local_model_bench import level1_figures, proposal_tokens
+    from engine.runner import Run
+    from engine.settings import RunSettings
+    from engine.store import RunPaths, RunStore
+
+    settings = RunSettings(task="surrogate", provider="local", model=model, iterations=iterations, levels=levels)
+    started = time.perf_counter()
+    result = Run.create(settings, root / "runs").execute()
+    wall = time.perf_counter() - started
+    store = RunStore.open(RunPaths(result.run_dir).store)
+    try:
+        calls = store.llm_call_rows(result.run_id)
+        made, valid, codes, _seconds = level1_figures(store, result.run_id)
+        tokens = proposal_tokens(store, result.run_id)
+    finally:
+        store.close()
+    by_level: dict[str, float] = {}
+    for call in calls:
+        by_level[call["level"]] = by_level.get(call["level"], 0.0) + float(call["duration_s"] or 0.0)
+    propose = [float(c["duration_s"]) for c in calls if c["purpose"] == "propose"]
+    return {"wall_s": wall, "iterations": iterations, "levels": levels, "model_s": sum(by_level.values()), "by_level_s": by_level,
+            "proposals": made, "valid_proposals": valid, "invalid_codes": sorted(codes),
+            "proposal_requests": len(propose),
+            "proposal_s_median": statistics.median(propose) if propose else float("nan"),
+            "proposal_s_mean": statistics.mean(propose) if propose else float("nan"),
+            "prompt_tokens_median": statistics.median(p for p, _ in tokens) if tokens else float("nan"),
+            "evaluated_tokens_median": statistics.median(p - c for p, c in tokens) if tokens else float("nan"),
+            "cached_share": sum(c for _, c in tokens) / max(1, sum(p for p, _ in tokens))}
+
+
+def _print_model(m: dict[str, Any], model: str, budget: float) -> None:
+    per_iteration = m["model_s"] / m["iterations"]
+    levels = ", ".join(f"Level {level} {seconds:.0f} s" for level, seconds in sorted(m["by_level_s"].items()))
+    print(f"local {model}, surrogate task (the GPT task's space), levels {','.join(m['levels'])}, default cadence: "
+          f"{m['iterations']} iterations in "
+          f"{m['wall_s']:.0f} s; model calls {m['model_s']:.0f} s ({levels})")
+    print(f"  model_s_per_iteration: {per_iteration:.2f}")
+    print(f"  model_fraction_of_{budget:g}s_budget: {per_iteration / budget:.1%}  (target <= 25%)")
+    print(f"  level1_proposal_s: median {m['proposal_s_median']:.2f}, mean {m['proposal_s_mean']:.2f} over "
+          f"{m['proposal_requests']} requests  (target <= 3 s with the 1.5B)")
+    print(f"  level1_prompt_tokens: median {m['prompt_tokens_median']:.0f} sent, {m['evaluated_tokens_median']:.0f} "
+          f"evaluated; {m['cached_share']:.0%} of all proposal prompt tokens read from the cache")
+    invalid = ", ".join(m["invalid_codes"]) or "none"
+    print(f"  level1_valid_proposals: {m['valid_proposals']} of {m['proposals']} (invalid: {invalid})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--iterations", type=int, default=30)
     parser.add_argument("--budget", type=float, default=30.0, help="the trial budget the overhead is compared to")
+    parser.add_argument("--provider", choices=("heuristic", "local"), default="heuristic",
+                        help="local: also measure the model's share with the local model")
+    parser.add_argument("--model", default="qwen-1.5b", help="with --provider local: the packaged model")
+    parser.add_argument("--model-levels", default="1,1.5,2",
+                        help="with --provider local: the levels of the model's run (1: Level 1 proposals only)")
     args = parser.parse_args()
+    print(f"load average at start: {os.getloadavg()[0]:.2f} (cores: {os.cpu_count()})")
     for levels in (("1",), ("1", "1.5", "2")):
         with tempfile.TemporaryDirectory() as tmp:
             m = measure(args.iterations, levels, Path(tmp))
@@ -100,6 +169,11 @@ def main() -> None:
               f"{m['once_s']:.2f} s")
         print(f"  engine_overhead_per_iteration_s: {m['per_iteration_s']:.4f}")
         print(f"  engine_overhead_fraction_of_{args.budget:g}s_budget: {share:.4%}  (target < 1%)")
+    if args.provider == "local":
+        with tempfile.TemporaryDirectory() as tmp:
+            levels = tuple(level.strip() for level in args.model_levels.split(",") if level.strip())
+            _print_model(measure_model(args.iterations, args.model, Path(tmp), levels), args.model, args.budget)
+    print(f"load average at end: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

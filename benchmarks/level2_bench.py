@@ -367,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "summary.json").write_text(json.dumps({"results": results, "read_under": load_average()}, indent=2))
         return 0
-    print(f"Level 2 fill sessions: {models} on {tasks}; {load_average()}", flush=True)
+    print(f"Level 2 {args.style} sessions: {models} on {tasks}; {load_average()}", flush=True)
     summary: dict[str, Any] = {"started_under": load_average(), "results": {}}
     for task_name in tasks:
         trace, space, config, metric = rut_trace(task_name, args.out, args.rut_trials)

@@ -2,6 +2,7 @@
 
     python -m benchmarks.local_model_bench --model qwen-0.5b --model qwen-1.5b
     python -m benchmarks.local_model_bench --model qwen-1.5b --skip-speed --proposals 50 --value-grid 8 --value-grid 0
+    python -m benchmarks.local_model_bench --model qwen-1.5b --skip-speed --proposals 30 --task surrogate
 
 For each model: the time from starting :class:`LocalServer` to ``/health``
 answering (the model load), then ``--runs`` requests read through llama.cpp's
@@ -34,8 +35,8 @@ import openai
 from engine.llm.local import MODELS, LocalServer, ensure_weights
 
 __all__ = [
-    "COPY_SIMILARITY", "QUAD_SCRIPT", "SERVER_THREADS", "ModelQuality", "ModelSpeed", "ablation", "level1_figures",
-    "level2_figures", "library_likeness", "main", "measure", "measure_quality",
+    "COPY_SIMILARITY", "QUALITY_TASKS", "QUAD_SCRIPT", "SERVER_THREADS", "ModelQuality", "ModelSpeed", "ablation",
+    "level1_figures", "level2_figures", "library_likeness", "main", "measure", "measure_quality", "proposal_tokens",
 ]
 
 #: llama.cpp's threads wait for each other at every step: on cores shared with
@@ -178,6 +179,9 @@ class ModelQuality:
     #: Admitted mechanisms that are copies of a library mechanism (similarity >= COPY_SIMILARITY).
     admitted_copies: int = 0
     likeness: tuple[dict[str, Any], ...] = ()
+    #: Medians over the Level 1 proposals: prompt tokens sent, and those the server evaluated (not read from its cache).
+    prompt_tokens_per_proposal: float = float("nan")
+    evaluated_tokens_per_proposal: float = float("nan")
 
     @property
     def valid_share(self) -> float:
@@ -207,6 +211,12 @@ def level1_figures(store: Any, run_id: str, source: str = "local:") -> tuple[int
                 invalid.append(code)
     seconds = [float(c["duration_s"]) for c in _exchanges(store, run_id) if c["purpose"] == "propose"]
     return len(proposals), len(proposals) - len(invalid), invalid, seconds
+
+
+def proposal_tokens(store: Any, run_id: str) -> list[tuple[int, int]]:
+    """``(prompt tokens, of them read from the server's cache)`` for each Level 1 proposal request."""
+    return [(int(c["prompt_tokens"] or 0), int(c["cached_prompt_tokens"] or 0))
+            for c in store.llm_call_rows(run_id) if c["purpose"] == "propose"]
 
 
 def _exchanges(store: Any, run_id: str) -> list[dict[str, Any]]:
@@ -305,9 +315,17 @@ def _quality_run(settings: Any, runs_root: Path) -> tuple[Path, str]:
     return run.run_dir, run.run_id
 
 
+#: Tasks the quality part can run: cheap trials, so the figures are the model's. The surrogate has the GPT task's
+#: search space, so its proposal prompts are as long as the GPT task's.
+QUALITY_TASKS: dict[str, tuple[str, dict[str, Any]]] = {
+    "quad": ("script", {"path": str(QUAD_SCRIPT), "metric": "loss"}),
+    "surrogate": ("surrogate", {}),
+}
+
+
 def measure_quality(model: str, *, proposals: int, sessions: int, runs_root: Path, seed: int = 0,
-                    value_grid: int | None = None) -> ModelQuality:
-    """Two engine runs on the quad script with the local model, then their stores read back.
+                    value_grid: int | None = None, task: str = "quad") -> ModelQuality:
+    """Two engine runs on a cheap task (``QUALITY_TASKS``) with the local model, then their stores read back.
 
     Level 1 alone for ``proposals`` iterations, and all levels with a Level 2
     session after each of the first ``sessions`` iterations. Level 1
@@ -316,17 +334,18 @@ def measure_quality(model: str, *, proposals: int, sessions: int, runs_root: Pat
     from engine.settings import RunSettings
     from engine.store import RunPaths, RunStore
 
-    task_options = {"path": str(QUAD_SCRIPT), "metric": "loss"}
-    level1 = RunSettings(task="script", task_options=task_options, provider="local", model=model,
+    task_name, task_options = QUALITY_TASKS[task]
+    level1 = RunSettings(task=task_name, task_options=task_options, provider="local", model=model,
                          iterations=proposals, levels=("1",), seed=seed, server_threads=SERVER_THREADS,
                          value_grid=value_grid)
-    level2 = RunSettings(task="script", task_options=task_options, provider="local", model=model,
+    level2 = RunSettings(task=task_name, task_options=task_options, provider="local", model=model,
                          # No cycle follows the last iteration, so one more iteration than sessions.
                          iterations=sessions + 1, levels=("1", "1.5", "2"), outer_every=1, research_every=1,
                          seed=seed, server_threads=SERVER_THREADS, value_grid=value_grid)
     made = valid = 0
     invalid: list[str] = []
     proposal_seconds: list[float] = []
+    tokens: list[tuple[int, int]] = []
     figures: dict[str, Any] = {}
     planned = [settings for settings, wanted in ((level1, proposals), (level2, sessions)) if wanted > 0]
     for settings in planned:
@@ -335,6 +354,7 @@ def measure_quality(model: str, *, proposals: int, sessions: int, runs_root: Pat
         try:
             n, ok, codes, seconds = level1_figures(store, run_id)
             made, valid, invalid, proposal_seconds = made + n, valid + ok, invalid + codes, proposal_seconds + seconds
+            tokens += proposal_tokens(store, run_id)
             if "2" in settings.levels:
                 figures = level2_figures(run_dir, store, run_id)
         finally:
@@ -350,6 +370,8 @@ def measure_quality(model: str, *, proposals: int, sessions: int, runs_root: Pat
         else float("nan"),
         admitted_copies=sum(x["similarity"] >= COPY_SIMILARITY for x in figures.get("likeness", [])),
         likeness=tuple(figures.get("likeness", [])),
+        prompt_tokens_per_proposal=statistics.median(p for p, _ in tokens) if tokens else float("nan"),
+        evaluated_tokens_per_proposal=statistics.median(p - c for p, c in tokens) if tokens else float("nan"),
     )
 
 
@@ -358,10 +380,11 @@ def _codes(pairs: tuple[tuple[str, int], ...], limit: int = 4) -> str:
 
 
 def _print_quality(results: list[ModelQuality]) -> None:
-    print(f"{'model':<20}{'proposals':>10}{'valid':>8}{'s/proposal':>12}{'sessions':>10}"
-          f"{'1st try':>9}{'repaired':>10}{'never':>7}{'s/session':>11}")
+    print(f"{'model':<20}{'proposals':>10}{'valid':>8}{'s/proposal':>12}{'prompt tok':>11}{'evaluated':>10}"
+          f"{'sessions':>10}{'1st try':>9}{'repaired':>10}{'never':>7}{'s/session':>11}")
     for r in results:
-        print(f"{r.model:<20}{r.proposals:>10}{r.valid_share:>8.0%}{r.seconds_per_proposal:>12.1f}{r.sessions:>10}"
+        print(f"{r.model:<20}{r.proposals:>10}{r.valid_share:>8.0%}{r.seconds_per_proposal:>12.1f}"
+              f"{r.prompt_tokens_per_proposal:>11.0f}{r.evaluated_tokens_per_proposal:>10.0f}{r.sessions:>10}"
               f"{r.admitted_first_try:>9}{r.admitted_after_repair:>10}{r.never_admitted:>7}{r.seconds_per_session:>11.1f}")
     for r in results:
         print(f"{r.model}: invalid proposals: {_codes(r.invalid_codes)}; commonest violations: "
@@ -472,6 +495,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="quality: Level 1 iterations per model (0: no quality part)")
     parser.add_argument("--sessions", type=int, default=0, help="quality: Level 2 sessions per model")
     parser.add_argument("--runs-dir", type=Path, help="quality: keep the engine runs here (default: a scratch folder)")
+    parser.add_argument("--task", choices=sorted(QUALITY_TASKS), default="quad",
+                        help="quality: the cheap task the engine runs (surrogate: the GPT task's search space)")
     parser.add_argument("--value-grid", type=int, action="append",
                         help="quality: values offered per parameter in the proposal schema (0: any value); "
                              "repeatable, each one measured in turn (default: the engine's, 8 for the local model)")
@@ -492,7 +517,7 @@ def main(argv: list[str] | None = None) -> int:
             runs_root = args.runs_dir or Path(scratch) / "runs"
             grids = args.value_grid or [None]
             quality = [replace(measure_quality(model, proposals=args.proposals, sessions=args.sessions,
-                                               runs_root=runs_root, value_grid=grid),
+                                               runs_root=runs_root, value_grid=grid, task=args.task),
                                model=model if grid is None else f"{model} grid={grid}")
                        for model in models for grid in grids]
             _print_quality(quality)

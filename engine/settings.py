@@ -10,6 +10,7 @@ from interfaces import PROPOSERS, SAMPLERS, ConfigError
 
 __all__ = ["RunSettings", "LEVELS"]
 
+#: Which loop asks, and which a run enables: Level 1 (inner), Level 1.5 (outer), Level 2 (research).
 LEVELS = ("1", "1.5", "2")
 
 

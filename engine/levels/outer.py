@@ -96,7 +96,7 @@ class OuterLoop:
                  for r in rows]
         system = ("You supervise a hyperparameter search. Read the per-parameter summary and decide "
                   "which parameters to freeze (tried often, never helped), which to unfreeze, the "
-                  "strategy (explore, exploit or balanced), one or two sentences of guidance for "
+                  "strategy (explore, exploit or balanced), one sentence of guidance for "
                   "the next proposals, and who proposes them (keep the current proposer unless the "
                   "trials by source show a reason).")
         sources = by_source(trace)
@@ -117,7 +117,7 @@ class OuterLoop:
         return ({"role": "system", "content": system}, {"role": "user", "content": user})
 
     def update(self, trace: TraceView, config: SearchConfig) -> OuterUpdate:
-        from engine.llm import LLMRequest, OuterAnswer
+        from engine.llm import LLMRequest, outer_answer_for
 
         context = {
             "space": self.space.to_dict(),
@@ -130,7 +130,7 @@ class OuterLoop:
         }
         try:
             reply = ask_announced(self.events, self.provider,
-                                  LLMRequest("outer", self.messages(trace, config), context, "1.5"), OuterAnswer)
+                                  LLMRequest("outer", self.messages(trace, config), context, "1.5"), outer_answer_for())
         except AutoresearchError as exc:
             exchange = getattr(exc, "exchange", None)
             if exchange is not None:

@@ -25,6 +25,7 @@ from ._answers import (
     ProposalAnswer,
     SpecifyAnswer,
     is_completion,
+    outer_answer_for,
     pick_answer_for,
     proposal_answer_for,
 )
@@ -71,6 +72,7 @@ __all__ = [
     "PickAnswer",
     "Price",
     "ProposalAnswer",
+    "outer_answer_for",
     "pick_answer_for",
     "proposal_answer_for",
     "value_grid",

@@ -20,6 +20,7 @@ __all__ = [
     "ProposalAnswer",
     "proposal_answer_for",
     "OuterAnswer",
+    "outer_answer_for",
     "PickAnswer",
     "pick_answer_for",
     "Candidate",
@@ -34,6 +35,12 @@ __all__ = [
 ]
 
 _STRICT = ConfigDict(extra="forbid")
+
+#: The most characters a live request lets the model write in its free-text fields. The answer models
+#: themselves accept more (what recorded transcripts hold); the ``*_for`` builders ask for this much. On a
+#: CPU, generation is the slow part of a request: the 1.5B wrote 200-character rationales and 600-character
+#: Level 1.5 reasons whenever it could, at 7-27 tokens a second.
+ASKED_CHARS = {"rationale": 120, "guidance": 200, "reason": 200}
 
 # The hooks a specified mechanism may implement, in HOOKS' order: the registry's names, at import.
 if TYPE_CHECKING:
@@ -123,6 +130,8 @@ def proposal_answer_for(names: tuple[str, ...],
         "ProposalAnswer", __base__=ProposalAnswer,
         changes=(list[change], Field(min_length=1, max_length=2,
                                      description="Only the parameters you change (one or two), each with its new value.")),
+        rationale=(str, Field(min_length=1, max_length=ASKED_CHARS["rationale"],
+                              description="A few words: why this change may help.")),
     )
 
 
@@ -147,6 +156,17 @@ class OuterAnswer(BaseModel):
                     "null keeps the current one.")
 
 
+@functools.lru_cache(maxsize=1)
+def outer_answer_for() -> type[OuterAnswer]:
+    """:class:`OuterAnswer` as a live request asks for it: guidance and reason of at most
+    ``ASKED_CHARS`` characters. Same class name, like :func:`proposal_answer_for`."""
+    return create_model(
+        "OuterAnswer", __base__=OuterAnswer,
+        guidance=(str, Field(max_length=ASKED_CHARS["guidance"], description="One short sentence of advice, or empty.")),
+        reason=(str, Field(min_length=1, max_length=ASKED_CHARS["reason"], description="One sentence: why.")),
+    )
+
+
 class PickAnswer(BaseModel):
     model_config = _STRICT
 
@@ -165,7 +185,9 @@ def pick_answer_for(count: int) -> type[PickAnswer]:
     name a candidate that is not there. Same class name, like :func:`proposal_answer_for`."""
     numbers: Any = Literal[tuple(range(1, count + 1))]
     return create_model("PickAnswer", __base__=PickAnswer,
-                        choice=(numbers, Field(description=f"The number of the candidate you pick, 1 to {count}.")))
+                        choice=(numbers, Field(description=f"The number of the candidate you pick, 1 to {count}.")),
+                        rationale=(str, Field(min_length=1, max_length=ASKED_CHARS["rationale"],
+                                              description="A few words: why this candidate.")))
 
 
 class Candidate(BaseModel):

@@ -7,7 +7,7 @@ model's proposals are out of bounds as often as without them. So, where the
 grid is on, each numeric parameter is offered the grid points nearest the
 incumbent on its own scale (multiplicative steps for log parameters), inside
 its bounds and never the incumbent itself; a bool is offered its other value
-and a choice the other choices. Values whose single change was already tried
+and a choice the other choices (a tuple choice as its text, ``"[0.9, 0.95]"``). Values whose single change was already tried
 from the incumbent are left out, so a small model that repeats itself is
 offered new values rather than a duplicate.
 """
@@ -25,6 +25,10 @@ __all__ = ["value_grid", "GRID_STEPS"]
 GRID_STEPS = 16  # grid points across a parameter's whole range
 
 
+def _spelled(choice: tuple[Any, ...]) -> str:
+    return "[" + ", ".join(str(x) for x in choice) + "]"
+
+
 def _short(value: float, current: float, low: float, high: float) -> float:
     """``value`` with the fewest significant digits (3 or more) that keep it in
     bounds and apart from ``current``: short numbers are easy for a model to copy."""
@@ -38,18 +42,18 @@ def _short(value: float, current: float, low: float, high: float) -> float:
 def value_grid(spec: ParamSpec, current: Any, points: int = 8,
                exclude: Callable[[Any], bool] | None = None) -> tuple[Any, ...] | None:
     """Up to ``points`` allowed values nearest ``current``, sorted; None where
-    the parameter's values cannot be listed (tuple choices, a non-numeric
-    incumbent of a numeric parameter, every value excluded). ``exclude``
+    the parameter's values cannot be listed (a non-numeric incumbent of a
+    numeric parameter, every value excluded). ``exclude``
     drops values (those already tried, say) and the next nearest take their place."""
     skip = exclude or (lambda value: False)
     if spec.kind is ParamKind.BOOL:
         flips = (not current,) if isinstance(current, bool) else (True, False)
         return tuple(v for v in flips if not skip(v)) or None
     if spec.kind is ParamKind.CHOICE:
-        if any(isinstance(c, tuple) for c in spec.choices):
-            return None
         others = tuple(c for c in spec.choices if not (c == current and type(c) is type(current)) and not skip(c))
-        return others or None
+        # A tuple choice is offered spelled as text ("[0.9, 0.95]"), which the space reads back as that
+        # choice: a schema enum holds scalars, and without one the 1.5B wrote tuples that are no choice.
+        return tuple(_spelled(c) if isinstance(c, tuple) else c for c in others) or None
     if isinstance(current, bool) or not isinstance(current, (int, float)) or not math.isfinite(current):
         return None
     assert spec.low is not None and spec.high is not None

@@ -15,10 +15,10 @@ from pydantic import BaseModel
 
 from interfaces import FrozenDict, freeze, thaw
 
+from ..settings import LEVELS
+
 __all__ = ["LEVELS", "PURPOSES", "OPTIONS", "LLMRequest", "Usage", "Exchange", "LLMReply"]
 
-#: Which loop asks: Level 1 (inner), Level 1.5 (outer), Level 2 (research).
-LEVELS = ("1", "1.5", "2")
 #: What is asked. ``repair`` is a Level 2 round that fixes code the sandbox rejected; ``fill`` is a
 #: Level 2 completion that writes one method's body after a pre-filled assistant turn; ``pick`` is Level 1
 #: choosing one of the candidates a sampler offers.

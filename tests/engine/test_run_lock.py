@@ -50,7 +50,7 @@ def test_a_second_lock_in_this_process_tree_is_refused_and_names_the_holder(tmp_
 
 def test_two_engines_on_one_run_the_second_is_refused_then_takes_over_after_a_kill(tmp_path):
     first = subprocess.Popen(engine(str(SLOW), "--metric", "loss", "--provider", "heuristic", "--levels", "1",
-                                    "--iterations", "30", "--run-dir", str(tmp_path)),
+                                    "--iterations", "15", "--run-dir", str(tmp_path)),
                              cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         assert wait_for(lambda: list(tmp_path.glob("*/run.lock")) and list(tmp_path.glob("*/trials/trial-*")), 60)

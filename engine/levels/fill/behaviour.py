@@ -165,7 +165,8 @@ def _filter_probes(trace: TraceView, space: SearchSpace, config: SearchConfig,
     if rut.stuck is not None:
         rng = random.Random(0)  # the probe is fixed by the trace: the same candidate, the same verdict
         names = [n for n in config.active if n != rut.stuck and n in space and n not in config.frozen]
-        for name in sorted(names, key=lambda n: (trace.change_counts().get(n, 0), names.index(n))):
+        counts = trace.change_counts()
+        for name in sorted(names, key=lambda n: (counts.get(n, 0), names.index(n))):
             change = dict(space.coerce(helpers.move(trace, space, name, rng)))
             if change.get(name) != current.get(name) and not trace.has_tried(dict(current, **change)):
                 probes.append(("way-out", Proposal(change, f"change {name}, not {rut.stuck}", "llm")))

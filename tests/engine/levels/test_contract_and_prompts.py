@@ -144,8 +144,9 @@ def test_proposal_prompt_lists_only_changeable_parameters_and_the_change_limit()
                                  incumbent_config=dict(space.defaults()), feedback=("too many changes",))
     system, user = messages[0]["content"], messages[1]["content"]
     assert "1 to 2 parameters" in system and "list only the parameters you change" in system
-    assert "- LR = 0.01: float in [0.0001, 1], log scale (learning rate)" in user
-    assert "- DEPTH = 4: int in [1, 12]" in user
+    assert "- LR: float in [0.0001, 1], log scale (learning rate)" in user
+    assert "- DEPTH: int in [1, 12]" in user
+    assert "Current best values: LR=0.01, DEPTH=4" in user
     assert "No other parameter may change." in user
     assert "ACT" not in user and "BIAS" not in user  # frozen names are not put in the model's mind
     assert "rejected" in user and "too many changes" in user
@@ -163,3 +164,72 @@ def test_proposal_prompt_shows_history_and_forbids_repeating_it():
                              incumbent_config=dict(space.defaults()))[1]["content"]
     assert "#1 LR=0.02 -> loss=1.4900, discard" in user
     assert "do not propose any of these changes again" in user
+
+
+def _trials(decisions):
+    from interfaces import Decision, Trial, TrialStatus
+
+    space = _space()
+    trials, best = [], 2.0
+    for index, keep in enumerate(decisions):
+        metric = best - 0.01 if keep else best + 0.01
+        best = min(best, metric)
+        trials.append(Trial(index=index, config=dict(space.defaults(), DEPTH=1 + index % 12),
+                            changes={} if index == 0 else {"DEPTH": 1 + index % 12}, status=TrialStatus.OK,
+                            metric=metric, decision=Decision.KEEP if keep or index == 0 else Decision.DISCARD,
+                            source="local:m"))
+    return trials
+
+
+def _user(trials, incumbent, advice=(), feedback=()):
+    space = _space()
+    return proposal_messages(task_name="quad", metric="loss", minimize=True, space=space,
+                             trace=TraceView(tuple(trials), minimize=True),
+                             config=SearchConfig(active=("LR", "DEPTH"), frozen=("ACT", "BIAS")),
+                             incumbent_config=dict(space.defaults(), **incumbent), advice=advice,
+                             feedback=feedback)[1]["content"]
+
+
+@given(decisions=st.lists(st.booleans(), min_size=2, max_size=45), depth=st.integers(1, 12),
+       advice=st.lists(st.text("abc ", min_size=1, max_size=8), max_size=2))
+@settings(max_examples=60, deadline=None)
+def test_consecutive_proposal_prompts_share_everything_up_to_the_last_trial(decisions, depth, advice):
+    """What a server's prompt cache can reuse: the previous prompt up to its last trial line, unless the window moved."""
+    from engine.levels.prompts import HISTORY_LINES, HISTORY_STEP
+
+    trials = _trials(decisions)
+    before = _user(trials[:-1], {}, feedback=("too many changes",))
+    after = _user(trials, {"DEPTH": depth}, advice=advice)  # a new trial, another incumbent, other advice
+    last_line = before.index(f"#{len(trials) - 2} ")
+    reused = before[: before.index("\n", last_line) + 1]
+    start = lambda n: max(0, n - HISTORY_LINES) - max(0, n - HISTORY_LINES) % HISTORY_STEP  # noqa: E731
+    if start(len(trials) - 1) == start(len(trials)):
+        assert after.startswith(reused)
+    shown = [line for line in after.splitlines() if line.startswith("#")]
+    assert len(shown) >= min(len(trials), HISTORY_LINES) and len(shown) < HISTORY_LINES + HISTORY_STEP
+    assert shown[-1].startswith(f"#{len(trials) - 1} ")
+
+
+def test_the_trial_window_moves_once_every_history_step_trials():
+    import itertools
+
+    from engine.levels.prompts import HISTORY_STEP
+
+    firsts = [next(line for line in _user(_trials([True] * n), {}).splitlines() if line.startswith("#"))
+              for n in range(1, 41)]
+    moves = sum(a != b for a, b in itertools.pairwise(firsts))
+    assert firsts[0] == firsts[14] == "#0 (baseline) -> loss=1.9900, keep"
+    assert moves == (40 - 15) // HISTORY_STEP
+
+
+def test_the_current_best_is_the_incumbent_not_a_better_trial_discarded_inside_the_noise():
+    from interfaces import Decision, Trial, TrialStatus
+
+    space = _space()
+    base = Trial(index=0, config=dict(space.defaults()), changes={}, status=TrialStatus.OK, metric=2.0,
+                 decision=Decision.BASELINE, source="baseline")
+    lucky = Trial(index=1, config=dict(space.defaults(), DEPTH=5), changes={"DEPTH": 5}, status=TrialStatus.OK,
+                  metric=1.99, decision=Decision.DISCARD, source="local:m")
+    user = _user([base, lucky], {})
+    assert "Current best loss: 2.0000 (trial #0)" in user and "Current best values: LR=0.01, DEPTH=4" in user
+    assert "1.9900" in user.split("Current best")[0]  # the lucky trial is in the list, as discarded

@@ -71,7 +71,10 @@ def test_at_a_bound_the_grid_is_one_sided_but_full() -> None:
 def test_bools_and_choices_offer_the_other_values() -> None:
     assert value_grid(ParamSpec("BIAS", "bool", False), False) == (True,)
     assert value_grid(ParamSpec("ACT", "choice", "relu", choices=("relu", "gelu", "silu")), "relu") == ("gelu", "silu")
-    assert value_grid(ParamSpec("SHAPE", "choice", (1, 2), choices=((1, 2), (2, 2))), (1, 2)) is None
+    betas = ParamSpec("BETAS", "choice", (0.8, 0.95), choices=((0.8, 0.95), (0.9, 0.95), (0.9, 0.99)))
+    offered = value_grid(betas, (0.8, 0.95), exclude=lambda v: v == (0.9, 0.99))
+    assert offered == ("[0.9, 0.95]",)  # a tuple choice is offered as its text, tried ones left out
+    assert betas.coerce(offered[0]) == (0.9, 0.95)  # and read back as that choice
 
 
 def test_the_schema_enumerates_grid_values_and_refuses_others() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from benchmarks.local_model_bench import level1_figures, level2_figures
+from benchmarks.local_model_bench import level1_figures, level2_figures, proposal_tokens
 from interfaces import Decision, Trial, TrialStatus
 
 
@@ -26,6 +26,9 @@ class FakeStore:
     def llm_calls(self, run_id):
         return self._calls
 
+    def llm_call_rows(self, run_id):
+        return self._calls
+
 
 def test_level1_counts_content_rejections_as_invalid_and_refusals_as_valid():
     trials = [
@@ -44,6 +47,13 @@ def test_level1_counts_content_rejections_as_invalid_and_refusals_as_valid():
     assert (made, valid) == (5, 3)
     assert sorted(invalid) == ["out-of-bounds", "too-many-changes"]
     assert seconds == [2.0, 4.0]
+
+
+def test_proposal_tokens_are_read_for_level1_proposals_only_with_missing_cache_as_none():
+    calls = [{"purpose": "propose", "prompt_tokens": 600, "cached_prompt_tokens": 540},
+             {"purpose": "outer", "prompt_tokens": 900, "cached_prompt_tokens": 0},
+             {"purpose": "propose", "prompt_tokens": 610, "cached_prompt_tokens": None}]
+    assert proposal_tokens(FakeStore((), calls), "run") == [(600, 540), (610, 0)]
 
 
 def _session(root: Path, number: int, decision: dict | None, admissions: list[dict]) -> None:
