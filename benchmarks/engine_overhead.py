@@ -102,7 +102,7 @@ def measure_model(iterations: int, model: str, root: Path, levels: tuple[str, ..
     """A default-settings run with the local ``model`` on the surrogate task: where the model's time goes."""
     import statistics
 
-    from benchmarks.local_model_bench import level1_figures, proposal_tokens
+    from benchmarks.local_model_bench import level1_figures, proposal_tokens, token_medians
     from engine.runner import Run
     from engine.settings import RunSettings
     from engine.store import RunPaths, RunStore
@@ -114,21 +114,20 @@ def measure_model(iterations: int, model: str, root: Path, levels: tuple[str, ..
     store = RunStore.open(RunPaths(result.run_dir).store)
     try:
         calls = store.llm_call_rows(result.run_id)
-        made, valid, codes, _seconds = level1_figures(store, result.run_id)
+        made, valid, codes, propose = level1_figures(store, result.run_id)
         tokens = proposal_tokens(store, result.run_id)
     finally:
         store.close()
     by_level: dict[str, float] = {}
     for call in calls:
         by_level[call["level"]] = by_level.get(call["level"], 0.0) + float(call["duration_s"] or 0.0)
-    propose = [float(c["duration_s"]) for c in calls if c["purpose"] == "propose"]
+    prompt_median, evaluated_median = token_medians(tokens)
     return {"wall_s": wall, "iterations": iterations, "levels": levels, "model_s": sum(by_level.values()), "by_level_s": by_level,
             "proposals": made, "valid_proposals": valid, "invalid_codes": sorted(codes),
             "proposal_requests": len(propose),
             "proposal_s_median": statistics.median(propose) if propose else float("nan"),
             "proposal_s_mean": statistics.mean(propose) if propose else float("nan"),
-            "prompt_tokens_median": statistics.median(p for p, _ in tokens) if tokens else float("nan"),
-            "evaluated_tokens_median": statistics.median(p - c for p, c in tokens) if tokens else float("nan"),
+            "prompt_tokens_median": prompt_median, "evaluated_tokens_median": evaluated_median,
             "cached_share": sum(c for _, c in tokens) / max(1, sum(p for p, _ in tokens))}
 
 

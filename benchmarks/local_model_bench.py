@@ -37,6 +37,7 @@ from engine.llm.local import MODELS, LocalServer, ensure_weights
 __all__ = [
     "COPY_SIMILARITY", "QUALITY_TASKS", "QUAD_SCRIPT", "SERVER_THREADS", "ModelQuality", "ModelSpeed", "ablation",
     "level1_figures", "level2_figures", "library_likeness", "main", "measure", "measure_quality", "proposal_tokens",
+    "token_medians",
 ]
 
 #: llama.cpp's threads wait for each other at every step: on cores shared with
@@ -219,6 +220,13 @@ def proposal_tokens(store: Any, run_id: str) -> list[tuple[int, int]]:
             for c in store.llm_call_rows(run_id) if c["purpose"] == "propose"]
 
 
+def token_medians(tokens: list[tuple[int, int]]) -> tuple[float, float]:
+    """Median prompt tokens sent and median evaluated (sent less cached) over ``proposal_tokens`` pairs."""
+    if not tokens:
+        return float("nan"), float("nan")
+    return statistics.median(p for p, _ in tokens), statistics.median(p - c for p, c in tokens)
+
+
 def _exchanges(store: Any, run_id: str) -> list[dict[str, Any]]:
     return list(store.llm_calls(run_id))
 
@@ -370,8 +378,8 @@ def measure_quality(model: str, *, proposals: int, sessions: int, runs_root: Pat
         else float("nan"),
         admitted_copies=sum(x["similarity"] >= COPY_SIMILARITY for x in figures.get("likeness", [])),
         likeness=tuple(figures.get("likeness", [])),
-        prompt_tokens_per_proposal=statistics.median(p for p, _ in tokens) if tokens else float("nan"),
-        evaluated_tokens_per_proposal=statistics.median(p - c for p, c in tokens) if tokens else float("nan"),
+        prompt_tokens_per_proposal=token_medians(tokens)[0],
+        evaluated_tokens_per_proposal=token_medians(tokens)[1],
     )
 
 

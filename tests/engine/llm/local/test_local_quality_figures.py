@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from benchmarks.local_model_bench import level1_figures, level2_figures, proposal_tokens
+from benchmarks.local_model_bench import level1_figures, level2_figures, proposal_tokens, token_medians
 from interfaces import Decision, Trial, TrialStatus
 
 
@@ -54,6 +54,8 @@ def test_proposal_tokens_are_read_for_level1_proposals_only_with_missing_cache_a
              {"purpose": "outer", "prompt_tokens": 900, "cached_prompt_tokens": 0},
              {"purpose": "propose", "prompt_tokens": 610, "cached_prompt_tokens": None}]
     assert proposal_tokens(FakeStore((), calls), "run") == [(600, 540), (610, 0)]
+    assert token_medians([(600, 540), (610, 0), (700, 600)]) == (610, 100)
+    assert all(x != x for x in token_medians([]))  # no proposals: NaN, not a made-up zero
 
 
 def _session(root: Path, number: int, decision: dict | None, admissions: list[dict]) -> None:
