@@ -10,6 +10,7 @@ import typer
 from interfaces import AutoresearchError
 
 from .baselines import BASELINES
+from .checkpoints import check_pairs, merge_folders, parse_checkpoints, parse_pairs
 from .groups import parse_groups, run_groups
 from .report import read_runs, write_report
 
@@ -32,6 +33,9 @@ def _command_line(ctx: typer.Context) -> str:
         flag = max(param.opts, key=len)
         if isinstance(value, bool):
             parts.append(flag if value else next((o for o in getattr(param, "secondary_opts", [])), flag))
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                parts += [flag, str(item)]
         else:
             parts += [flag, str(value)]
     return "python -m benchmarks.ablation " + shlex.join(parts)
@@ -74,8 +78,15 @@ def main(
     alpha: float = typer.Option(0.05, help="significance level of the verdicts"),
     title: str = typer.Option("Ablation", help="report title"),
     reanalyse: Path | None = typer.Option(None, help="only redo the analysis from DIR's CSV files"),
+    merge: list[Path] = typer.Option([], help="with --reanalyse DIR: DIR's data becomes the repeats of these report "
+                                              "folders together (repeatable; arms run by separate commands)"),
+    compare: str = typer.Option("", help="the paired comparisons the report tests, FIRST:SECOND,... (for example "
+                                         "W:gp,P:gp); empty: every pair of arms"),
+    checkpoints: str = typer.Option("", help="also report and compare every arm after this many trials, "
+                                             "comma-separated (for example 10,20,30)"),
     script: Path | None = typer.Option(None, help="--task script: the script to search"),
-    metric: str | None = typer.Option(None, help="--task script: the metric line's name"),
+    metric: str | None = typer.Option(None, help="--task script: the metric line's name (with --reanalyse: the "
+                                                 "name the report gives the metric, val_bpb by default)"),
     maximize: bool = typer.Option(False, help="--task script: higher metric is better"),
     budget: float | None = typer.Option(None, help="training seconds per trial (gpt, script)"),
     max_steps: int | None = typer.Option(None, help="--task gpt: fixed-steps mode, this many steps per trial"),
@@ -87,9 +98,15 @@ def main(
     task_script = {"path": str(script.resolve()) if script else None, "metric": metric,
                    "minimize": not maximize, "budget_s": budget, "max_steps": max_steps}
     try:
+        pairs = parse_pairs(compare) if compare.strip() else None
+        budgets = parse_checkpoints(checkpoints)
+        if merge and reanalyse is None:
+            raise AutoresearchError("--merge names the folders whose repeats --reanalyse DIR brings together",
+                                    code="bad-config")
         if reanalyse is not None:
-            report = write_report(read_runs(reanalyse), reanalyse, title=title, command=command, alpha=alpha,
-                                  write_data=False)
+            runs = merge_folders(merge) if merge else read_runs(reanalyse)
+            report = write_report(runs, reanalyse, title=title, command=command, write_data=bool(merge),
+                                  metric=metric or "val_bpb", alpha=alpha, pairs=pairs, checkpoints=budgets)
             typer.echo(f"report: {report}")
             return
         from . import _engine
@@ -100,6 +117,8 @@ def main(
         if unknown:
             raise AutoresearchError(f"unknown baseline(s) {', '.join(unknown)}; known: {', '.join(BASELINES)}",
                                     code="unknown-baseline")
+        if pairs is not None:
+            check_pairs(pairs, (*group_names, *methods))  # before an hour of repeats, not after
         seed_list = list(range(first_seed, first_seed + seeds))
         runs_root = out / "runs"
         runs = []
@@ -122,7 +141,8 @@ def main(
                 parallel=parallel)
         metric = _engine.load_task(task, _task_options(task, surrogate_model, 0, task_script)).metric
         notes = [STAND_IN_NOTE] if group_names and provider == "heuristic" else []
-        report = write_report(runs, out, title=title, command=command, metric=metric, alpha=alpha, notes=notes)
+        report = write_report(runs, out, title=title, command=command, metric=metric, notes=notes,
+                              alpha=alpha, pairs=pairs, checkpoints=budgets)
         typer.echo(f"report: {report}")
     except AutoresearchError as exc:
         typer.echo(f"error: {exc}", err=True)

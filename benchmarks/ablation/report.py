@@ -24,6 +24,7 @@ import matplotlib.pyplot as plt
 from interfaces import ConfigError
 
 from ._data import RunData, TrialRow
+from .checkpoints import Checkpoint, at_checkpoints, check_pairs
 from .curves import AnytimeBand, anytime_band
 from .stats import Comparison, GroupSummary, compare_all, summarise
 
@@ -104,6 +105,7 @@ class Analysis:
     curves: tuple[AnytimeBand, ...]
     excluded: tuple[str, ...]  # repeats without a measured baseline, named "arm/seed"
     alpha: float
+    checkpoints: tuple[Checkpoint, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -115,10 +117,14 @@ class Analysis:
             "curves": [{"arm": c.arm, "n": c.n, "mean": c.mean.tolist(), "low": c.low.tolist(),
                         "high": c.high.tolist()} for c in self.curves],
             "excluded": list(self.excluded),
+            "checkpoints": [c.to_dict() for c in self.checkpoints],
         }
 
 
-def analyse(runs: Sequence[RunData], *, alpha: float = 0.05, confidence: float = 0.95, seed: int = 0) -> Analysis:
+def analyse(runs: Sequence[RunData], *, alpha: float = 0.05, confidence: float = 0.95, seed: int = 0,
+            pairs: Sequence[tuple[str, str]] | None = None, checkpoints: Sequence[int] = ()) -> Analysis:
+    """Summaries, paired comparisons (``pairs``, first minus second; every pair when None, one Holm family)
+    and anytime curves over the whole budget, and the same at each of ``checkpoints`` trials."""
     if not runs:
         raise ConfigError("no repeats to analyse", code="no-data")
     arms = tuple(dict.fromkeys(run.arm for run in runs))
@@ -137,9 +143,17 @@ def analyse(runs: Sequence[RunData], *, alpha: float = 0.05, confidence: float =
                   tokens=[run.tokens for run in by_arm[arm]],
                   seconds=[run.seconds for run in by_arm[arm]], confidence=confidence, seed=seed)
         for arm in arms)
-    comparisons = compare_all(improvements, alpha=alpha, confidence=confidence, seed=seed) if len(arms) > 1 else ()
+    if pairs is not None:
+        check_pairs(pairs, arms)
+    beyond = [k for k in checkpoints if k > budget]
+    if beyond:
+        raise ConfigError(f"checkpoint(s) {', '.join(map(str, beyond))} lie beyond the {budget} trials the repeats "
+                          "ran", code="bad-checkpoint")
+    comparisons = (compare_all(improvements, pairs=pairs, alpha=alpha, confidence=confidence, seed=seed)
+                   if len(arms) > 1 else ())
     curves = tuple(anytime_band(arm, by_arm[arm], budget, confidence=confidence, seed=seed) for arm in arms)
-    return Analysis(arms, budget, summaries, comparisons, curves, excluded, alpha)
+    at = at_checkpoints(by_arm, checkpoints, pairs=pairs, alpha=alpha, confidence=confidence, seed=seed)
+    return Analysis(arms, budget, summaries, comparisons, curves, excluded, alpha, at)
 
 
 def _plot_curves(analysis: Analysis, path: Path, metric: str) -> None:
@@ -183,6 +197,45 @@ def _interval(ci: tuple[float, float]) -> str:
     return "n/a" if math.isnan(ci[0]) else f"[{ci[0]:.4g}, {ci[1]:.4g}]"
 
 
+def _comparison_row(c: Comparison, *cells: str) -> str:
+    short = "cannot separate" if not c.separated else c.verdict.split(" at alpha")[0]
+    return (f"| {''.join(cell + ' | ' for cell in cells)}{c.first} | {c.second} | {c.n} | {_fmt(c.mean_difference)} | "
+            f"{_interval(c.difference_ci)} | {_fmt(c.wilcoxon_p, 3)} | {_fmt(c.permutation_p, 3)} | "
+            f"{_fmt(c.adjusted_p, 3)} | {short} |")
+
+
+def _checkpoint_lines(analysis: Analysis) -> list[str]:
+    if not analysis.checkpoints:
+        return []
+    budgets = [c.trials for c in analysis.checkpoints]
+    named = ", ".join(map(str, budgets[:-1])) + (" and " if len(budgets) > 1 else "") + str(budgets[-1])
+    lines = ["", f"## At {named} trials", "",
+             "Each arm's mean improvement after the first k searched trials of every repeat (a repeat that ran "
+             "fewer keeps what it had found), with its 95% bootstrap interval.", "",
+             "| arm | " + " | ".join(f"{k} trials" for k in budgets) + " |",
+             "|---|" + "---|" * len(budgets)]
+    for arm in analysis.arms:
+        cells = []
+        for checkpoint in analysis.checkpoints:
+            summary = next(s for s in checkpoint.summaries if s.arm == arm)
+            cells.append(f"{_fmt(summary.mean)} {_interval(summary.mean_ci)}")
+        lines.append(f"| {arm} | " + " | ".join(cells) + " |")
+    family = len(analysis.checkpoints[0].comparisons)
+    if not family:
+        return lines
+    lines += ["", f"The same paired tests at each budget, Holm-adjusted within the budget ({family} comparisons "
+              "each).", "",
+              "| trials | first | second | n | mean diff | 95% CI | Wilcoxon p | permutation p | Holm p | verdict |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
+    for checkpoint in analysis.checkpoints:
+        lines += [_comparison_row(c, str(checkpoint.trials)) for c in checkpoint.comparisons]
+    lines += [""] + [f"- at {checkpoint.trials} trials: {c.verdict}" for checkpoint in analysis.checkpoints
+                     for c in checkpoint.comparisons if c.separated]
+    if not any(c.separated for checkpoint in analysis.checkpoints for c in checkpoint.comparisons):
+        lines.append(f"- no pair separates at alpha={analysis.alpha} at any of these budgets")
+    return lines
+
+
 def _markdown(analysis: Analysis, runs: Sequence[RunData], *, title: str, command: str, metric: str,
               notes: Sequence[str]) -> str:
     seeds = sorted({run.seed for run in runs})
@@ -222,16 +275,13 @@ def _markdown(analysis: Analysis, runs: Sequence[RunData], *, title: str, comman
               "interval of the mean difference for reference.", "",
               "| first | second | n | mean diff | 95% CI | Wilcoxon p | permutation p | Holm p | verdict |",
               "|---|---|---|---|---|---|---|---|---|"]
-    for c in analysis.comparisons:
-        short = "cannot separate" if not c.separated else c.verdict.split(" at alpha")[0]
-        lines.append(f"| {c.first} | {c.second} | {c.n} | {_fmt(c.mean_difference)} | "
-                     f"{_interval(c.difference_ci)} | {_fmt(c.wilcoxon_p, 3)} | {_fmt(c.permutation_p, 3)} | "
-                     f"{_fmt(c.adjusted_p, 3)} | {short} |")
+    lines += [_comparison_row(c) for c in analysis.comparisons]
     lines += ["", "## Verdicts", ""]
     lines += [f"- {c.verdict}" for c in analysis.comparisons] or ["- only one arm: nothing to compare"]
     separated = [c for c in analysis.comparisons if c.separated]
     if analysis.comparisons and not separated:
         lines += ["", f"**The data cannot separate any two arms at alpha={analysis.alpha}.**"]
+    lines += _checkpoint_lines(analysis)
     lines += ["", "## Plots", "", "![anytime curves](anytime.png)", "", "![improvement per repeat](improvement.png)",
               "", "## Data", "",
               "- `trials.csv`: one row per trial (" + ", ".join(TRIAL_COLUMNS) + ")",
@@ -244,12 +294,13 @@ def _markdown(analysis: Analysis, runs: Sequence[RunData], *, title: str, comman
 
 def write_report(runs: Sequence[RunData], out_dir: Path, *, title: str = "Ablation", command: str = "",
                  metric: str = "val_bpb", notes: Sequence[str] = (), alpha: float = 0.05, seed: int = 0,
-                 write_data: bool = True) -> Path:
+                 write_data: bool = True, pairs: Sequence[tuple[str, str]] | None = None,
+                 checkpoints: Sequence[int] = ()) -> Path:
     """Write report.md, the two plots, analysis.json and (unless re-analysing) the CSVs."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    analysis = analyse(runs, alpha=alpha, seed=seed, pairs=pairs, checkpoints=checkpoints)
     if write_data:
         write_csv(runs, out_dir)
-    analysis = analyse(runs, alpha=alpha, seed=seed)
     _plot_curves(analysis, out_dir / "anytime.png", metric)
     _plot_box(runs, analysis, out_dir / "improvement.png", metric)
     (out_dir / "analysis.json").write_text(json.dumps(analysis.to_dict(), indent=1))
