@@ -15,7 +15,8 @@ from .baselines import (
     run_baseline,
     run_baselines,
 )
-from .curves import AnytimeBand, anytime_band, anytime_matrix
+from .checkpoints import Checkpoint
+from .curves import AnytimeBand, SecondsBand, anytime_band, anytime_matrix, seconds_band
 from .groups import GROUP_SETTINGS, GROUPS, WARM_START, group_settings, parse_groups, run_groups
 from .report import Analysis, analyse, read_runs, write_csv, write_report
 from .stats import Comparison, GroupSummary, bootstrap_ci, compare_all, compare_paired, holm, summarise
@@ -24,6 +25,7 @@ __all__ = [
     "Analysis",
     "AnytimeBand",
     "BASELINES",
+    "Checkpoint",
     "CmaEsSearcher",
     "Comparison",
     "GROUPS",
@@ -33,6 +35,7 @@ __all__ = [
     "GROUP_SETTINGS",
     "RandomSearcher",
     "RunData",
+    "SecondsBand",
     "TpeSearcher",
     "TrialRow",
     "WARM_START",
@@ -49,6 +52,7 @@ __all__ = [
     "run_baseline",
     "run_baselines",
     "run_groups",
+    "seconds_band",
     "summarise",
     "write_csv",
     "write_report",

@@ -29,6 +29,9 @@ class TrialRow:
     #: Who proposed it: the trial's ``source`` (``llm``-like ``provider:model``, ``sampler:<name>``,
     #: ``mechanism:<name>`` with what the mechanism was, ``baseline:<method>``).
     source: str = ""
+    #: Seconds from the start of the repeat until this trial's result was recorded: the model's time, the
+    #: engine's and the training's together (None where unknown, as in CSVs written before it was kept).
+    elapsed: float | None = None
 
     @property
     def ran(self) -> bool:
@@ -39,9 +42,10 @@ class TrialRow:
         return self.status == TrialStatus.OK.value and self.metric is not None and math.isfinite(self.metric)
 
     @classmethod
-    def from_trial(cls, trial: Trial, tokens: int | None = None, source: str | None = None) -> TrialRow:
+    def from_trial(cls, trial: Trial, tokens: int | None = None, source: str | None = None,
+                   elapsed: float | None = None) -> TrialRow:
         return cls(trial.index, trial.status.value, trial.metric, trial.decision.value, trial.duration_s, tokens,
-                   thaw(dict(trial.config)), trial.source if source is None else source)
+                   thaw(dict(trial.config)), trial.source if source is None else source, elapsed)
 
 
 @dataclass(frozen=True)
@@ -64,8 +68,11 @@ class RunData:
         object.__setattr__(self, "rows", tuple(sorted(self.rows, key=lambda r: r.index)))
 
     @classmethod
-    def from_trials(cls, arm: str, seed: int, minimize: bool, trials: Iterable[Trial], **usage: Any) -> RunData:
-        return cls(arm, seed, minimize, tuple(TrialRow.from_trial(t) for t in trials), **usage)
+    def from_trials(cls, arm: str, seed: int, minimize: bool, trials: Iterable[Trial],
+                    elapsed: Mapping[int, float] | None = None, **usage: Any) -> RunData:
+        known = elapsed or {}
+        return cls(arm, seed, minimize, tuple(TrialRow.from_trial(t, elapsed=known.get(t.index)) for t in trials),
+                   **usage)
 
     def _better(self, a: float, b: float) -> bool:
         return a < b if self.minimize else a > b
@@ -119,6 +126,19 @@ class RunData:
         if best_row is None or (baseline is not None and not self._better(best_row.metric, baseline)):  # type: ignore[arg-type]
             return "none"
         return best_row.source or "unknown"
+
+    def improvement_by(self, seconds: float) -> float | None:
+        """How much the best metric beat the baseline among the trials recorded within ``seconds`` of the
+        repeat's start (0 before anything beat it); None without a baseline or without recorded times."""
+        baseline = self.baseline
+        if baseline is None or any(row.elapsed is None for row in self.searched()):
+            return None
+        best = baseline
+        for row in self.searched():
+            if row.elapsed is not None and row.elapsed <= seconds and row.ok and row.metric is not None \
+                    and self._better(row.metric, best):
+                best = row.metric
+        return baseline - best if self.minimize else best - baseline
 
     @property
     def improvement(self) -> float | None:

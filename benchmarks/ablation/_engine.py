@@ -9,6 +9,7 @@ ablation works on :class:`RunData` and ``interfaces`` types only.
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,7 @@ def run_engine_repeat(arm: str, settings_data: dict[str, Any], runs_root: str) -
         trials = store.trials(result.run_id)
         tokens, cost = _usage_totals(store.usage(result.run_id))
         kinds = mechanism_kinds(store.mechanism_events(result.run_id))
+        elapsed = seconds_since(store.run(result.run_id).created_at, store.trial_finish_times(result.run_id))
     finally:
         store.close()
     minimize = load_task(settings.task, dict(settings.task_options)).minimize
@@ -69,8 +71,15 @@ def run_engine_repeat(arm: str, settings_data: dict[str, Any], runs_root: str) -
         return f"{trial.source} ({kinds[name]})" if trial.source.startswith("mechanism:") and name in kinds \
             else trial.source
 
-    return RunData(arm, settings.seed, minimize, tuple(TrialRow.from_trial(t, source=source(t)) for t in trials),
+    return RunData(arm, settings.seed, minimize,
+                   tuple(TrialRow.from_trial(t, source=source(t), elapsed=elapsed.get(t.index)) for t in trials),
                    tokens=tokens, cost_usd=cost, seconds=seconds, status=result.status, run_dir=str(result.run_dir))
+
+
+def seconds_since(start: str, times: dict[int, str]) -> dict[int, float]:
+    """Each trial's record time (ISO 8601, as the store writes it) as seconds after the run's creation."""
+    origin = datetime.fromisoformat(start)
+    return {index: (datetime.fromisoformat(at) - origin).total_seconds() for index, at in times.items()}
 
 
 def mechanism_kinds(events: list[dict[str, Any]]) -> dict[str, str]:

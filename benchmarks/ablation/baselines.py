@@ -198,6 +198,7 @@ def run_baseline(method: str, task: Task, executor: Executor, *, trials: int, se
                                 code="baseline-failed")
     searcher.tell(defaults, baseline.metric)
     recorded = [baseline]
+    elapsed = {0: time.monotonic() - started}
     incumbent = baseline
     workers = max(1, int(getattr(executor, "workers", 1)))
     while len(recorded) - 1 < trials:
@@ -212,9 +213,10 @@ def run_baseline(method: str, task: Task, executor: Executor, *, trials: int, se
                            f"{method} search", f"baseline:{method}")
             searcher.tell(config, trial.metric)
             recorded.append(trial)
+            elapsed[trial.index] = time.monotonic() - started
             if keep:
                 incumbent = trial
-    return RunData.from_trials(method, seed, task.minimize, recorded, tokens=0, cost_usd=0.0,
+    return RunData.from_trials(method, seed, task.minimize, recorded, elapsed, tokens=0, cost_usd=0.0,
                                seconds=time.monotonic() - started)
 
 

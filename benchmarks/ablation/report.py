@@ -25,13 +25,13 @@ from interfaces import ConfigError
 
 from ._data import RunData, TrialRow
 from .checkpoints import Checkpoint, at_checkpoints, check_pairs
-from .curves import AnytimeBand, anytime_band
+from .curves import AnytimeBand, SecondsBand, anytime_band, seconds_band, seconds_grid
 from .stats import Comparison, GroupSummary, compare_all, summarise
 
 __all__ = ["TRIAL_COLUMNS", "RUN_COLUMNS", "Analysis", "analyse", "write_csv", "read_runs", "write_report"]
 
 TRIAL_COLUMNS = ("group", "seed", "trial_index", "status", "metric", "decision", "best_so_far", "tokens", "seconds",
-                 "config", "source")
+                 "config", "source", "elapsed")
 RUN_COLUMNS = ("group", "seed", "minimize", "status", "baseline", "best", "improvement", "searched_trials",
                "tokens", "cost_usd", "seconds", "run_dir")
 
@@ -54,7 +54,7 @@ def write_csv(runs: Sequence[RunData], out_dir: Path) -> tuple[Path, Path]:
             for row, best in zip(run.rows, run.best_so_far(), strict=True):
                 writer.writerow([run.arm, run.seed, row.index, row.status, _cell(row.metric), row.decision,
                                  _cell(best), _cell(row.tokens), _cell(row.seconds),
-                                 json.dumps(dict(row.config), sort_keys=True), row.source])
+                                 json.dumps(dict(row.config), sort_keys=True), row.source, _cell(row.elapsed)])
     with runs_path.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(RUN_COLUMNS)
@@ -84,7 +84,7 @@ def read_runs(out_dir: Path) -> list[RunData]:
                 index=int(record["trial_index"]), status=record["status"], metric=_number(record["metric"]),
                 decision=record["decision"], seconds=_number(record["seconds"]) or 0.0,
                 tokens=_number(record["tokens"], int), config=json.loads(record["config"] or "{}"),
-                source=record.get("source", "")))
+                source=record.get("source", ""), elapsed=_number(record.get("elapsed") or "")))
     runs = []
     with runs_path.open(newline="") as handle:
         for record in csv.DictReader(handle):
@@ -106,6 +106,7 @@ class Analysis:
     excluded: tuple[str, ...]  # repeats without a measured baseline, named "arm/seed"
     alpha: float
     checkpoints: tuple[Checkpoint, ...] = ()
+    seconds_curves: tuple[SecondsBand, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -118,6 +119,8 @@ class Analysis:
                         "high": c.high.tolist()} for c in self.curves],
             "excluded": list(self.excluded),
             "checkpoints": [c.to_dict() for c in self.checkpoints],
+            "seconds_curves": [{"arm": c.arm, "n": c.n, "seconds": c.seconds.tolist(), "mean": c.mean.tolist(),
+                                "low": c.low.tolist(), "high": c.high.tolist()} for c in self.seconds_curves],
         }
 
 
@@ -153,7 +156,10 @@ def analyse(runs: Sequence[RunData], *, alpha: float = 0.05, confidence: float =
                    if len(arms) > 1 else ())
     curves = tuple(anytime_band(arm, by_arm[arm], budget, confidence=confidence, seed=seed) for arm in arms)
     at = at_checkpoints(by_arm, checkpoints, pairs=pairs, alpha=alpha, confidence=confidence, seed=seed)
-    return Analysis(arms, budget, summaries, comparisons, curves, excluded, alpha, at)
+    grid = seconds_grid(usable)
+    timed = tuple(band for arm in arms if len(grid)
+                  and (band := seconds_band(arm, by_arm[arm], grid, confidence=confidence, seed=seed)) is not None)
+    return Analysis(arms, budget, summaries, comparisons, curves, excluded, alpha, at, timed)
 
 
 def _plot_curves(analysis: Analysis, path: Path, metric: str) -> None:
@@ -164,6 +170,22 @@ def _plot_curves(analysis: Analysis, path: Path, metric: str) -> None:
     axes.set_xlabel("trials after the baseline")
     axes.set_ylabel(f"improvement in {metric} over the baseline")
     axes.set_title("Anytime improvement: mean with 95% bootstrap band")
+    axes.grid(alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def _plot_seconds(analysis: Analysis, path: Path, metric: str) -> None:
+    figure, axes = plt.subplots(figsize=(7, 4.5))
+    for band in analysis.seconds_curves:
+        axes.plot(band.seconds, band.mean, label=f"{band.arm} (n={band.n})")
+        axes.fill_between(band.seconds, band.low, band.high, alpha=0.2)
+    axes.set_xscale("log")
+    axes.set_xlabel("seconds since the repeat started (model, engine and training; log scale)")
+    axes.set_ylabel(f"improvement in {metric} over the baseline")
+    axes.set_title("Improvement against wall-clock time: mean with 95% bootstrap band")
     axes.grid(alpha=0.3)
     axes.legend()
     figure.tight_layout()
@@ -282,7 +304,14 @@ def _markdown(analysis: Analysis, runs: Sequence[RunData], *, title: str, comman
     if analysis.comparisons and not separated:
         lines += ["", f"**The data cannot separate any two arms at alpha={analysis.alpha}.**"]
     lines += _checkpoint_lines(analysis)
-    lines += ["", "## Plots", "", "![anytime curves](anytime.png)", "", "![improvement per repeat](improvement.png)",
+    lines += ["", "## Plots", "", "![anytime curves](anytime.png)", ""]
+    if analysis.seconds_curves:
+        untimed = [arm for arm in analysis.arms if arm not in {band.arm for band in analysis.seconds_curves}]
+        lines += ["Against wall-clock seconds: the model's time, the engine's and the training's together. The "
+                  "machine's load moves these, not the curves by trials."
+                  + (f" Not shown (no recorded times): {', '.join(untimed)}." if untimed else ""), "",
+                  "![anytime curves by seconds](anytime_seconds.png)", ""]
+    lines += ["![improvement per repeat](improvement.png)",
               "", "## Data", "",
               "- `trials.csv`: one row per trial (" + ", ".join(TRIAL_COLUMNS) + ")",
               "- `runs.csv`: one row per repeat (" + ", ".join(RUN_COLUMNS) + ")",
@@ -303,6 +332,8 @@ def write_report(runs: Sequence[RunData], out_dir: Path, *, title: str = "Ablati
         write_csv(runs, out_dir)
     _plot_curves(analysis, out_dir / "anytime.png", metric)
     _plot_box(runs, analysis, out_dir / "improvement.png", metric)
+    if analysis.seconds_curves:
+        _plot_seconds(analysis, out_dir / "anytime_seconds.png", metric)
     (out_dir / "analysis.json").write_text(json.dumps(analysis.to_dict(), indent=1))
     report = out_dir / "report.md"
     report.write_text(_markdown(analysis, runs, title=title, command=command, metric=metric, notes=notes))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -120,3 +121,66 @@ def test_folders_merge_into_one_report_and_a_repeat_in_two_is_refused(tmp_path):
 def test_merge_without_reanalyse_is_a_config_error(tmp_path):
     result = CliRunner().invoke(app, ["--merge", str(tmp_path), "--out", str(tmp_path / "out")])
     assert result.exit_code == 2 and "bad-config" in result.output
+
+
+# -- against wall-clock seconds ------------------------------------------------------
+def _timed(run, seconds_per_trial):
+    from dataclasses import replace
+
+    return replace(run, rows=tuple(replace(row, elapsed=row.index * seconds_per_trial) for row in run.rows))
+
+
+def test_improvement_by_seconds_counts_only_what_was_recorded_in_time():
+    run = _timed(make_run("W", 0, [1.0, 0.9, 0.6, 0.7, 0.5]), 10.0)
+    assert [run.improvement_by(t) for t in (5, 10, 25, 39, 40)] == pytest.approx([0.0, 0.1, 0.4, 0.4, 0.5])
+    assert make_run("W", 0, [1.0, 0.5]).improvement_by(100) is None  # no recorded times: unknown, not 0
+
+
+def test_a_slow_arm_ahead_by_trials_is_behind_by_seconds(tmp_path):
+    """The model's time is part of the cost: 'late' finds its best at trial 1 but takes 100 s a trial."""
+    runs = []
+    for seed in range(6):
+        runs.append(_timed(make_run("model", seed, [1.0, 0.5 - seed * 1e-3, 0.9, 0.9]), 100.0))
+        runs.append(_timed(make_run("sampler", seed, [1.0, 0.9, 0.8, 0.7 - seed * 1e-3]), 1.0))
+    analysis = analyse(runs)
+    bands = {band.arm: band for band in analysis.seconds_curves}
+    at_ten = {arm: float(np.interp(10.0, band.seconds, band.mean)) for arm, band in bands.items()}
+    assert at_ten["sampler"] > at_ten["model"] == 0.0
+    assert bands["model"].mean[-1] > bands["sampler"].mean[-1]
+    report = write_report(runs, tmp_path).read_text()
+    assert "![anytime curves by seconds](anytime_seconds.png)" in report
+    assert (tmp_path / "anytime_seconds.png").read_bytes()[:4] == b"\x89PNG"
+    again = read_runs(tmp_path)
+    assert [row.elapsed for row in again[0].rows] == [0.0, 100.0, 200.0, 300.0]
+
+
+def test_csvs_without_recorded_times_still_read_and_draw_no_seconds_curve(tmp_path):
+    runs = _early_and_late(4)
+    write_report(runs, tmp_path)
+    for name in ("trials.csv",):
+        lines = (tmp_path / name).read_text().splitlines()
+        (tmp_path / name).write_text("\n".join(line.rsplit(",", 1)[0] for line in lines) + "\n")  # drop 'elapsed'
+    again = read_runs(tmp_path)
+    assert all(row.elapsed is None for run in again for row in run.rows)
+    assert analyse(again).seconds_curves == ()
+    report = write_report(again, tmp_path / "redone").read_text()
+    assert "anytime_seconds.png" not in report
+
+
+def test_a_baseline_repeat_records_when_each_trial_finished():
+    from benchmarks.ablation import run_baseline
+
+    from .fakes import FakeExecutor, FakeTask
+
+    task = FakeTask()
+    run = run_baseline("random", task, FakeExecutor(task), trials=6, seed=3)
+    times = [row.elapsed for row in run.rows]
+    assert all(t is not None and t >= 0 for t in times)
+    assert times == sorted(times) and len(times) == 7
+
+
+def test_engine_record_times_become_seconds_since_the_run_began():
+    from benchmarks.ablation._engine import seconds_since
+
+    times = {0: "2026-01-01T00:00:02.500+00:00", 1: "2026-01-01T00:01:00.000+00:00"}
+    assert seconds_since("2026-01-01T00:00:00.000+00:00", times) == {0: 2.5, 1: 60.0}

@@ -282,6 +282,9 @@ def test_cli_runs_groups_and_baselines_on_a_script_named_on_the_command_line(tmp
     assert {(r["group"], r["seed"]) for r in rows} == {(m, s) for m in ("A", "B", "random") for s in ("0", "1")}
     assert all(float(r["metric"]) > 0 for r in rows if r["status"] == "ok"), "the script's loss was read"
     assert any(r["decision"] == "baseline" and r["status"] == "ok" for r in rows)
+    for arm in ("A", "B", "random"):  # when each trial was recorded, engine repeats and baselines alike
+        times = [float(r["elapsed"]) for r in rows if r["group"] == arm and r["seed"] == "0"]
+        assert times == sorted(times) and times[0] >= 0
     report = (out / "report.md").read_text()
     made_with = report.split("```")[1]
     assert "python -m benchmarks.ablation --task script" in made_with
