@@ -442,8 +442,8 @@ class Run:
             "throughput_metric": check.metric if check is not None else None,
             "fixed_work": check.fixed_work if check is not None else None})
         inner.grid_points = s.grid_points
-        outer = OuterLoop(provider=provider, space=inner.space, metric=task.metric, every=s.outer_every,
-                          record_exchange=record, events=self.events) if "1.5" in s.levels else None
+        outer = OuterLoop(provider=provider, space=inner.space, metric=task.metric, task_name=task.name,
+                          every=s.outer_every, record_exchange=record, events=self.events) if "1.5" in s.levels else None
         try:
             if s.mechanisms:
                 self._activate_library(s.mechanisms, host, registry, store)

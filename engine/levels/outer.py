@@ -1,7 +1,10 @@
 """Level 1.5, the outer loop: adjust the search configuration from the trace.
 
 Every ``every`` inner iterations the model reads a per-parameter summary of
-the trace and answers with an :class:`engine.llm.OuterAnswer`. The answer is
+the trace and answers with an :class:`engine.llm.OuterAnswer`. The request
+starts with the same text as a Level 1 proposal (:func:`engine.levels.prompts.shared_prefix`:
+the instructions, parameters, baseline and trials), so a server's prompt cache
+serves that part to both, and only what is Level 1.5's own comes after it. The answer is
 validated against guard rails before it takes effect: unknown or locked names
 are ignored with a note, freezing never leaves fewer than ``min_active``
 active parameters, and every change is stored as a snapshot with its reason.
@@ -16,6 +19,7 @@ from typing import Any
 from interfaces import RUN_STOPPING_PROVIDER_CODES, AutoresearchError, SearchConfig, SearchSpace, TraceView
 
 from .inner import LoopEvents, ask_announced
+from .prompts import shared_prefix
 from .proposers import by_source
 
 __all__ = ["OuterLoop", "OuterUpdate", "parameter_summary", "apply_outer_answer"]
@@ -75,13 +79,14 @@ def apply_outer_answer(answer: Any, config: SearchConfig, space: SearchSpace) ->
 
 
 class OuterLoop:
-    def __init__(self, *, provider: Any, space: SearchSpace, metric: str, every: int = 5,
+    def __init__(self, *, provider: Any, space: SearchSpace, metric: str, task_name: str, every: int = 5,
                  record_exchange: Callable[[Any], None] | None = None, events: LoopEvents | None = None) -> None:
         if every < 1:
             raise ValueError("the outer loop period must be at least 1 iteration")
         self.provider = provider
         self.space = space
         self.metric = metric
+        self.task_name = task_name
         self.every = every
         self.record_exchange = record_exchange or (lambda exchange: None)
         self.events = events or LoopEvents()
@@ -90,20 +95,23 @@ class OuterLoop:
         return iteration > 0 and iteration % self.every == 0
 
     def messages(self, trace: TraceView, config: SearchConfig) -> tuple[dict[str, str], ...]:
+        system, shared = shared_prefix(task_name=self.task_name, metric=self.metric, minimize=trace.minimize,
+                                       space=self.space, trace=trace, config=config)
         rows = parameter_summary(trace, self.space)
         lines = [f"- {r['name']}: tried {r['tries']}x, kept {r['keeps']}x, values {r['values_tried']}"
                  + ("" if r["best_gain_vs_baseline"] is None else f", best gain {r['best_gain_vs_baseline']:.4f}")
                  for r in rows]
-        system = ("You supervise a hyperparameter search. Read the per-parameter summary and decide "
-                  "which parameters to freeze (tried often, never helped), which to unfreeze, the "
-                  "strategy (explore, exploit or balanced), one sentence of guidance for "
-                  "the next proposals, and who proposes them (keep the current proposer unless the "
-                  "trials by source show a reason).")
         sources = by_source(trace)
         source_line = "; ".join(f"{kind} {row['trials']} trials, {row['kept']} kept"
                                 for kind, row in sorted(sources.items())) or "none yet"
         best = trace.best_metric()
         user = "\n".join([
+            *shared,
+            # Level 1.5's own part, after the text it shares with the proposals.
+            "Not a proposal this time: you supervise the search. From the trials above and the summary "
+            "below, decide which parameters to freeze (tried often, never helped), which to unfreeze, the "
+            "strategy (explore, exploit or balanced), one sentence of guidance for the next proposals, and "
+            "who proposes them (keep the current proposer unless the trials by source show a reason).",
             f"Best {self.metric}: {best:.4f}" if best is not None else f"No {self.metric} yet.",
             f"Trials so far: {len(trace)}; current discard streak: {trace.discard_streak()}.",
             f"Active: {', '.join(config.active)}",

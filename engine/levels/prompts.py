@@ -23,7 +23,8 @@ from typing import Any
 
 from interfaces import ParamKind, ParamSpec, SearchConfig, SearchSpace, TraceView, Trial
 
-__all__ = ["HISTORY_LINES", "HISTORY_STEP", "proposal_messages", "describe_param", "history_lines"]
+__all__ = ["HISTORY_LINES", "HISTORY_STEP", "proposal_messages", "shared_prefix", "describe_param",
+           "history_lines"]
 
 #: The proposal prompt shows at least this many of the latest trials ...
 HISTORY_LINES = 15
@@ -69,18 +70,15 @@ def history_lines(trials: Sequence[Trial], metric: str, limit: int = HISTORY_LIN
     return lines
 
 
-def proposal_messages(
-    *,
-    task_name: str,
-    metric: str,
-    minimize: bool,
-    space: SearchSpace,
-    trace: TraceView,
-    config: SearchConfig,
-    incumbent_config: dict[str, Any],
-    advice: Sequence[str] = (),
-    feedback: Sequence[str] = (),
-) -> tuple[dict[str, str], ...]:
+def shared_prefix(*, task_name: str, metric: str, minimize: bool, space: SearchSpace, trace: TraceView,
+                  config: SearchConfig) -> tuple[str, list[str]]:
+    """The system message and the first user lines of every Level 1 and Level 1.5 request: the
+    instructions, the changeable parameters, the baseline and the trials so far.
+
+    Level 1.5 starts from the same text (:mod:`engine.levels.outer`), so its request reuses what the
+    server cached for the proposal before it, and the proposal after it reuses the Level 1.5 request's
+    prefix in turn; with a prompt of its own, each would evaluate the whole of the other's prompt again.
+    """
     direction = "lower" if minimize else "higher"
     system = (
         f"You tune the hyperparameters of a {task_name} training script. "
@@ -104,6 +102,24 @@ def proposal_messages(
     if history:
         parts.append("Trials so far (changes -> result, decision); do not propose any of these changes again:")
         parts += history
+    return system, parts
+
+
+def proposal_messages(
+    *,
+    task_name: str,
+    metric: str,
+    minimize: bool,
+    space: SearchSpace,
+    trace: TraceView,
+    config: SearchConfig,
+    incumbent_config: dict[str, Any],
+    advice: Sequence[str] = (),
+    feedback: Sequence[str] = (),
+) -> tuple[dict[str, str], ...]:
+    system, parts = shared_prefix(task_name=task_name, metric=metric, minimize=minimize, space=space,
+                                  trace=trace, config=config)
+    changeable = [n for n in config.active if n in space]
     # What changes last.
     # The incumbent's metric, not the best ever measured: a better trial inside the noise was discarded,
     # and the values below are the incumbent's.

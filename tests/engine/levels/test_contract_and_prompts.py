@@ -233,3 +233,50 @@ def test_the_current_best_is_the_incumbent_not_a_better_trial_discarded_inside_t
     user = _user([base, lucky], {})
     assert "Current best loss: 2.0000 (trial #0)" in user and "Current best values: LR=0.01, DEPTH=4" in user
     assert "1.9900" in user.split("Current best")[0]  # the lucky trial is in the list, as discarded
+
+
+def _outer_user(trials, config=None):
+    from engine.levels.outer import OuterLoop
+
+    loop = OuterLoop(provider=None, space=_space(), metric="loss", task_name="quad")
+    config = config or SearchConfig(active=("LR", "DEPTH"), frozen=("ACT", "BIAS"))
+    return loop.messages(TraceView(tuple(trials), minimize=True), config)
+
+
+@given(decisions=st.lists(st.booleans(), min_size=2, max_size=45), depth=st.integers(1, 12))
+@settings(max_examples=40, deadline=None)
+def test_level_one_point_five_reuses_the_proposal_prefix_and_the_next_proposal_reuses_its(decisions, depth):
+    """Level 1.5 comes after a trial: its request shares the previous proposal up to that proposal's last
+    trial line, and the proposal after it shares the Level 1.5 request up to its own last trial line."""
+    from engine.levels.prompts import HISTORY_LINES, HISTORY_STEP
+
+    trials = _trials(decisions)
+    system, before = (m["content"] for m in proposal_messages(
+        task_name="quad", metric="loss", minimize=True, space=_space(),
+        trace=TraceView(tuple(trials[:-1]), minimize=True),
+        config=SearchConfig(active=("LR", "DEPTH"), frozen=("ACT", "BIAS")),
+        incumbent_config=dict(_space().defaults())))
+    outer_system, outer = (m["content"] for m in _outer_user(trials))
+    after = _user(trials, {"DEPTH": depth})
+    assert outer_system == system
+
+    def through_last_trial(text, index):
+        line = text.index(f"#{index} ")
+        return text[: text.index("\n", line) + 1]
+
+    start = lambda n: max(0, n - HISTORY_LINES) - max(0, n - HISTORY_LINES) % HISTORY_STEP  # noqa: E731
+    if start(len(trials) - 1) == start(len(trials)):
+        assert outer.startswith(through_last_trial(before, len(trials) - 2))
+    assert after.startswith(through_last_trial(outer, len(trials) - 1))
+    own = outer[len(through_last_trial(outer, len(trials) - 1)):]
+    assert own.startswith("Not a proposal this time: you supervise the search.")
+    assert "- LR: tried" in own and "Keep at least" in own and "Proposer: llm" in own
+
+
+def test_the_level_one_point_five_request_names_what_it_decides_after_the_shared_text():
+    trials = _trials([True, False, True])
+    system, user = (m["content"] for m in _outer_user(trials))
+    assert system.startswith("You tune the hyperparameters of a quad training script.")
+    shared, own = user.split("Not a proposal this time", 1)
+    assert "Changeable parameters" in shared and "#2 " in shared and "Per parameter" not in shared
+    assert "Frozen: ACT, BIAS" in own and "Active: LR, DEPTH" in own
