@@ -98,6 +98,25 @@ def measure(iterations: int, levels: tuple[str, ...], root: Path) -> dict[str, f
             "trials": len(trials)}
 
 
+def tokens_by_level(calls: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Per level: requests, and per request the median prompt tokens sent, evaluated (not read from the
+    server's cache) and generated, and the mean evaluated (a median hides the few requests after a cache
+    miss, which are what a level that evicts another's prefix costs)."""
+    import statistics
+
+    out: dict[str, dict[str, float]] = {}
+    for level in sorted({str(c["level"]) for c in calls}):
+        rows = [c for c in calls if str(c["level"]) == level]
+        sent = [int(c["prompt_tokens"] or 0) for c in rows]
+        evaluated = [s - int(c["cached_prompt_tokens"] or 0) for s, c in zip(sent, rows, strict=True)]
+        generated = [int(c["completion_tokens"] or 0) for c in rows]
+        out[level] = {"requests": len(rows), "sent_median": statistics.median(sent),
+                      "evaluated_median": statistics.median(evaluated),
+                      "evaluated_mean": statistics.mean(evaluated),
+                      "generated_median": statistics.median(generated)}
+    return out
+
+
 def measure_model(iterations: int, model: str, root: Path, levels: tuple[str, ...] = ("1", "1.5", "2")) -> dict[str, Any]:
     """A default-settings run with the local ``model`` on the surrogate task: where the model's time goes."""
     import statistics
@@ -128,7 +147,8 @@ def measure_model(iterations: int, model: str, root: Path, levels: tuple[str, ..
             "proposal_s_median": statistics.median(propose) if propose else float("nan"),
             "proposal_s_mean": statistics.mean(propose) if propose else float("nan"),
             "prompt_tokens_median": prompt_median, "evaluated_tokens_median": evaluated_median,
-            "cached_share": sum(c for _, c in tokens) / max(1, sum(p for p, _ in tokens))}
+            "cached_share": sum(c for _, c in tokens) / max(1, sum(p for p, _ in tokens)),
+            "tokens_by_level": tokens_by_level(calls)}
 
 
 def _print_model(m: dict[str, Any], model: str, budget: float) -> None:
@@ -143,6 +163,10 @@ def _print_model(m: dict[str, Any], model: str, budget: float) -> None:
           f"{m['proposal_requests']} requests  (target <= 3 s with the 1.5B)")
     print(f"  level1_prompt_tokens: median {m['prompt_tokens_median']:.0f} sent, {m['evaluated_tokens_median']:.0f} "
           f"evaluated; {m['cached_share']:.0%} of all proposal prompt tokens read from the cache")
+    for level, t in m["tokens_by_level"].items():
+        print(f"  level{level}_tokens_per_request: {t['requests']:.0f} requests; median {t['sent_median']:.0f} "
+              f"sent, {t['evaluated_median']:.0f} evaluated (mean {t['evaluated_mean']:.0f}), "
+              f"{t['generated_median']:.0f} generated")
     invalid = ", ".join(m["invalid_codes"]) or "none"
     print(f"  level1_valid_proposals: {m['valid_proposals']} of {m['proposals']} (invalid: {invalid})")
 
