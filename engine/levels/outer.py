@@ -138,7 +138,9 @@ class OuterLoop:
         }
         try:
             reply = ask_announced(self.events, self.provider,
-                                  LLMRequest("outer", self.messages(trace, config), context, "1.5"), outer_answer_for())
+                                  LLMRequest("outer", self.messages(trace, config), context, "1.5"),
+                                  outer_answer_for(tuple(config.active), tuple(config.frozen),
+                                                   max(0, len(config.active) - config.min_active)))
         except AutoresearchError as exc:
             exchange = getattr(exc, "exchange", None)
             if exchange is not None:

@@ -156,15 +156,31 @@ class OuterAnswer(BaseModel):
                     "null keeps the current one.")
 
 
-@functools.lru_cache(maxsize=1)
-def outer_answer_for() -> type[OuterAnswer]:
+def _names(names: tuple[str, ...], most: int, what: str) -> tuple[Any, Any]:
+    """A list field of at most ``most`` of ``names`` (none at all when ``most`` is 0)."""
+    if most <= 0 or not names:
+        return (list[str], Field(max_length=0, description=f"Leave empty: nothing {what} now."))
+    member: Any = Literal[names]
+    return (list[member], Field(max_length=most, description=f"At most {most}, from: {', '.join(names)}."))
+
+
+@functools.lru_cache(maxsize=32)
+def outer_answer_for(active: tuple[str, ...] | None = None, frozen: tuple[str, ...] = (),
+                     most_frozen: int = 0) -> type[OuterAnswer]:
     """:class:`OuterAnswer` as a live request asks for it: guidance and reason of at most
-    ``ASKED_CHARS`` characters. Same class name, like :func:`proposal_answer_for`."""
-    return create_model(
-        "OuterAnswer", __base__=OuterAnswer,
-        guidance=(str, Field(max_length=ASKED_CHARS["guidance"], description="One short sentence of advice, or empty.")),
-        reason=(str, Field(min_length=1, max_length=ASKED_CHARS["reason"], description="One sentence: why.")),
-    )
+    ``ASKED_CHARS`` characters, and, given the ``active`` names, lists that can only name what the
+    answer may change: at most ``most_frozen`` of ``active`` to freeze (the guard rails keep the
+    rest active), and only ``frozen`` names to unfreeze. A grammar-constrained model then cannot
+    freeze what is frozen, unfreeze what is active, or list every parameter in both, as the 1.5B did
+    with the free lists. Same class name, like :func:`proposal_answer_for`."""
+    fields: dict[str, Any] = {
+        "guidance": (str, Field(max_length=ASKED_CHARS["guidance"], description="One short sentence of advice, or empty.")),
+        "reason": (str, Field(min_length=1, max_length=ASKED_CHARS["reason"], description="One sentence: why.")),
+    }
+    if active is not None:
+        fields["freeze"] = _names(active, most_frozen, "can be frozen")
+        fields["unfreeze"] = _names(frozen, len(frozen), "is frozen")
+    return create_model("OuterAnswer", __base__=OuterAnswer, **fields)
 
 
 class PickAnswer(BaseModel):
