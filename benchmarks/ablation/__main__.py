@@ -78,8 +78,9 @@ def main(
     alpha: float = typer.Option(0.05, help="significance level of the verdicts"),
     title: str = typer.Option("Ablation", help="report title"),
     reanalyse: Path | None = typer.Option(None, help="only redo the analysis from DIR's CSV files"),
-    merge: list[Path] = typer.Option([], help="with --reanalyse DIR: DIR's data becomes the repeats of these report "
-                                              "folders together (repeatable; arms run by separate commands)"),
+    merge: list[str] = typer.Option([], help="with --reanalyse DIR: DIR's data becomes the repeats of these report "
+                                              "folders together (repeatable; arms run by separate commands); "
+                                              "DIR::A,B takes only arms A and B of DIR"),
     compare: str = typer.Option("", help="the paired comparisons the report tests, FIRST:SECOND,... (for example "
                                          "W:gp,P:gp); empty: every pair of arms"),
     checkpoints: str = typer.Option("", help="also report and compare every arm after this many trials, "

@@ -23,7 +23,7 @@ from interfaces import ConfigError
 from ._data import RunData
 from .stats import Comparison, GroupSummary, compare_all, summarise
 
-__all__ = ["Checkpoint", "at_checkpoints", "check_pairs", "merge_folders", "parse_checkpoints", "parse_pairs"]
+__all__ = ["Checkpoint", "at_checkpoints", "check_pairs", "merge_folders", "merge_source", "parse_checkpoints", "parse_pairs"]
 
 
 @dataclass(frozen=True)
@@ -93,15 +93,33 @@ def at_checkpoints(by_arm: Mapping[str, Sequence[RunData]], checkpoints: Sequenc
     return tuple(out)
 
 
-def merge_folders(folders: Sequence[Path]) -> list[RunData]:
+def merge_source(text: str) -> tuple[Path, frozenset[str] | None]:
+    """``DIR`` (every arm of that folder) or ``DIR::A,B`` (only arms A and B of it)."""
+    folder, sep, arms = text.partition("::")
+    chosen = frozenset(a.strip() for a in arms.split(",") if a.strip()) if sep else None
+    if sep and not chosen:
+        raise ConfigError(f"name the arms to take after '::', like {folder}::S; got {text!r}", code="bad-merge")
+    return Path(folder), chosen
+
+
+def merge_folders(sources: Sequence[Path | str]) -> list[RunData]:
     """The repeats of several report folders as one data set (arms run by separate commands, for example).
-    A repeat (arm and seed) found in two folders is refused: which one counts would be a silent choice."""
+    A source is a folder, or ``DIR::A,B`` for only those arms of it (a folder that also holds arms rerun
+    elsewhere). A repeat (arm and seed) found in two sources is refused: which one counts would be a
+    silent choice; so is an arm named that its folder does not have."""
     from .report import read_runs
 
     runs: list[RunData] = []
     seen: dict[tuple[str, int], Path] = {}
-    for folder in folders:
-        for run in read_runs(folder):
+    for source in sources:
+        folder, chosen = merge_source(str(source))
+        found = read_runs(folder)
+        missing = sorted((chosen or frozenset()) - {run.arm for run in found})
+        if missing:
+            raise ConfigError(f"no repeats of arm(s) {', '.join(missing)} in {folder}", code="unknown-arm")
+        for run in found:
+            if chosen is not None and run.arm not in chosen:
+                continue
             key = (run.arm, run.seed)
             if key in seen:
                 raise ConfigError(f"repeat {run.arm}/{run.seed} is in both {seen[key]} and {folder}",

@@ -184,3 +184,19 @@ def test_engine_record_times_become_seconds_since_the_run_began():
 
     times = {0: "2026-01-01T00:00:02.500+00:00", 1: "2026-01-01T00:01:00.000+00:00"}
     assert seconds_since("2026-01-01T00:00:00.000+00:00", times) == {0: 2.5, 1: 60.0}
+
+
+def test_a_merge_can_take_only_some_arms_of_a_folder(tmp_path):
+    runs = _early_and_late()
+    write_report(runs, tmp_path / "all")
+    write_report([r for r in runs if r.arm == "late"], tmp_path / "rerun")
+    merged = merge_folders([f"{tmp_path / 'all'}::early,never", tmp_path / "rerun"])
+    assert sorted({(r.arm, r.seed) for r in merged}) == sorted({(r.arm, r.seed) for r in runs})
+    for text, code in ((f"{tmp_path / 'all'}::", "bad-merge"), (f"{tmp_path / 'all'}::gp", "unknown-arm")):
+        with pytest.raises(ConfigError) as caught:
+            merge_folders([text])
+        assert caught.value.code == code
+    result = CliRunner().invoke(app, ["--reanalyse", str(tmp_path / "m"), "--merge", f"{tmp_path / 'all'}::early",
+                                      "--merge", str(tmp_path / "rerun")])
+    assert result.exit_code == 0, result.output
+    assert {r.arm for r in read_runs(tmp_path / "m")} == {"early", "late"}
