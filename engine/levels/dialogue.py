@@ -31,7 +31,7 @@ from .research_prompts import (
     specify_prompt,
 )
 
-__all__ = ["Ask", "DialogueResult", "admission_dict", "rejection_feedback", "run_dialogue", "strip_fences"]
+__all__ = ["Ask", "DialogueResult", "admission_dict", "rejection_feedback", "run_dialogue"]
 
 #: ``ask(purpose, messages, answer_model) -> answer``; it raises AutoresearchError when the request fails.
 Ask = Callable[[str, list[dict[str, str]], Any], Any]
@@ -91,7 +91,7 @@ def run_dialogue(ask: Ask, trace: TraceView, metric: str, facts: Mapping[str, An
     name = f"{spec.name}_{number}" if spec.name in taken else spec.name
     messages += [{"role": "assistant", "content": spec.model_dump_json()},
                  {"role": "user", "content": generate_prompt(spec.hook, spec.class_name)}]
-    source = strip_fences(round_("generate", messages, GenerateAnswer).code)
+    source = round_("generate", messages, GenerateAnswer).code
     admission = None
     attempt = 0
     for attempt in range(1, repairs + 2):
@@ -105,7 +105,7 @@ def run_dialogue(ask: Ask, trace: TraceView, metric: str, facts: Mapping[str, An
         feedback = rejection_feedback(admission)
         on_repair(attempt, feedback)
         messages += [{"role": "assistant", "content": source}, {"role": "user", "content": repair_prompt(feedback)}]
-        source = strip_fences(round_("repair", messages, GenerateAnswer).code)
+        source = round_("repair", messages, GenerateAnswer).code
     if admission is not None and not admission.admitted:
         on_rejection(name, spec.hook, attempt, admission)
     return DialogueResult(name, spec.hook, admission, source, attempt)
@@ -115,17 +115,6 @@ def _save(folder: Path | None, name: str, data: Any) -> None:
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / name).write_text(json.dumps(data, indent=2, default=str))
-
-
-def strip_fences(code: str) -> str:
-    """The code inside a Markdown fence, or the text as it is."""
-    text = code.strip()
-    if text.startswith("```"):
-        lines = text.splitlines()[1:]
-        if lines and lines[-1].strip().startswith("```"):
-            lines = lines[:-1]
-        text = "\n".join(lines)
-    return text.strip() + "\n"
 
 
 def admission_dict(admission: Any, *, brief: bool = False) -> dict[str, Any]:

@@ -8,7 +8,6 @@ they are written for the model.
 from __future__ import annotations
 
 import functools
-import re
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
@@ -47,7 +46,20 @@ if TYPE_CHECKING:
     _HookName = str
 else:
     _HookName = Literal[tuple(HOOKS)]
-_FENCE = re.compile(r"^\s*```[a-zA-Z0-9_+-]*\s*\n(?P<body>.*?)\n\s*```\s*$", re.DOTALL)
+
+
+def strip_fence(code: str) -> str:
+    """The code inside a Markdown fence, or the text as it is, ending in one newline.
+
+    A missing closing fence is no matter: an answer cut at ``max_length`` has none.
+    """
+    text = code.strip()
+    if text.startswith("```"):
+        lines = text.splitlines()[1:]
+        if lines and lines[-1].strip().startswith("```"):
+            lines = lines[:-1]
+        text = "\n".join(lines)
+    return text.strip() + "\n"
 
 
 def _one_line(text: str) -> str:
@@ -269,8 +281,7 @@ class GenerateAnswer(BaseModel):
     @classmethod
     def _without_markdown_fence(cls, code: str) -> str:
         # Models often wrap code in a ```python fence even when told not to.
-        match = _FENCE.match(code)
-        return match.group("body") if match else code
+        return strip_fence(code)
 
 
 class CodeCompletion(BaseModel):

@@ -10,6 +10,7 @@ import mechanism_library
 from benchmarks.broken_transcript import break_first_generation
 from engine.hooks import HookRegistry
 from engine.levels.research import judge
+from engine.llm import GenerateAnswer
 from engine.runner import Run
 from engine.settings import RunSettings
 from engine.store import RunStore
@@ -207,3 +208,11 @@ def test_level2_style_and_samples_are_checked():
         RunSettings(research_style="freestyle")
     with pytest.raises(ConfigError, match="samples"):
         RunSettings(research_samples=0)
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["```python\nX = 1\n```", "  ```\nX = 1\n```  \n", "```python\nX = 1\n", "X = 1", "\nX = 1\n\n"],
+)
+def test_generated_code_loses_its_markdown_fence_closed_or_cut(written):
+    assert GenerateAnswer(code=written).code == "X = 1\n"
