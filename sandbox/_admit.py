@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._parse import parse_stage
 from ._policy import DEFAULT_POLICY, Limits, Policy
@@ -13,9 +13,14 @@ from ._records import Admission, StageResult
 from ._verify import verify_stages
 from ._worker import StaticVerdict, static_check
 
-__all__ = ["admit", "module_name", "SANDBOX_VERSION", "protocol_reference"]
+if TYPE_CHECKING:
+    from interfaces import HookSpec
+
+__all__ = ["admit", "module_name", "SANDBOX_VERSION"]
 
 SANDBOX_VERSION = "0.1.0"
+#: The per-call budget of a mechanism for a Protocol that no hook declares (no hook module gives one).
+_UNDECLARED_BUDGET_S = 2.0
 
 
 def module_name(source: str) -> tuple[str, str]:
@@ -31,13 +36,13 @@ def _reference(obj: Any) -> str:
     return f"{obj.__module__}:{qualname}"
 
 
-def protocol_reference(protocol: Any) -> tuple[str, str | None]:
-    """(protocol name, hook name or None) for a Protocol class or hook name."""
+def _hook_of(protocol: Any) -> tuple[str, HookSpec | None]:
+    """(protocol name, hook spec) for a hook name or Protocol class; a Protocol no hook declares has no spec."""
     try:
         from interfaces import hook_spec
 
         spec = hook_spec(protocol)
-        return spec.protocol.__name__, spec.name
+        return spec.protocol.__name__, spec
     except (ImportError, KeyError):
         if isinstance(protocol, str):
             raise ValueError(f"unknown hook name {protocol!r}") from None
@@ -60,7 +65,8 @@ def admit(source: str, protocol: Any, *, policy: Policy = DEFAULT_POLICY, limits
     point; a callable replaces the hook's suite: it is called with ``build``
     and raises to refuse.
     """
-    protocol_name, hook = protocol_reference(protocol)
+    protocol_name, spec = _hook_of(protocol)
+    hook = spec.name if spec is not None else None
     stages: list[StageResult] = []
 
     def verdict() -> Admission:
@@ -81,16 +87,9 @@ def admit(source: str, protocol: Any, *, policy: Policy = DEFAULT_POLICY, limits
     if not all(s.ok for s in stages):
         return verdict()
     stages.extend(verify_stages(text, name, entry_point=entry_point, policy=policy, limits=limits,
-                                suite=_suite(verify, hook, protocol, limits), call_budget_s=_budget(hook)))
+                                suite=_suite(verify, hook, protocol, limits),
+                                call_budget_s=spec.call_budget_s if spec is not None else _UNDECLARED_BUDGET_S))
     return verdict()
-
-
-def _budget(hook: str | None) -> float:
-    if hook is None:
-        return 2.0
-    from interfaces import hook_spec
-
-    return hook_spec(hook).call_budget_s
 
 
 def _suite(verify: bool | Callable[..., Any], hook: str | None, protocol: Any,

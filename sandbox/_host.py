@@ -75,17 +75,6 @@ class _Loaded:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def _hook_details(protocol: str) -> tuple[Any, str, str, float]:
-    """(Protocol class, hook name, method, budget) of a hook."""
-    from interfaces import HOOKS
-
-    matches = [s for s in HOOKS.values() if protocol in (s.name, s.protocol.__name__)]
-    if not matches:
-        raise KeyError(protocol)
-    spec = matches[0]
-    return spec.protocol, spec.name, spec.method, spec.call_budget_s
-
-
 class MechanismHost:
     """Load admitted mechanisms, each into its own limited process, and call them.
 
@@ -141,16 +130,19 @@ class MechanismHost:
             return LoadResult(False, "", "not-admitted", "only admitted mechanisms can be loaded")
         if hashlib.sha256(admission.source.encode("utf-8", "surrogatepass")).hexdigest() != admission.digest:
             return LoadResult(False, "", "digest-mismatch", "the source does not match the admitted digest")
+        from interfaces import hook_spec
+
         try:
-            protocol, hook, method, budget = _hook_details(admission.protocol)
+            spec = hook_spec(admission.protocol)
         except KeyError:
             return LoadResult(False, "", "unknown-hook", f"{admission.protocol} is not a hook Protocol")
         handle = f"{admission.name}#{next(self._ids)}"
-        process, code, message = self._start(admission, seed, method)
+        process, code, message = self._start(admission, seed, spec.method)
         if process is None:
             return LoadResult(False, handle, code, message)
-        self._loaded[handle] = _Loaded(admission, seed, hook, method, self.limits.call_wall_s or budget,
-                                       return_annotation(protocol, method), process)
+        self._loaded[handle] = _Loaded(admission, seed, spec.name, spec.method,
+                                       self.limits.call_wall_s or spec.call_budget_s,
+                                       return_annotation(spec.protocol, spec.method), process)
         return LoadResult(True, handle, confinement=message)
 
     def call(self, handle: str, *args: Any) -> CallResult:

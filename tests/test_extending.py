@@ -225,7 +225,7 @@ def test_the_files_a_hook_touches_are_the_ones_contributing_lists():
 
 
 def test_the_toy_hook_needs_only_its_module_and_its_registration(gate):
-    assert hook_spec("gate") is gate and hook_spec(gate.protocol) is gate
+    assert hook_spec("gate") is gate and hook_spec(gate.protocol) is gate and hook_spec("ProposalGate") is gate
     assert gate.returns == (str | None) and gate.arguments[1].annotation is SearchConfig
     # The research verdict: a gate that refused nothing did nothing.
     assert judge("gate", 5, 0, True)[0] == "revert" and judge("gate", 5, 2, True)[0] == "keep"

@@ -166,9 +166,13 @@ _BUILT_IN = frozenset(HOOKS)
 
 
 def hook_spec(name_or_protocol: Any) -> HookSpec:
-    """Look a hook up by its short name or its Protocol class."""
+    """Look a hook up by its short name, its Protocol class or that class's name.
+
+    The class's name is what an admission record keeps, so the mechanism host
+    finds the hook of an admitted mechanism here too: one lookup for all.
+    """
     for spec in HOOKS.values():
-        if name_or_protocol in (spec.name, spec.protocol):
+        if name_or_protocol in (spec.name, spec.protocol, spec.protocol.__name__):
             return spec
     known = ", ".join(HOOKS)
     raise KeyError(f"unknown hook {name_or_protocol!r}; known hooks: {known}")
@@ -181,7 +185,7 @@ def register_hook(spec: HookSpec) -> HookSpec:
     instead. Whatever reads :data:`HOOKS` from then on serves it; the Level 2
     dialogue's answer schema is built when ``engine.llm`` is first imported,
     so register before that for it to offer the hook. Raises ValueError when
-    the name or the Protocol's class name is taken (the mechanism host finds a
+    the name or the Protocol's class name is taken (:func:`hook_spec` finds a
     hook by either).
     """
     for known in HOOKS.values():
