@@ -62,7 +62,6 @@ class ActiveMechanism:
     activated_at: int
     calls: int = 0
     effects: int = 0
-    failures: int = 0
     flushed_calls: int = 0
     effect_log: list[dict[str, Any]] = field(default_factory=list)
 
@@ -136,7 +135,6 @@ class HookRegistry:
         mechanism.calls += 1
         result = self.caller.call(mechanism.handle, *args)
         if not getattr(result, "ok", False):
-            mechanism.failures += 1
             self.eject(mechanism, getattr(result, "code", "call-failed"), getattr(result, "message", ""))
             return False, None
         return True, result.value
