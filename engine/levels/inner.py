@@ -48,7 +48,7 @@ from .proposers import next_proposer, pick_messages
 from .samplers import REDRAWS, SamplerSource
 from .throughput import SlowTrial, ThroughputCheck
 
-__all__ = ["InnerLoop", "LoopEvents", "UNREACHABLE_LIMIT", "ask_announced"]
+__all__ = ["InnerLoop", "LoopEvents", "UNREACHABLE_LIMIT", "ask_announced", "ask_recorded"]
 
 #: Level 1 proposals in a row that fail with ``provider-unavailable`` (each after the provider's own
 #: retries) before the run stops with ``provider-unreachable``: a server that is gone does not come back
@@ -95,6 +95,24 @@ def ask_announced(events: LoopEvents, provider: Any, request: Any, response_mode
         raise
     finally:
         events.model_answered(tokens, time.monotonic() - started)
+
+
+def ask_recorded(events: LoopEvents, provider: Any, request: Any, response_model: Any,
+                 record: Callable[[Any], None]) -> Any:
+    """:func:`ask_announced`, and the exchange passed to ``record`` whichever way the request ends.
+
+    A failed request still cost time and tokens, so its exchange (where the error carries one) is
+    recorded like any other before the error goes on.
+    """
+    try:
+        reply = ask_announced(events, provider, request, response_model)
+    except AutoresearchError as exc:
+        exchange = getattr(exc, "exchange", None)
+        if exchange is not None:
+            record(exchange)
+        raise
+    record(reply.exchange)
+    return reply
 
 
 @dataclass
@@ -281,12 +299,12 @@ class InnerLoop:
                                      exclude=tried(n)))
                       for n in changeable) if self.grid_points else ()
         try:
-            reply = ask_announced(self.events, self.provider, LLMRequest("propose", tuple(messages), context, "1"),
-                                  proposal_answer_for(changeable, tuple((n, g) for n, g in grids if g)))
+            reply = ask_recorded(self.events, self.provider, LLMRequest("propose", tuple(messages), context, "1"),
+                                 proposal_answer_for(changeable, tuple((n, g) for n, g in grids if g)),
+                                 self.record_exchange)
         except AutoresearchError as exc:
             return Proposal({}, "", source), self._model_failed(exc)
         self.unreachable_streak = 0
-        self.record_exchange(reply.exchange)
         answer = reply.value
         changes = self.space.coerce({k: (tuple(v) if isinstance(v, list) else v) for k, v in answer.as_changes().items()})
         # Small models often restate unchanged parameters; those entries are not changes.
@@ -296,9 +314,6 @@ class InnerLoop:
 
     def _model_failed(self, exc: AutoresearchError) -> tuple[str, str]:
         """The rejection of a proposal the model could not give; raises when the run cannot go on."""
-        exchange = getattr(exc, "exchange", None)
-        if exchange is not None:
-            self.record_exchange(exchange)
         if exc.code in RUN_STOPPING_PROVIDER_CODES:
             raise exc  # the run cannot go on usefully; it stops cleanly and can resume
         if exc.code == "provider-unavailable":
@@ -338,12 +353,11 @@ class InnerLoop:
                    "candidates": [thaw(c) for c in found]}
         picked_by = f"pick:{config.sampler}"
         try:
-            reply = ask_announced(self.events, self.provider, LLMRequest("pick", messages, context, "1"),
-                                  pick_answer_for(len(found)))
+            reply = ask_recorded(self.events, self.provider, LLMRequest("pick", messages, context, "1"),
+                                 pick_answer_for(len(found)), self.record_exchange)
         except AutoresearchError as exc:
             return Proposal({}, "", picked_by), self._model_failed(exc)
         self.unreachable_streak = 0
-        self.record_exchange(reply.exchange)
         chosen = found[reply.value.choice - 1]
         return Proposal(self.space.coerce(chosen), reply.value.rationale[:300], picked_by), None
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from interfaces import RUN_STOPPING_PROVIDER_CODES, AutoresearchError, SearchConfig, SearchSpace, TraceView
 
-from .inner import LoopEvents, ask_announced
+from .inner import LoopEvents, ask_recorded
 from .prompts import shared_prefix
 from .proposers import by_source
 
@@ -137,16 +137,13 @@ class OuterLoop:
             "minimize": trace.minimize,
         }
         try:
-            reply = ask_announced(self.events, self.provider,
-                                  LLMRequest("outer", self.messages(trace, config), context, "1.5"),
-                                  outer_answer_for(tuple(config.active), tuple(config.frozen),
-                                                   max(0, len(config.active) - config.min_active)))
+            reply = ask_recorded(self.events, self.provider,
+                                 LLMRequest("outer", self.messages(trace, config), context, "1.5"),
+                                 outer_answer_for(tuple(config.active), tuple(config.frozen),
+                                                  max(0, len(config.active) - config.min_active)),
+                                 self.record_exchange)
         except AutoresearchError as exc:
-            exchange = getattr(exc, "exchange", None)
-            if exchange is not None:
-                self.record_exchange(exchange)
             if exc.code in RUN_STOPPING_PROVIDER_CODES:
                 raise
             return OuterUpdate(config, f"Level 1.5 skipped this cycle: {exc.message}", (), False)
-        self.record_exchange(reply.exchange)
         return apply_outer_answer(reply.value, config, self.space)

@@ -28,7 +28,7 @@ from interfaces import RUN_STOPPING_PROVIDER_CODES, AutoresearchError, Combine, 
 
 from ..hooks import HookRegistry
 from .dialogue import admission_dict, run_dialogue
-from .inner import InnerLoop, ask_announced
+from .inner import InnerLoop, ask_recorded
 from .outer import parameter_summary
 
 if TYPE_CHECKING:  # the run and the host are built by the runner; only their types are needed here
@@ -230,7 +230,8 @@ class Research:
 
         def ask(purpose: str, messages: list[dict[str, str]], model: Any) -> Any:
             self.run.events.level_started("2", f"session {number}: round {purpose}")
-            return self._ask_recorded(LLMRequest(purpose, tuple(messages), context, "2"), model).value
+            return ask_recorded(self.run.events, self.provider, LLMRequest(purpose, tuple(messages), context, "2"),
+                                model, self.record).value
 
         def on_rejection(name: str, hook: str, attempt: int, admission: Any) -> None:
             self.store.add_mechanism_event(run_id, name, "rejection", None,
@@ -269,19 +270,6 @@ class Research:
         self._save(folder / "decision.json", {"decision": "activated", "name": spec_name, "hook": result.hook,
                                               "attempts": attempts, "likeness": novelty})
 
-    def _ask_recorded(self, request: Any, model: Any) -> Any:
-        """Ask the provider and store the exchange; a failed request still cost time and tokens, so it is
-        stored like any other before its error goes on."""
-        try:
-            reply = ask_announced(self.run.events, self.provider, request, model)
-        except AutoresearchError as exc:
-            exchange = getattr(exc, "exchange", None)
-            if exchange is not None:
-                self.record(exchange)
-            raise
-        self.record(reply.exchange)
-        return reply
-
     def _session_failed(self, number: int, folder: Path, exc: AutoresearchError) -> None:
         """A session whose model requests failed: recorded, said, and the run goes on (unless it must stop)."""
         if exc.code in RUN_STOPPING_PROVIDER_CODES:
@@ -318,7 +306,7 @@ class Research:
             self.run.events.level_started("2", f"session {number}: fill request {requests[0]} "
                                                f"(of {samples} samples, with their repairs)")
             request = LLMRequest("fill", tuple(messages), fill_context, "2", options=options)
-            reply = self._ask_recorded(request, CodeCompletion)
+            reply = ask_recorded(self.run.events, self.provider, request, CodeCompletion, self.record)
             return reply.value.text, reply.exchange.usage.total_tokens
 
         def on_candidate(candidate: Any) -> None:
