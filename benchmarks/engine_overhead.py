@@ -39,7 +39,7 @@ from unittest import mock
 if TYPE_CHECKING:
     from interfaces import Trial
 
-__all__ = ["SCRIPT", "main", "measure", "measure_model"]
+__all__ = ["SCRIPT", "main", "measure", "measure_model", "tokens_by_level"]
 
 SCRIPT = '''
 import math
