@@ -162,35 +162,34 @@ def analyse(runs: Sequence[RunData], *, alpha: float = 0.05, confidence: float =
     return Analysis(arms, budget, summaries, comparisons, curves, excluded, alpha, at, timed)
 
 
-def _plot_curves(analysis: Analysis, path: Path, metric: str) -> None:
+def _plot_bands(bands: Sequence[tuple[str, int, Any, Any, Any, Any]], path: Path, metric: str, *, xlabel: str,
+                title: str, log_x: bool = False) -> None:
+    """Mean curves with their bootstrap bands, one per arm: ``(arm, n, x, mean, low, high)``."""
     figure, axes = plt.subplots(figsize=(7, 4.5))
-    for band in analysis.curves:
-        axes.plot(band.trials, band.mean, label=f"{band.arm} (n={band.n})")
-        axes.fill_between(band.trials, band.low, band.high, alpha=0.2)
-    axes.set_xlabel("trials after the baseline")
+    for arm, n, x, mean, low, high in bands:
+        axes.plot(x, mean, label=f"{arm} (n={n})")
+        axes.fill_between(x, low, high, alpha=0.2)
+    if log_x:
+        axes.set_xscale("log")
+    axes.set_xlabel(xlabel)
     axes.set_ylabel(f"improvement in {metric} over the baseline")
-    axes.set_title("Anytime improvement: mean with 95% bootstrap band")
+    axes.set_title(title)
     axes.grid(alpha=0.3)
     axes.legend()
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)
+
+
+def _plot_curves(analysis: Analysis, path: Path, metric: str) -> None:
+    _plot_bands([(b.arm, b.n, b.trials, b.mean, b.low, b.high) for b in analysis.curves], path, metric,
+                xlabel="trials after the baseline", title="Anytime improvement: mean with 95% bootstrap band")
 
 
 def _plot_seconds(analysis: Analysis, path: Path, metric: str) -> None:
-    figure, axes = plt.subplots(figsize=(7, 4.5))
-    for band in analysis.seconds_curves:
-        axes.plot(band.seconds, band.mean, label=f"{band.arm} (n={band.n})")
-        axes.fill_between(band.seconds, band.low, band.high, alpha=0.2)
-    axes.set_xscale("log")
-    axes.set_xlabel("seconds since the repeat started (model, engine and training; log scale)")
-    axes.set_ylabel(f"improvement in {metric} over the baseline")
-    axes.set_title("Improvement against wall-clock time: mean with 95% bootstrap band")
-    axes.grid(alpha=0.3)
-    axes.legend()
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+    _plot_bands([(b.arm, b.n, b.seconds, b.mean, b.low, b.high) for b in analysis.seconds_curves], path, metric,
+                xlabel="seconds since the repeat started (model, engine and training; log scale)",
+                title="Improvement against wall-clock time: mean with 95% bootstrap band", log_x=True)
 
 
 def _plot_box(runs: Sequence[RunData], analysis: Analysis, path: Path, metric: str) -> None:
