@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as _dt
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from interfaces import AutoresearchError, ConfigError, SearchConfig, StoreError, Task
 
 from .config_file import write_run_config
+from .history import RunClock, RunHistory
 from .hooks import HookRegistry
 from .levels.acceptance import BuiltinAcceptance
 from .levels.inner import InnerLoop, LoopEvents
@@ -118,6 +120,7 @@ class Run:
         self.events = events or LoopEvents()
         self.resume = resume
         self.stop_reason = ""
+        self._clock: RunClock | None = None
         self._mirrors: list[Any] = []
         self._mirror_errors: dict[str, str] = {}
 
@@ -289,6 +292,9 @@ class Run:
                              model=s.model or "")
         self._mirrors = self._make_mirrors(task)
         try:
+            self._clock = RunClock(store, self.run_id, resumed=self.resume)
+            if self.resume:
+                self.events.run_resumed(RunHistory.read(store, self.run_id))
             write_run_config(self.run_dir, s)
             with contextlib.ExitStack() as stack:
                 provider = stack.enter_context(self._provider(ledger))
@@ -345,6 +351,9 @@ class Run:
             store.set_status(self.run_id, status, note=note)
         except Exception as exc:  # noqa: BLE001 - disk full, read-only: the first error is the one to report
             self.events.message(f"could not record the run as {status}: {exc}")
+        if self._clock is not None:
+            with contextlib.suppress(Exception):  # only the elapsed time a later resume shows depends on it
+                self._clock.save()
 
     def _result(self, store: Any, task: Task, status: str, write_report: Any) -> RunResult:
         report = baseline = best = None
@@ -403,6 +412,8 @@ class Run:
 
     def _loop(self, task: Task, store: Any, provider: Any, executor: Any) -> str:
         s = self.settings
+        clock = self._clock
+        assert clock is not None, "the run's clock starts before its loop"
         record = self._record_exchange(store)
         snapshots = store.config_snapshots(self.run_id)
         config = snapshots[-1][2] if snapshots else initial_search_config(task, s)
@@ -457,6 +468,7 @@ class Run:
             # had already stored: a snapshot, an evaluation, a finished session).
             done = int(store.get_state(self.run_id, "outer_cycle", 0))
             while True:
+                began = time.monotonic()
                 if iteration and iteration % s.outer_every == 0 and iteration < s.iterations:
                     cycle = iteration // s.outer_every
                     if done < cycle:
@@ -469,11 +481,14 @@ class Run:
                 inner.iterate()
                 registry.flush_calls()
                 iteration += 1
-                store.set_state(self.run_id, "iteration", iteration)
+                with store.transaction():
+                    store.set_state(self.run_id, "iteration", iteration)
+                    clock.iteration_done(time.monotonic() - began)
                 self._sync_mirrors(store)
             if research is not None:
                 research.finish(inner)
             self._save_best(task, inner)
+            clock.save()
             store.set_status(self.run_id, "finished")
             return "finished"
         finally:

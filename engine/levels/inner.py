@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from interfaces import (
     RUN_STOPPING_PROVIDER_CODES,
@@ -48,6 +48,9 @@ from .proposers import next_proposer, pick_messages
 from .samplers import REDRAWS, SamplerSource
 from .throughput import SlowTrial, ThroughputCheck
 
+if TYPE_CHECKING:
+    from engine.history import RunHistory
+
 __all__ = ["InnerLoop", "LoopEvents", "UNREACHABLE_LIMIT", "ask_announced", "ask_recorded"]
 
 #: Level 1 proposals in a row that fail with ``provider-unavailable`` (each after the provider's own
@@ -64,7 +67,8 @@ class LoopEvents:
     ``level_started(level, detail)``: the run moves to a step of a level ("1", "1.5", "2"), e.g.
     ``("1", "proposing")``, ``("1.5", "cycle 2")``, ``("2", "session 1: round explore")``.
     ``model_asked(purpose)``: a request to the model begins; ``model_answered(tokens, seconds)``: it ended
-    (``tokens`` 0 when nothing came back).
+    (``tokens`` 0 when nothing came back). ``run_resumed(history)``: a resumed run found this
+    :class:`engine.history.RunHistory` in its store, before it goes on.
     """
 
     trial_started: Callable[[int, Mapping[str, Any], float], None] = lambda i, c, b: None
@@ -74,6 +78,7 @@ class LoopEvents:
     level_started: Callable[[str, str], None] = lambda level, detail: None
     model_asked: Callable[[str], None] = lambda purpose: None
     model_answered: Callable[[int, float], None] = lambda tokens, seconds: None
+    run_resumed: Callable[[RunHistory], None] = lambda history: None
 
 
 def ask_announced(events: LoopEvents, provider: Any, request: Any, response_model: Any) -> Any:
