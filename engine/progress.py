@@ -3,8 +3,10 @@
 The panel says where the run is (iteration N of M, the level and its step), what the model is doing
 (the request running and for how long, or the last answer's tokens and time), how long the run has taken
 and about how long is left (the mean time per iteration so far times the iterations left), and warns when
-the machine's load is above its cores (trials then run slower and measure noisier). :meth:`Progress.render`
-gives the panel as text.
+the machine's load is above its cores (trials then run slower and measure noisier). A resumed run's panel
+starts from what its store holds (:meth:`Progress.restore`): its trials, the iterations done, and the time
+of its earlier sessions, counted into the elapsed time and the pace. :meth:`Progress.render` gives the
+panel as text.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import io
 import os
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group
 from rich.live import Live
@@ -23,6 +25,9 @@ from rich.text import Text
 from interfaces import Decision, Trial, TrialStatus
 
 from .levels.inner import LoopEvents
+
+if TYPE_CHECKING:
+    from .history import RunHistory
 
 __all__ = ["Progress", "duration"]
 
@@ -63,6 +68,9 @@ class Progress:
         self.iteration = 0  # the iteration running, 1-based; 0 before the first
         self.iteration_started_at: float | None = None
         self.iteration_seconds: list[float] = []  # each iteration timed in this process, its cycle work included
+        self.resumed_after: int | None = None  # the iterations a resumed run had done; None for a new run
+        self.earlier_s: float | None = None  # the earlier sessions' time, None when the store did not know it
+        self.earlier_iterations: tuple[float, int] = (0.0, 0)  # their iterations' time, and how many
         self.level = ""
         self.step = ""
         self.asking: tuple[str, float] | None = None  # purpose, when the request began
@@ -73,6 +81,7 @@ class Progress:
         self.ledger = ledger
         self.baseline: float | None = None
         self.best: float | None = None
+        self.best_index: int | None = None
         self.keeps = 0
         self.crashes = 0
         self.rejected = 0
@@ -94,7 +103,17 @@ class Progress:
     def events(self) -> LoopEvents:
         return LoopEvents(trial_started=self.started, trial_finished=self.finished, message=self.message,
                           iteration_started=self.iteration_begun, level_started=self.level_begun,
-                          model_asked=self.model_asked, model_answered=self.model_answered)
+                          model_asked=self.model_asked, model_answered=self.model_answered,
+                          run_resumed=self.restore)
+
+    def restore(self, history: RunHistory) -> None:
+        """Start from what a resumed run did before: its trials counted (not printed again), the iterations
+        done, and its earlier time in the elapsed time and the pace."""
+        for trial in history.trials:
+            self._count(trial)
+        self.iteration = self.resumed_after = history.iterations_done
+        self.earlier_s = history.elapsed_s
+        self.earlier_iterations = (history.iterations_s, history.iterations_timed)
 
     def iteration_begun(self, number: int, total: int) -> None:
         now = self.clock()
@@ -119,6 +138,15 @@ class Progress:
 
     def finished(self, trial: Trial) -> None:
         self.current = None
+        self._count(trial)
+        changes = ", ".join(f"{k}={v}" for k, v in trial.changes.items()) or "(baseline)"
+        result = f"{self.metric}={trial.metric:.4f}" if trial.ok else trial.status.value
+        line = Text(f"#{trial.index:<3} {trial.decision.value:<8} {result:<22} {changes}", style=_STYLE[trial.decision])
+        if trial.reason and not trial.ok:
+            line.append(f"  ({trial.reason[:100]})", style="dim")
+        self.console.print(line)
+
+    def _count(self, trial: Trial) -> None:
         if trial.decision is Decision.BASELINE:
             self.baseline = trial.metric
         if trial.decision is Decision.REJECTED:
@@ -131,13 +159,7 @@ class Progress:
             self.crashes += 1
         metric = trial.metric if trial.ok else None
         if metric is not None and (self.best is None or (metric < self.best if self.minimize else metric > self.best)):
-            self.best = metric
-        changes = ", ".join(f"{k}={v}" for k, v in trial.changes.items()) or "(baseline)"
-        result = f"{self.metric}={trial.metric:.4f}" if trial.ok else trial.status.value
-        line = Text(f"#{trial.index:<3} {trial.decision.value:<8} {result:<22} {changes}", style=_STYLE[trial.decision])
-        if trial.reason and not trial.ok:
-            line.append(f"  ({trial.reason[:100]})", style="dim")
-        self.console.print(line)
+            self.best, self.best_index = metric, trial.index
 
     def message(self, text: str) -> None:
         self.console.print(Text(text, style="magenta"))
@@ -150,15 +172,36 @@ class Progress:
 
     def _where(self) -> str:
         now = self.clock()
-        where = (f"iteration {self.iteration} of {self.iterations}" if self.iteration
-                 else f"before iteration 1 of {self.iterations}")
-        return f"{where} | elapsed {duration(now - self.run_started)} | {self._estimate(now)}"
+        if self.resumed_after is not None and self.iteration == self.resumed_after:
+            where = (f"resumed after iteration {self.iteration} of {self.iterations}" if self.iteration
+                     else f"resumed before iteration 1 of {self.iterations}")
+        elif self.iteration:
+            where = f"iteration {self.iteration} of {self.iterations}"
+            if self.resumed_after is not None:
+                where += f", resumed at iteration {self.resumed_after + 1}"
+        else:
+            where = f"before iteration 1 of {self.iterations}"
+        return f"{where} | {self._elapsed(now)} | {self._estimate(now)}"
+
+    def _elapsed(self, now: float) -> str:
+        session = duration(now - self.run_started)
+        if self.resumed_after is None:
+            return f"elapsed {session}"
+        if self.earlier_s is None:
+            return f"elapsed {session} this session"
+        return f"elapsed {duration(self.earlier_s + now - self.run_started)} ({session} this session)"
 
     def _estimate(self, now: float) -> str:
-        if not self.iteration_seconds or self.iteration_started_at is None:
+        earlier_s, earlier_count = self.earlier_iterations
+        timed = earlier_count + len(self.iteration_seconds)
+        if not timed:
             return "time left: estimate after the first iteration"
-        mean = sum(self.iteration_seconds) / len(self.iteration_seconds)
-        left = mean * (self.iterations - self.iteration + 1) - (now - self.iteration_started_at)
+        # Every iteration timed, in this session and the earlier ones: the same settings, so the same work.
+        mean = (earlier_s + sum(self.iteration_seconds)) / timed
+        if self.iteration_started_at is None:  # resumed, and no iteration begun in this session yet
+            left = mean * (self.iterations - self.iteration)
+        else:
+            left = mean * (self.iterations - self.iteration + 1) - (now - self.iteration_started_at)
         return f"about {duration(max(0.0, left))} left ({duration(mean)} per iteration)"
 
     def _doing(self) -> str:
@@ -189,13 +232,14 @@ class Progress:
         table = Table.grid(padding=(0, 2))
         delta = ""
         if self.best is not None and self.baseline is not None:
-            delta = f" ({self.best - self.baseline:+.4f} vs baseline)"
+            delta = f", {self.best - self.baseline:+.4f} vs baseline"
         tokens = ""
         if self.ledger is not None:
             tokens = f"tokens {self.ledger.total.total_tokens}"
         table.add_row(
             f"trials run {self.ran}",
-            f"best {self.metric} {self.best:.4f}{delta}" if self.best is not None else f"best {self.metric} -",
+            f"best {self.metric} {self.best:.4f} (trial #{self.best_index}{delta})" if self.best is not None
+            else f"best {self.metric} -",
             f"keeps {self.keeps}", f"crashes {self.crashes}", f"rejected {self.rejected}", tokens,
         )
         parts.append(table)
