@@ -281,6 +281,21 @@ def test_on_a_quiet_machine_a_slower_configuration_is_not_flagged(tmp_path, monk
     assert "of the baseline's throughput" not in said
 
 
+def test_without_a_throughput_metric_the_run_says_once_that_slow_trials_cannot_be_flagged(tmp_path, monkeypatch):
+    said, ran, objective, _ = paced_run(tmp_path, monkeypatch)
+    assert objective["throughput_metric"] is None
+    assert said.count("slow trials cannot be flagged") == 1
+    assert "e.g. --throughput-metric items_per_second (the baseline printed it)" in said
+    assert not any(trial.reason.startswith("slow-machine") for trial, _ in ran)
+
+
+def test_a_throughput_metric_the_baseline_never_reports_is_said_once_and_the_run_goes_on(tmp_path, monkeypatch):
+    said, ran, _, _ = paced_run(tmp_path, monkeypatch, "--throughput-metric", "tokens_per_second")
+    assert said.count("throughput-metric-missing: the baseline reported no positive tokens_per_second") == 1
+    assert "it reported items_per_second, loss" in said
+    assert len(ran) > 1 and not any(trial.reason.startswith("slow-machine") for trial, _ in ran)
+
+
 @pytest.mark.parametrize("name, code", [("loss", "throughput-metric-is-objective"),
                                         ("items per second", "bad-metric-name")])
 def test_a_bad_throughput_metric_is_a_one_line_error_before_any_trial(tmp_path, name, code):
