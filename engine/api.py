@@ -166,10 +166,10 @@ def optimize(
         run_id: the run's id (default: ``<task>-<date>-<time>-s<seed>``).
         on_trial: called in this thread with each finished :class:`interfaces.Trial`.
         **settings: any other flag of the command, by its long name with underscores: for a script
-            ``maximize``, ``budget``, ``space``, ``metric_file``, ``noise_repeats``; for ``gpt``
-            ``preset``, ``budget``, ``max_steps``, ``data``; for every task ``max_tokens``,
-            ``max_usd``, ``workers``, ``acceptance``, ``outer_every``, ``research_every``,
-            ``research_style``, ``samples``, ``model``, ``base_url``, ``mlflow_uri``...
+            ``maximize``, ``budget``, ``space``, ``metric_file``, ``throughput_metric``,
+            ``noise_repeats``; for ``gpt`` ``preset``, ``budget``, ``max_steps``, ``data``; for every
+            task ``max_tokens``, ``max_usd``, ``workers``, ``acceptance``, ``outer_every``,
+            ``research_every``, ``research_style``, ``samples``, ``model``, ``base_url``, ``mlflow_uri``...
 
     Returns:
         The finished (or budget-``stopped``) run as a :class:`Study`.

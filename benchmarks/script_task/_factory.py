@@ -16,19 +16,31 @@ __all__ = ["load_script_task", "script_task"]
 
 def script_task(path: str | Path, *, metric: str, minimize: bool = True, metric_file: str | None = None,
                 space_file: str | Path | None = None, budget_s: float = 60.0, noise_repeats: int = 0,
-                metric_regex: str | None = None) -> ScriptTask:
+                metric_regex: str | None = None, throughput_metric: str | None = None) -> ScriptTask:
     """A :class:`ScriptTask` for the script at ``path``; every bad input is an error before a trial runs.
 
     ``metric`` names the objective: the ``metric: value`` line of the output,
     the key of ``metric_file``'s JSON, or the number ``metric_regex`` captures
     (one group, or a group named ``value``: ``bad-metric-regex`` otherwise;
     not together with ``metric_file``: ``conflicting-metric-sources``).
+    ``throughput_metric`` names a line (or JSON key) read the same way as
+    ``metric``'s, measuring work per second, so that trials slowed by a busy
+    machine are flagged (:mod:`engine.levels.throughput`); it must not be the
+    objective itself: ``throughput-metric-is-objective``.
     """
     script = Path(path)
     if not script.is_file():
         raise ConfigError(f"no script at {script}", code="script-not-found")
-    if not metric or not metric.replace("_", "").replace(".", "").replace("-", "").isalnum():
+    if not _plain_name(metric):
         raise ConfigError(f"--metric must be a plain name such as val_loss, got {metric!r}", code="bad-metric-name")
+    if throughput_metric is not None:
+        if not _plain_name(throughput_metric):
+            raise ConfigError("--throughput-metric must be a plain name such as samples_per_second, "
+                              f"got {throughput_metric!r}", code="bad-metric-name")
+        if throughput_metric == metric:
+            raise ConfigError(f"--throughput-metric {throughput_metric} is the metric being optimised; name the "
+                              "line that measures work per second, such as samples_per_second",
+                              code="throughput-metric-is-objective")
     if metric_regex is not None:
         metric_pattern(metric_regex)  # raises ConfigError bad-metric-regex
         if metric_file is not None:
@@ -50,7 +62,7 @@ def script_task(path: str | Path, *, metric: str, minimize: bool = True, metric_
         raise SpaceError("every parameter is excluded; nothing is left to search", code="no-parameters")
     task = ScriptTask(script, name=script.stem, metric=metric, minimize=minimize, overrides=overrides.overrides,
                       locked=overrides.locked, only=only, budget_s=budget_s, grace_s=max(30.0, budget_s),
-                      metric_file=metric_file, metric_regex=metric_regex)
+                      metric_file=metric_file, metric_regex=metric_regex, throughput_metric=throughput_metric)
     if all(spec.locked for spec in task.space()):
         raise SpaceError("every parameter is locked; nothing is left to search (give choices or bounds in --space)",
                          code="no-parameters")
@@ -59,10 +71,16 @@ def script_task(path: str | Path, *, metric: str, minimize: bool = True, metric_
 
 def load_script_task(*, path: str, metric: str, minimize: bool = True, metric_file: str | None = None,
                      space_file: str | None = None, budget_s: float = 60.0, noise_repeats: int = 0,
-                     metric_regex: str | None = None, **extra: Any) -> ScriptTask:
+                     metric_regex: str | None = None, throughput_metric: str | None = None,
+                     **extra: Any) -> ScriptTask:
     """The ``script`` task's factory (an ``autoresearch.tasks`` entry point); every bad input is an error
     before a trial runs."""
     if extra:
         raise ConfigError(f"unknown script-task options: {', '.join(sorted(extra))}")
     return script_task(path, metric=metric, minimize=minimize, metric_file=metric_file, space_file=space_file,
-                       budget_s=budget_s, noise_repeats=noise_repeats, metric_regex=metric_regex)
+                       budget_s=budget_s, noise_repeats=noise_repeats, metric_regex=metric_regex,
+                       throughput_metric=throughput_metric)
+
+
+def _plain_name(name: str) -> bool:
+    return bool(name) and name.replace("_", "").replace(".", "").replace("-", "").isalnum()

@@ -46,7 +46,7 @@ from .acceptance import BuiltinAcceptance
 from .prompts import proposal_messages
 from .proposers import next_proposer, pick_messages
 from .samplers import REDRAWS, SamplerSource
-from .throughput import SlowTrial, ThroughputCheck
+from .throughput import SlowTrial, ThroughputCheck, baseline_notice
 
 if TYPE_CHECKING:
     from engine.history import RunHistory
@@ -213,6 +213,9 @@ class InnerLoop:
                 f"{outcome.log_tail[-1500:]}",
                 code="baseline-failed",
             )
+        notice = baseline_notice(self.throughput, outcome.metrics)
+        if notice is not None:
+            self.events.message(notice)
         return trial
 
     # -- one iteration ---------------------------------------------------------

@@ -16,20 +16,29 @@ What the flag does to the decision (:meth:`ThroughputCheck.keep`): a flagged tri
 discarded stays discarded; one that would be kept is kept only when the task does fixed work, where
 speed changes the wall-clock time but not the metric. Under a time budget a slow machine means fewer
 steps, so a metric measured then is not comparable with the incumbent's and is not kept.
+
+When the rule cannot apply, the run says so once, after its baseline (:func:`baseline_notice`): a task
+without a throughput metric, or a baseline that did not report the one named.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from interfaces import Task
 
-__all__ = ["SLOW_FRACTION", "SLOW_MACHINE", "SlowTrial", "ThroughputCheck", "machine_load"]
+__all__ = ["SLOW_FRACTION", "SLOW_MACHINE", "THROUGHPUT_METRIC_MISSING", "SlowTrial", "ThroughputCheck",
+           "baseline_notice", "machine_load"]
 
 SLOW_FRACTION = 0.7
 SLOW_MACHINE = "slow-machine"
+THROUGHPUT_METRIC_MISSING = "throughput-metric-missing"
+
+# Names that read as work per second, offered when a task names no throughput metric.
+_RATE_NAME = re.compile(r"(per_?s|per_?sec|per_?second|throughput)$", re.IGNORECASE)
 
 
 def machine_load() -> tuple[float, int]:
@@ -104,3 +113,23 @@ class ThroughputCheck:
         if slow is None or not would_keep:
             return would_keep
         return self.fixed_work
+
+
+def baseline_notice(check: ThroughputCheck | None, baseline: Mapping[str, float]) -> str | None:
+    """The one line to say once the baseline reported ``baseline``, when slow trials cannot be flagged.
+
+    None when they can: the task names a throughput metric and the baseline reported a positive
+    value of it. Otherwise the line says why; for a task that names none, it offers the baseline's
+    own metrics whose names read as a rate (``samples_per_second``) for ``--throughput-metric``.
+    """
+    if check is None:
+        rates = sorted(name for name in baseline if _RATE_NAME.search(name))
+        hint = f", e.g. --throughput-metric {rates[0]} (the baseline printed it)" if rates else ""
+        return ("slow trials cannot be flagged: the task names no throughput metric; for a script, "
+                f"--throughput-metric NAME names a printed work-per-second line{hint}")
+    if baseline.get(check.metric, 0.0) > 0:
+        return None
+    reported = ", ".join(sorted(baseline)) or "nothing"
+    return (f"{THROUGHPUT_METRIC_MISSING}: the baseline reported no positive {check.metric} "
+            f"(a '{check.metric}: <number>' line or metric-file key), so slow trials cannot be flagged; "
+            f"it reported {reported}")

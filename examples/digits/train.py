@@ -2,10 +2,12 @@
 
 Everything the search may change is the block of UPPERCASE literals below.
 The script ends by printing greppable `key: value` lines; the engine reads
-the one named by --metric (here val_loss, lower is better).
+the one named by --metric (here val_loss, lower is better), and the one named
+by --throughput-metric (samples_per_second) to tell a trial slowed by a busy
+machine.
 
     python examples/digits/train.py
-    python -m engine.run script examples/digits/train.py --metric val_loss
+    python -m engine.run script examples/digits/train.py --metric val_loss --throughput-metric samples_per_second
 """
 
 import time
@@ -48,10 +50,14 @@ model = MLPClassifier(
     early_stopping=EARLY_STOPPING,
     random_state=SEED,
 )
+fit_started = time.time()
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", ConvergenceWarning)  # a short budget is the point
     model.fit(X_train, y_train)
+fit_seconds = time.time() - fit_started
 train_seconds = time.time() - t0
+# Training examples processed per second of fitting (epochs run x examples): how fast this machine ran.
+samples_per_second = len(X_train) * model.n_iter_ / max(fit_seconds, 1e-9)
 
 proba = model.predict_proba(X_val)
 val_loss = log_loss(y_val, proba, labels=model.classes_)
@@ -61,4 +67,5 @@ num_params = sum(w.size for w in model.coefs_) + sum(b.size for b in model.inter
 print(f"val_loss: {val_loss:.6f}")
 print(f"val_error: {val_error:.6f}")
 print(f"training_seconds: {train_seconds:.3f}")
+print(f"samples_per_second: {samples_per_second:.1f}")
 print(f"num_params: {num_params}")

@@ -183,8 +183,8 @@ def _task_flags(task: str, tmp_path: Path) -> dict:
             (corpus / f"doc{number:02d}.txt").write_text(f"document {number}: " + "a line of text to learn. " * 60)
         return {"preset": "gpu", "budget": 12.0, "max_steps": 50, "data": str(corpus), "noise_repeats": 2}
     space = write(tmp_path / "space.toml", "[params.LEARNING_RATE]\nlow = 0.001\nhigh = 0.1\n")
-    return {"path": str(QUAD), "metric": "loss", "maximize": True, "metric_file": "m.json", "space": str(space),
-            "budget": 30.0, "noise_repeats": 3}
+    return {"path": str(QUAD), "metric": "loss", "maximize": True, "metric_file": "m.json",
+            "throughput_metric": "items_per_second", "space": str(space), "budget": 30.0, "noise_repeats": 3}
 
 
 def _command_line(task: str, flags: dict) -> list[str]:

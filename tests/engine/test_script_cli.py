@@ -223,3 +223,85 @@ def test_mechanism_flags_name_library_mechanisms_and_a_wrong_name_is_one_line(tm
     wrong = invoke(quad_script, "--metric", "loss", "--provider", "heuristic", "--mechanism", "tabu",
                    "--run-dir", tmp_path / "other")
     assert wrong.exit_code == 2 and "[unknown-mechanism]" in wrong.output and "tabu_filter" in wrong.output
+
+
+# The baseline (X = 2.0) runs at 1000 items a second, every other configuration at 300: slow whenever the
+# machine is busy, and on a quiet machine slow by its own configuration.
+PACED_SCRIPT = """
+X = 2.0
+print(f"loss: {(X - 5.0) ** 2:.6f}")
+print(f"items_per_second: {1000.0 if X == 2.0 else 300.0}")
+"""
+PACED_FILE_SCRIPT = """
+import json
+X = 2.0
+json.dump({"loss": (X - 5.0) ** 2, "items_per_second": 1000.0 if X == 2.0 else 300.0}, open("m.json", "w"))
+"""
+BUSY, QUIET = (5.8, 2), (0.4, 2)
+
+
+def paced_run(tmp_path, monkeypatch, *args, load=BUSY, script=PACED_SCRIPT):
+    from engine.levels import throughput
+
+    monkeypatch.setattr(throughput, "machine_load", lambda: load)
+    path = write(tmp_path, "paced.py", script)
+    result = invoke(path, "--metric", "loss", *args, "--provider", "heuristic", "--iterations", "4",
+                    "--levels", "1", "--run-dir", tmp_path / "runs")
+    assert result.exit_code == 0, result.output
+    run_dir = next((tmp_path / "runs").iterdir())
+    store = RunStore.open(run_dir / "run.sqlite")
+    run_id = store.runs()[0].run_id
+    ran = [(trial, store.outcome(run_id, trial.index)) for trial in store.trials(run_id)
+           if trial.decision.value != "rejected"]
+    objective = store.get_state(run_id, "objective")
+    store.close()
+    return " ".join(result.output.split()), ran, objective, run_dir
+
+
+@pytest.mark.parametrize("script, source", [(PACED_SCRIPT, []), (PACED_FILE_SCRIPT, ["--metric-file", "m.json"])])
+def test_a_throughput_metric_is_recorded_and_flags_the_trials_a_busy_machine_slowed(tmp_path, monkeypatch,
+                                                                                   script, source):
+    said, ran, objective, run_dir = paced_run(tmp_path, monkeypatch, *source, "--throughput-metric",
+                                              "items_per_second", script=script)
+    assert objective["throughput_metric"] == "items_per_second" and objective["fixed_work"] is False
+    assert [outcome.metrics["items_per_second"] for _, outcome in ran] == [1000.0] + [300.0] * (len(ran) - 1)
+    slowed = [trial for trial, _ in ran[1:]]
+    assert slowed and all(trial.reason.startswith("slow-machine: ran at 30% ") for trial in slowed)
+    assert not any(trial.decision.value == "keep" for trial in slowed)
+    assert said.count("of the baseline's throughput (load 5.8)") == len(slowed)
+    assert "slow trials cannot be flagged" not in said and "throughput-metric-missing" not in said
+    assert "| items_per_second |" in (run_dir / "report.md").read_text()
+    assert 'throughput-metric = "items_per_second"' in (run_dir / "config.toml").read_text()
+
+
+def test_on_a_quiet_machine_a_slower_configuration_is_not_flagged(tmp_path, monkeypatch):
+    said, ran, _, _ = paced_run(tmp_path, monkeypatch, "--throughput-metric", "items_per_second", load=QUIET)
+    assert len(ran) > 1 and not any(trial.reason.startswith("slow-machine") for trial, _ in ran)
+    assert any(trial.decision.value == "keep" for trial, _ in ran)
+    assert "of the baseline's throughput" not in said
+
+
+def test_without_a_throughput_metric_the_run_says_once_that_slow_trials_cannot_be_flagged(tmp_path, monkeypatch):
+    said, ran, objective, _ = paced_run(tmp_path, monkeypatch)
+    assert objective["throughput_metric"] is None
+    assert said.count("slow trials cannot be flagged") == 1
+    assert "e.g. --throughput-metric items_per_second (the baseline printed it)" in said
+    assert not any(trial.reason.startswith("slow-machine") for trial, _ in ran)
+
+
+def test_a_throughput_metric_the_baseline_never_reports_is_said_once_and_the_run_goes_on(tmp_path, monkeypatch):
+    said, ran, _, _ = paced_run(tmp_path, monkeypatch, "--throughput-metric", "tokens_per_second")
+    assert said.count("throughput-metric-missing: the baseline reported no positive tokens_per_second") == 1
+    assert "it reported items_per_second, loss" in said
+    assert len(ran) > 1 and not any(trial.reason.startswith("slow-machine") for trial, _ in ran)
+
+
+@pytest.mark.parametrize("name, code", [("loss", "throughput-metric-is-objective"),
+                                        ("items per second", "bad-metric-name")])
+def test_a_bad_throughput_metric_is_a_one_line_error_before_any_trial(tmp_path, name, code):
+    script = write(tmp_path, "paced.py", PACED_SCRIPT)
+    result = invoke(script, "--metric", "loss", "--throughput-metric", name, "--provider", "heuristic",
+                    "--run-dir", tmp_path / "runs")
+    assert result.exit_code == 2
+    assert result.output.strip().startswith(f"error [{code}]") and len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "runs").exists()

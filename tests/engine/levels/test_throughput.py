@@ -107,3 +107,12 @@ def test_with_fixed_work_a_slow_trial_is_flagged_but_decided_on_its_metric(tmp_p
     assert [(t.index, t.decision, t.metric) for t in busy] == [(t.index, t.decision, t.metric) for t in quiet]
     assert any(t.decision is Decision.KEEP for t in busy)
     assert all(t.reason.startswith(SLOW_MACHINE) for t in busy if t.ok and t.decision is not Decision.BASELINE)
+
+
+def test_after_the_baseline_the_run_is_told_when_slow_trials_cannot_be_flagged_and_only_then():
+    assert throughput.baseline_notice(check(), {"tokens_per_sec": 1000.0, "loss": 1.0}) is None
+    missing = throughput.baseline_notice(check(), {"tokens_per_sec": 0.0, "loss": 1.0})
+    assert missing is not None and missing.startswith("throughput-metric-missing: the baseline reported no positive "
+                                                      "tokens_per_sec") and missing.endswith("loss, tokens_per_sec")
+    unnamed = throughput.baseline_notice(None, {"loss": 1.0, "num_steps": 100.0})
+    assert unnamed is not None and unnamed.startswith("slow trials cannot be flagged") and "e.g." not in unnamed
