@@ -179,7 +179,7 @@ class Run:
     def _executor(self) -> Any:
         from engine import executors
 
-        root = self.run_dir / "trials"
+        root = RunPaths(self.run_dir).trials
         if self.settings.executor == "ray":
             if self.settings.confine != "none":
                 raise ConfigError("--confine applies to the local executor only", code="bad-confinement")
