@@ -372,8 +372,10 @@ class Run:
         return mirrors
 
     def _sync_mirrors(self, store: Any, *, final: bool = False) -> None:
-        """Bring each copy up to date with the store; a failure is said once (the store is whole, the next
-        sync retries), and a final sync closes the copies."""
+        """Bring each copy up to date with the store; a failure is said, with the code
+        ``<target>-sync-failed``, when the copy starts failing or fails with another kind of error (the
+        store is whole and the next sync retries, so the same error at each sync is said once); a final
+        sync closes the copies."""
         mirrors = self._mirrors
         try:
             trials = store.trials(self.run_id)
@@ -384,11 +386,11 @@ class Run:
             if trials is not None:
                 synced = mirror.sync(trials)
                 said = self._mirror_errors.get(mirror.target)
-                if synced.error and synced.error != said:
-                    self.events.message(f"the {mirror.target} copy of the trials has {synced.total} of "
-                                        f"{len(trials)} ({synced.error}); the store has them all, the next "
-                                        "sync retries")
-                self._mirror_errors[mirror.target] = synced.error
+                if synced.error and synced.error_type != said:
+                    self.events.message(f"[{mirror.target}-sync-failed] the {mirror.target} copy of the trials "
+                                        f"has {synced.total} of {len(trials)} ({synced.error}); the store has "
+                                        "them all, the next sync retries")
+                self._mirror_errors[mirror.target] = synced.error_type
             if final:
                 with contextlib.suppress(Exception):  # releasing a connection pool; nothing is lost
                     mirror.close()

@@ -21,12 +21,14 @@ __all__ = ["Mirror", "MirrorSync"]
 @dataclass(frozen=True)
 class MirrorSync:
     """What one sync of a copy of the trials did: ``added`` trials now, ``total`` in the copy after it,
-    and ``error`` (empty when it worked) saying why it stopped early; the next sync starts over there."""
+    and ``error`` (empty when it worked) saying why it stopped early, ``error_type`` the name of the
+    exception's class; the next sync starts over there."""
 
     target: str
     added: int
     total: int
     error: str = ""
+    error_type: str = ""
 
     @property
     def ok(self) -> bool:
@@ -62,5 +64,6 @@ class Mirror(ABC):
                 self._synced.add(trial.index)
                 added += 1
         except Exception as exc:  # noqa: BLE001 - a copy for other tools; the run's store is the record
-            return MirrorSync(self.target, added, len(self._synced), f"{type(exc).__name__}: {exc}"[:500])
+            return MirrorSync(self.target, added, len(self._synced), f"{type(exc).__name__}: {exc}"[:500],
+                              type(exc).__name__)
         return MirrorSync(self.target, added, len(self._synced))
