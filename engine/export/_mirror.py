@@ -3,7 +3,8 @@
 A copy (:class:`Mirror`) opens its target on the first sync, remembers which trial indices it holds,
 and adds the stored trials it lacks in index order, one at a time. Nothing a copy does may stop a run
 whose store is whole, so a sync never raises: the error is in its :class:`MirrorSync`, and the next
-sync starts over at the first trial still missing.
+sync starts over at the first trial still missing. When the run ends, :meth:`Mirror.finish` gives the
+copy what the run wrote at its end (a copy that keeps only trials has nothing to do).
 """
 
 from __future__ import annotations
@@ -51,6 +52,11 @@ class Mirror(ABC):
     @abstractmethod
     def _add(self, handle: Any, trial: Trial) -> None:
         """Add one stored trial to the opened target."""
+
+    def finish(self, status: str) -> str:
+        """Record that the run ended as ``status`` (``finished``, ``stopped``, ``interrupted`` or
+        ``failed``) after its report was written; never raises: the error, or empty when it worked."""
+        return ""
 
     def sync(self, trials: Iterable[Trial]) -> MirrorSync:
         """Add the trials the copy lacks, in index order; never raises (the error is in the result)."""
