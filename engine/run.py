@@ -64,7 +64,7 @@ PickFromOpt = typer.Option(4, "--pick-from", help="Candidates the sampler offers
 MechanismOpt = typer.Option(None, "--mechanism", help="A library mechanism (a name in mechanism_library, e.g. tabu_filter) active from the baseline on, admitted by the sandbox like any other; repeatable. Chosen by you, not written by Level 2: the report names it so.")
 NewOnlyOpt = typer.Option(False, "--new-only", help="Level 2 splices only mechanisms it wrote itself (likeness below 0.6 to the library and earlier sessions); near copies and copies are recorded and left out.")
 ResearchOpt = typer.Option(2, "--research-every", help="Level 2 runs every this many Level 1.5 cycles.")
-MlflowOpt = typer.Option(None, "--mlflow-uri", help="Also log every trial to this MLflow tracking URI, e.g. sqlite:///mlflow.db (one experiment per run, one MLflow run per trial; needs the mlflow extra).")
+MlflowOpt = typer.Option(None, "--mlflow-uri", help="Also log every trial to this MLflow tracking URI, e.g. sqlite:///mlflow.db (one experiment per run: a parent run with the report, and one nested MLflow run per trial with its script and output; needs the mlflow extra).")
 
 
 def _config_file(ctx: typer.Context, value: Path | None) -> Path | None:

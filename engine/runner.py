@@ -182,7 +182,7 @@ class Run:
     def _executor(self) -> Any:
         from engine import executors
 
-        root = self.run_dir / "trials"
+        root = RunPaths(self.run_dir).trials
         if self.settings.executor == "ray":
             if self.settings.confine != "none":
                 raise ConfigError("--confine applies to the local executor only", code="bad-confinement")
@@ -290,7 +290,7 @@ class Run:
             # a server that does not come up) leaves a failed run that says why and can be resumed.
             store.create_run(self.run_id, task=s.task, settings=s.to_dict(), provider=s.provider,
                              model=s.model or "")
-        self._mirrors = self._make_mirrors(task)
+        self._mirrors = self._make_mirrors(task, store)
         try:
             self._clock = RunClock(store, self.run_id, resumed=self.resume)
             if self.resume:
@@ -358,9 +358,10 @@ class Run:
     def _result(self, store: Any, task: Task, status: str, write_report: Any) -> RunResult:
         report = baseline = best = None
         trials = 0
-        self._sync_mirrors(store, final=True)  # first: the report reads the Optuna copy
+        self._sync_mirrors(store)  # first: the report reads the Optuna copy
         with contextlib.suppress(Exception):  # a report is a convenience; the store holds the run
             report = write_report(store, self.run_id, self.run_dir)
+        self._finish_mirrors(status)
         with contextlib.suppress(Exception):
             trace = store.trace(self.run_id, minimize=task.minimize)
             first, best, trials = trace.baseline(), trace.best_metric(), len(trace)
@@ -369,38 +370,47 @@ class Run:
             store.close()
         return RunResult(self.run_id, self.run_dir, status, baseline, best, trials, report)
 
-    def _make_mirrors(self, task: Task) -> list[Any]:
+    def _make_mirrors(self, task: Task, store: Any) -> list[Any]:
         """The copies of the trials kept beside the store: an Optuna study always, MLflow when asked."""
-        from engine.export import MlflowMirror, OptunaMirror
+        from engine.export import MlflowMirror, OptunaMirror, StoredTrialDetails
 
         mirrors: list[Any] = [OptunaMirror(self.run_dir, self.run_id, space=task.space(), minimize=task.minimize,
                                            metric=task.metric, task=self.settings.task)]
         if self.settings.mlflow_uri:
+            details = StoredTrialDetails(store, self.run_id, RunPaths(self.run_dir).trials)
             mirrors.append(MlflowMirror(self.settings.mlflow_uri, self.run_id, metric=task.metric,
-                                        minimize=task.minimize, task=self.settings.task))
+                                        minimize=task.minimize, task=self.settings.task, details=details,
+                                        run_dir=self.run_dir))
         return mirrors
 
-    def _sync_mirrors(self, store: Any, *, final: bool = False) -> None:
-        """Bring each copy up to date with the store; a failure is said once (the store is whole, the next
-        sync retries), and a final sync closes the copies."""
-        mirrors = self._mirrors
+    def _sync_mirrors(self, store: Any) -> None:
+        """Bring each copy up to date with the store; a failure is said, with the code
+        ``<target>-sync-failed``, when the copy starts failing or fails with another kind of error (the
+        store is whole and the next sync retries, so the same error at each sync is said once)."""
         try:
             trials = store.trials(self.run_id)
         except Exception as exc:  # noqa: BLE001 - the run is ending on a store error already; the copies wait for resume
-            trials = None
             self.events.message(f"the copies of the trials were not brought up to date: {exc}")
-        for mirror in mirrors:
-            if trials is not None:
-                synced = mirror.sync(trials)
-                said = self._mirror_errors.get(mirror.target)
-                if synced.error and synced.error != said:
-                    self.events.message(f"the {mirror.target} copy of the trials has {synced.total} of "
-                                        f"{len(trials)} ({synced.error}); the store has them all, the next "
-                                        "sync retries")
-                self._mirror_errors[mirror.target] = synced.error
-            if final:
-                with contextlib.suppress(Exception):  # releasing a connection pool; nothing is lost
-                    mirror.close()
+            return
+        for mirror in self._mirrors:
+            synced = mirror.sync(trials)
+            said = self._mirror_errors.get(mirror.target)
+            if synced.error and synced.error_type != said:
+                self.events.message(f"[{mirror.target}-sync-failed] the {mirror.target} copy of the trials has "
+                                    f"{synced.total} of {len(trials)} ({synced.error}); the store has them all, "
+                                    "the next sync retries")
+            self._mirror_errors[mirror.target] = synced.error_type
+
+    def _finish_mirrors(self, status: str) -> None:
+        """Give each copy what the run wrote at its end, then close it; a failure is said with the code
+        ``<target>-finish-failed`` (the run directory holds it all; a resume finishes the copy again)."""
+        for mirror in self._mirrors:
+            error = mirror.finish(status)
+            if error:
+                self.events.message(f"[{mirror.target}-finish-failed] the {mirror.target} copy did not get the "
+                                    f"run's report, plot and best script ({error}); the run directory has them")
+            with contextlib.suppress(Exception):  # releasing a connection pool; nothing is lost
+                mirror.close()
 
     def _record_exchange(self, store: Any) -> Any:
         def record(exchange: Any) -> None:

@@ -8,7 +8,7 @@ on this machine and ``RayExecutor`` inside Ray tasks (optional extra).
 from ._classify import OOM_MARKERS, classify, log_tail, match_metric, parse_metrics
 from ._confine import CONFINEMENTS, check_confinement
 from ._environment import ALLOWED_PARENT_VARS, secret_names, trial_environment
-from ._local import LocalExecutor
+from ._local import LocalExecutor, trial_workdirs
 from ._ray import RayExecutor
 from ._run_trial import STDERR_FILE, STDOUT_FILE, limited_argv, run_trial, stop_trials
 from ._supervisor import become_subreaper
@@ -32,4 +32,5 @@ __all__ = [
     "secret_names",
     "stop_trials",
     "trial_environment",
+    "trial_workdirs",
 ]

@@ -12,13 +12,24 @@ from interfaces import Outcome, TrialRequest, TrialStatus
 from ._confine import check_confinement
 from ._run_trial import run_trial, stop_trials
 
-__all__ = ["LocalExecutor", "new_workdir", "guarded_run"]
+__all__ = ["LocalExecutor", "new_workdir", "guarded_run", "trial_workdirs"]
+
+
+def _workdir_prefix(index: int) -> str:
+    return f"trial-{index:05d}-"
 
 
 def new_workdir(root: Path, index: int) -> Path:
     """A fresh directory for trial ``index`` under ``root`` (never reused)."""
     root.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f"trial-{index:05d}-", dir=root))
+    return Path(tempfile.mkdtemp(prefix=_workdir_prefix(index), dir=root))
+
+
+def trial_workdirs(root: Path, index: int) -> list[Path]:
+    """The directories :func:`new_workdir` gave trial ``index`` under ``root``, oldest first: a trial
+    run again after a kill has one per attempt, and the last is the attempt that finished."""
+    found = [path for path in root.glob(f"{_workdir_prefix(index)}*") if path.is_dir()]
+    return sorted(found, key=lambda path: path.stat().st_mtime_ns)
 
 
 def guarded_run(request: TrialRequest, workdir: Path, confine: str = "none") -> Outcome:

@@ -12,6 +12,7 @@ from ._optuna import (
     to_frozen_trial,
 )
 from ._plots import PLOT_KINDS, PlotFile, sync_run, write_plots
+from ._trial_details import StoredTrialDetails, TrialDetails
 
 __all__ = [
     "PLOT_KINDS",
@@ -19,6 +20,8 @@ __all__ = [
     "MlflowMirror",
     "OptunaMirror",
     "PlotFile",
+    "StoredTrialDetails",
+    "TrialDetails",
     "distributions_of",
     "optuna_storage_url",
     "optuna_value",

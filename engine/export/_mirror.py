@@ -3,7 +3,8 @@
 A copy (:class:`Mirror`) opens its target on the first sync, remembers which trial indices it holds,
 and adds the stored trials it lacks in index order, one at a time. Nothing a copy does may stop a run
 whose store is whole, so a sync never raises: the error is in its :class:`MirrorSync`, and the next
-sync starts over at the first trial still missing.
+sync starts over at the first trial still missing. When the run ends, :meth:`Mirror.finish` gives the
+copy what the run wrote at its end (a copy that keeps only trials has nothing to do).
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ __all__ = ["Mirror", "MirrorSync"]
 @dataclass(frozen=True)
 class MirrorSync:
     """What one sync of a copy of the trials did: ``added`` trials now, ``total`` in the copy after it,
-    and ``error`` (empty when it worked) saying why it stopped early; the next sync starts over there."""
+    and ``error`` (empty when it worked) saying why it stopped early, ``error_type`` the name of the
+    exception's class; the next sync starts over there."""
 
     target: str
     added: int
     total: int
     error: str = ""
+    error_type: str = ""
 
     @property
     def ok(self) -> bool:
@@ -50,6 +53,11 @@ class Mirror(ABC):
     def _add(self, handle: Any, trial: Trial) -> None:
         """Add one stored trial to the opened target."""
 
+    def finish(self, status: str) -> str:
+        """Record that the run ended as ``status`` (``finished``, ``stopped``, ``interrupted`` or
+        ``failed``) after its report was written; never raises: the error, or empty when it worked."""
+        return ""
+
     def sync(self, trials: Iterable[Trial]) -> MirrorSync:
         """Add the trials the copy lacks, in index order; never raises (the error is in the result)."""
         added = 0
@@ -62,5 +70,6 @@ class Mirror(ABC):
                 self._synced.add(trial.index)
                 added += 1
         except Exception as exc:  # noqa: BLE001 - a copy for other tools; the run's store is the record
-            return MirrorSync(self.target, added, len(self._synced), f"{type(exc).__name__}: {exc}"[:500])
+            return MirrorSync(self.target, added, len(self._synced), f"{type(exc).__name__}: {exc}"[:500],
+                              type(exc).__name__)
         return MirrorSync(self.target, added, len(self._synced))

@@ -3,13 +3,16 @@
 from ._mechanisms import MechanismSummary, summarise_mechanisms
 from ._plot import plot_progress, running_best
 from ._report import PROGRESS_NAME, REPORT_NAME, write_report
+from ._time import TrialTime, trial_times
 
 __all__ = [
     "PROGRESS_NAME",
     "REPORT_NAME",
     "MechanismSummary",
+    "TrialTime",
     "plot_progress",
     "running_best",
     "summarise_mechanisms",
+    "trial_times",
     "write_report",
 ]

@@ -81,6 +81,11 @@ class RunPaths:
         return self.root / "best_train.py"
 
     @property
+    def trials(self) -> Path:
+        """The executor's root: one working directory per attempt of each trial."""
+        return self.root / "trials"
+
+    @property
     def transcripts(self) -> Path:
         return self.root / "transcripts"
 
