@@ -3,7 +3,8 @@
 One MLflow experiment per engine run, named after it; one MLflow run per trial, named
 ``trial-<index>``, with the trial's configuration as params, its metric (when it ran to one) and
 ``duration_s`` as metrics, and tags ``engine.run_id``, ``engine.trial_index``, ``engine.status``,
-``engine.decision``, ``engine.source`` and ``engine.reason``; the rationale is the run's note.
+``engine.decision``, ``engine.source`` and ``engine.reason`` (and ``engine.remeasure_of`` for a trial that ran
+another trial's configuration again); the rationale is the run's note.
 A trial with a metric ends ``FINISHED``, every other one ``FAILED``.
 
 Like the Optuna copy, :meth:`MlflowMirror.sync` adds the stored trials the experiment lacks and is
@@ -90,6 +91,8 @@ class MlflowMirror(Mirror):
                 "engine.status": trial.status.value, "engine.decision": trial.decision.value,
                 "engine.source": trial.source, "engine.reason": trial.reason[:_TAG_CHARS],
                 "mlflow.note.content": trial.rationale[:_TAG_CHARS]}
+        if trial.remeasure_of is not None:
+            tags["engine.remeasure_of"] = str(trial.remeasure_of)
         run = client.create_run(self._experiment_id, run_name=f"trial-{trial.index}", tags=tags)
         stamp = int(time.time() * 1000)
         metrics = [Metric("duration_s", float(trial.duration_s), stamp, trial.index)]
