@@ -57,6 +57,7 @@ COMMON_FLAGS: dict[str, str] = {
     "sampler": "sampler",
     "warm_start": "warm_start",
     "pick_from": "pick_from",
+    "remeasure_slow": "remeasure_slow",
     "mechanism": "mechanisms",
     "confine": "confine",
     "mlflow_uri": "mlflow_uri",

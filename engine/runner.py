@@ -455,7 +455,7 @@ class Run:
         inner = InnerLoop(task=task, executor=executor, provider=provider, store=store, run_id=self.run_id,
                           registry=registry, acceptance=acceptance, search_config=config,
                           max_rejections=s.max_rejections, events=self.events, record_exchange=record,
-                          seed=s.seed)
+                          seed=s.seed, remeasure_slow=s.remeasure_slow)
         inner.noise_floor = noise
         check = inner.throughput
         store.set_state(self.run_id, "objective", {

@@ -64,6 +64,9 @@ class RunSettings:
     outer_every: int = 5
     research_every: int = 2
     max_rejections: int = 3
+    #: Times a trial flagged ``slow-machine`` under a time budget has its configuration run again, each
+    #: run a trial of its own; the first at normal speed decides (0: never, the flagged trial is not kept).
+    remeasure_slow: int = 1
     #: Values offered per parameter in a proposal's schema (0: any value; None: 8 for the local
     #: model, whose grammar then keeps every proposal in bounds, 0 for other providers).
     value_grid: int | None = None
@@ -120,6 +123,8 @@ class RunSettings:
         if self.sampler not in SAMPLERS:
             raise ConfigError(f"sampler must be one of {', '.join(SAMPLERS)}, got {self.sampler!r}",
                               code="bad-sampler")
+        if int(self.remeasure_slow) < 0:
+            raise ConfigError(f"remeasure-slow must be 0 or more, got {self.remeasure_slow}")
         if int(self.warm_start) < 0:
             raise ConfigError(f"warm-start must be 0 or more, got {self.warm_start}")
         if not 2 <= int(self.pick_from) <= 8:

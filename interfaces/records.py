@@ -125,7 +125,10 @@ class Trial:
 
     ``config`` is the full configuration that ran; ``changes`` is what differed
     from the incumbent it was proposed against. ``metric`` is None unless the
-    trial ran to completion with a finite metric.
+    trial ran to completion with a finite metric. ``remeasure_of`` is the index
+    of the trial whose configuration this one ran again (the same configuration,
+    so the same seed) because that one ran on a busy machine; None for a trial
+    that ran for its own proposal.
     """
 
     index: int
@@ -139,6 +142,7 @@ class Trial:
     source: str = "unknown"
     reason: str = ""
     log_tail: str = ""
+    remeasure_of: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "config", FrozenDict(self.config))
@@ -159,7 +163,9 @@ class Trial:
         return replace(self, decision=Decision(decision))
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """Plain JSON data; ``remeasure_of`` only when set, so a trial run for its own proposal keeps the
+        shape it always had."""
+        data: dict[str, Any] = {
             "index": self.index,
             "config": thaw(self.config),
             "changes": thaw(self.changes),
@@ -172,9 +178,13 @@ class Trial:
             "reason": self.reason,
             "log_tail": self.log_tail,
         }
+        if self.remeasure_of is not None:
+            data["remeasure_of"] = self.remeasure_of
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Trial:
+        remeasure_of = data.get("remeasure_of")
         return cls(
             index=int(data["index"]),
             config=freeze(data["config"]),
@@ -187,4 +197,5 @@ class Trial:
             source=data.get("source", "unknown"),
             reason=data.get("reason", ""),
             log_tail=data.get("log_tail", ""),
+            remeasure_of=None if remeasure_of is None else int(remeasure_of),
         )

@@ -6,7 +6,8 @@ A trial's run has the trial's configuration as params; as metrics its metric (wh
 ``duration_s``, every other number it reported (the GPT task's ``tokens_per_second``, ``num_steps``...)
 and the model work counted with it (``model_calls``, ``model_tokens``, ``model_seconds``); tags
 ``engine.run_id``, ``engine.trial_index``, ``engine.status``, ``engine.decision``, ``engine.source`` and
-``engine.reason``, the rationale as the run's note; and as artefacts ``trial.json`` (the stored record:
+``engine.reason`` (and ``engine.remeasure_of`` for a trial that ran
+another trial's configuration again), the rationale as the run's note; and as artefacts ``trial.json`` (the stored record:
 config, changes, rationale, output tail) and, when the run still has the trial's directory, the
 scripts it ran and ``stdout_tail.txt`` / ``stderr_tail.txt``. A trial with a metric ends ``FINISHED``,
 every other one ``FAILED``. When the engine run ends, its parent run gets ``report.md``,
@@ -138,6 +139,8 @@ class MlflowMirror(Mirror):
                 "mlflow.note.content": trial.rationale[:_TAG_CHARS], "mlflow.parentRunId": self._parent}
         if unloggable:
             tags["engine.metrics_not_logged"] = ", ".join(unloggable)[:_TAG_CHARS]
+        if trial.remeasure_of is not None:
+            tags["engine.remeasure_of"] = str(trial.remeasure_of)
         run = client.create_run(self._experiment_id, run_name=f"trial-{trial.index}", tags=tags)
         run_id = run.info.run_id
         stamp = int(time.time() * 1000)

@@ -17,7 +17,7 @@ A stored trial becomes a ``FrozenTrial`` through Optuna's public API
   a trial stopped part-way, would misstate);
 * ``user_attrs``: ``index`` (the run's trial index, also the Optuna number when indices are
   contiguous), ``status``, ``decision``, ``source``, ``rationale``, ``duration_s``, ``reason`` and
-  ``changes``.
+  ``changes``, and ``remeasure_of`` for a trial that ran another trial's configuration again.
 """
 
 from __future__ import annotations
@@ -114,6 +114,8 @@ def to_frozen_trial(trial: Trial, distributions: Mapping[str, Any]) -> Any:
         "reason": trial.reason,
         "changes": _jsonable(dict(trial.changes)),
     }
+    if trial.remeasure_of is not None:
+        attrs["remeasure_of"] = trial.remeasure_of
     if unmapped:
         attrs["unmapped_params"] = unmapped
     state = optuna.trial.TrialState.COMPLETE if trial.ok else optuna.trial.TrialState.FAIL

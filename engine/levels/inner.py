@@ -46,7 +46,8 @@ from .acceptance import BuiltinAcceptance
 from .prompts import proposal_messages
 from .proposers import next_proposer, pick_messages
 from .samplers import REDRAWS, SamplerSource
-from .throughput import SlowTrial, ThroughputCheck, baseline_notice
+from .throughput import (Remeasured, SlowTrial, ThroughputCheck, awaiting_remeasure, baseline_notice,
+                         is_measured_again)
 
 if TYPE_CHECKING:
     from engine.history import RunHistory
@@ -126,6 +127,7 @@ class _Pending:
     proposal: Proposal
     config: dict[str, Any]
     future: Future[Outcome]
+    remeasure_of: int | None = None  # the first trial of the configuration this run measures again
     started: float = field(default_factory=time.monotonic)
 
 
@@ -145,6 +147,7 @@ class InnerLoop:
         events: LoopEvents | None = None,
         record_exchange: Callable[[Any], None] | None = None,
         seed: int = 0,
+        remeasure_slow: int = 1,
     ) -> None:
         self.task = task
         self.space = task.space()
@@ -162,7 +165,8 @@ class InnerLoop:
         self.noise_floor: float | None = task.noise_floor()
         self.grid_points = 0  # values offered per parameter in the proposal schema; 0: any value
         self.unreachable_streak = 0  # proposals in a row that failed with provider-unavailable
-        self.throughput: ThroughputCheck | None = ThroughputCheck.for_task(task)
+        # ``remeasure_slow``: times a configuration flagged slow-machine under a time budget runs again.
+        self.throughput: ThroughputCheck | None = ThroughputCheck.for_task(task, remeasure=remeasure_slow)
         self.seed = int(seed)  # seeds the Optuna samplers, with each trial's index
         self._samplers: dict[str, SamplerSource] = {}
 
@@ -220,18 +224,29 @@ class InnerLoop:
 
     # -- one iteration ---------------------------------------------------------
     def iterate(self) -> list[Trial]:
-        """Propose, screen and run up to ``workers`` trials; decide them in order."""
-        pending: list[_Pending] = []
-        for _slot in range(self.workers):
-            screened = self._screened_proposal(pending)
+        """Propose, screen and run up to ``workers`` trials; decide them in order.
+
+        A trial flagged ``slow-machine`` under a time budget is measured again (:mod:`.throughput`):
+        its configuration is submitted as a new trial when the flagged one is decided, and decided after
+        the trials begun before it, so decisions stay in index order. A re-measurement uses no iteration
+        of the run's budget: it belongs to the iteration of the trial it measures again. A run killed
+        between a flagged trial and its re-measurement resumes with that iteration's re-measurements
+        alone: the flagged trial is stored, and nothing new is proposed in the cut iteration.
+        """
+        queue: list[_Pending] = [self._submit_again(t) for t in awaiting_remeasure(self.store.trials(self.run_id))]
+        for _slot in range(0 if queue else self.workers):
+            screened = self._screened_proposal(queue)
             if screened is None:
                 break
             index, proposal, config, request = screened
-            pending.append(self._submit(index, proposal, config, request))
+            queue.append(self._submit(index, proposal, config, request))
         finished: list[Trial] = []
-        for item in pending:
-            outcome = item.future.result()
-            finished.append(self._decide_and_store(item, outcome))
+        while queue:
+            item = queue.pop(0)
+            trial = self._decide_and_store(item, item.future.result())
+            finished.append(trial)
+            if is_measured_again(trial):
+                queue.append(self._submit_again(trial))
         return finished
 
     def _screened_proposal(self, pending: list[_Pending]) -> tuple[int, Proposal, dict[str, Any], TrialRequest] | None:
@@ -410,12 +425,20 @@ class InnerLoop:
 
     # -- running and deciding --------------------------------------------------
     def _submit(self, index: int, proposal: Proposal, config: dict[str, Any],
-                request: TrialRequest | None = None) -> _Pending:
+                request: TrialRequest | None = None, remeasure_of: int | None = None) -> _Pending:
         """Run ``config`` as trial ``index``; ``request`` is the one screening built (built here if none)."""
         self.store.begin_trial(self.run_id, index, proposal, config)
         request = self.task.build_trial(index, config) if request is None else replace(request, index=index)
         self.events.trial_started(index, proposal.changes, request.budget_s)
-        return _Pending(index, proposal, config, self.executor.submit(request))
+        return _Pending(index, proposal, config, self.executor.submit(request), remeasure_of)
+
+    def _submit_again(self, trial: Trial) -> _Pending:
+        """Run the configuration of the flagged measurement ``trial`` once more, as a new trial."""
+        first = trial.index if trial.remeasure_of is None else trial.remeasure_of
+        index = self._reserve_index()
+        self.events.level_started("1", f"measuring trial #{first} again as #{index}")
+        proposal = Proposal(trial.changes, trial.rationale, trial.source)
+        return self._submit(index, proposal, dict(trial.config), remeasure_of=first)
 
     def _trial(self, pending: _Pending, outcome: Outcome, decision: Decision) -> Trial:
         return Trial(
@@ -430,6 +453,7 @@ class InnerLoop:
             source=pending.proposal.source,
             reason=outcome.reason,
             log_tail=outcome.log_tail[-2000:],
+            remeasure_of=pending.remeasure_of,
         )
 
     def _decide_and_store(self, pending: _Pending, outcome: Outcome) -> Trial:
@@ -442,21 +466,41 @@ class InnerLoop:
             default = self.acceptance.decide(undecided, incumbent, trace)
             keep, _rule = self.registry.decide(undecided, incumbent, trace, default)
             slow = self._slow(pending.index, outcome, trace)
-            if slow is not None and self.throughput is not None:
+            if self.throughput is not None and (slow is not None or pending.remeasure_of is not None):
+                earlier = self._measurements(pending.remeasure_of, trace)
+                note = Remeasured(pending.index, earlier, slow,
+                                  again=self.throughput.measures_again(slow, len(earlier) + 1))
                 keep = self.throughput.keep(keep, slow)
-                undecided = replace(undecided, reason=slow.reason())
-                self.events.message(slow.line())
+                undecided = replace(undecided, reason=note.reason())
+                self.events.message(note.line())
         trial = undecided.with_decision(Decision.KEEP if keep else Decision.DISCARD)
         self._finish(trial, outcome)
         return trial
 
     def _slow(self, index: int, outcome: Outcome, trace: TraceView) -> SlowTrial | None:
         """The slow-machine flag of a trial that ran (:mod:`.throughput`), against the baseline's outcome."""
-        baseline = trace.baseline()
-        if self.throughput is None or baseline is None:
+        reference = self._baseline_metrics(trace)
+        if self.throughput is None or reference is None:
             return None
-        reference = self.store.outcome(self.run_id, baseline.index)
-        return None if reference is None else self.throughput.slow(index, outcome.metrics, reference.metrics)
+        return self.throughput.slow(index, outcome.metrics, reference)
+
+    def _baseline_metrics(self, trace: TraceView) -> Mapping[str, float] | None:
+        baseline = trace.baseline()
+        reference = self.store.outcome(self.run_id, baseline.index) if baseline is not None else None
+        return None if reference is None else reference.metrics
+
+    def _measurements(self, first: int | None, trace: TraceView) -> tuple[tuple[int, float | None], ...]:
+        """``(index, throughput ratio)`` of each stored measurement of trial ``first``'s configuration."""
+        if first is None or self.throughput is None:
+            return ()
+        reference = self._baseline_metrics(trace)
+        found: list[tuple[int, float | None]] = []
+        for trial in trace.trials:
+            if trial.index == first or trial.remeasure_of == first:
+                outcome = self.store.outcome(self.run_id, trial.index)
+                found.append((trial.index, None if outcome is None or reference is None else
+                              self.throughput.ratio(outcome.metrics, reference)))
+        return tuple(found)
 
     def _finish(self, trial: Trial, outcome: Outcome | None) -> None:
         self.store.finish_trial(self.run_id, trial, outcome)

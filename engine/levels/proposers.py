@@ -10,8 +10,9 @@ Proposal-source mechanisms come first whatever the policy; then:
 * ``alternate``: the two take turns, the sampler first after the warm start;
 * ``pick``: the sampler offers ``pick_from`` candidates, the model picks one.
 
-Trials are counted as they ran (the baseline and rejected proposals are not
-counted), so a run resumed from its store takes the same turn.
+Trials are counted as they ran (the baseline, rejected proposals and the
+re-measurements of trials flagged slow-machine are not counted), so a run
+resumed from its store takes the same turn.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ __all__ = ["by_source", "next_proposer", "pick_messages"]
 
 def next_proposer(config: SearchConfig, trace: TraceView) -> str:
     """``"llm"``, ``"sampler"`` or ``"pick"``: who proposes the next trial under ``config``."""
-    ran = sum(1 for t in trace.ran() if t.decision is not Decision.BASELINE)
+    ran = sum(1 for t in trace.ran() if t.decision is not Decision.BASELINE and t.remeasure_of is None)
     if ran < config.warm_start or config.proposer == "llm":
         return "llm"
     if config.proposer == "alternate":
@@ -38,14 +39,15 @@ def next_proposer(config: SearchConfig, trace: TraceView) -> str:
 
 def by_source(trace: TraceView) -> dict[str, dict[str, int]]:
     """Per kind of source (``llm``, ``sampler:<name>``, ``pick:<name>``, ``mechanism:<name>``): trials that
-    ran and trials kept. Every model's source counts as ``llm``."""
+    ran and trials kept. Every model's source counts as ``llm``. A re-measurement (``remeasure_of``) is no
+    trial of its own here: it counts as its first trial's keep when it is kept."""
     found: dict[str, dict[str, int]] = {}
     for trial in trace.ran():
         if trial.decision is Decision.BASELINE:
             continue
         kind = trial.source if trial.source.startswith(("sampler:", "pick:", "mechanism:")) else "llm"
         row = found.setdefault(kind, {"trials": 0, "kept": 0})
-        row["trials"] += 1
+        row["trials"] += trial.remeasure_of is None
         row["kept"] += trial.decision is Decision.KEEP
     return found
 

@@ -87,6 +87,11 @@ def _result_section(trace: TraceView, in_flight: list[int]) -> list[str]:
         if any(kind.startswith(("sampler:", "pick:")) for kind in sources):
             lines.append("- `sampler:` and `pick:` trials were proposed by an Optuna sampler (`pick:` ones chosen "
                          "among its candidates by the model): engine code, not a Level 2 mechanism")
+    again = [t for t in trace.trials if t.remeasure_of is not None]
+    if again:
+        lines.append(f"- measured again after a `slow-machine` flag (the same configuration, no iteration used): "
+                     f"{', '.join(f'{t.index} (of {t.remeasure_of})' for t in again)}; "
+                     f"kept {sum(t.decision is Decision.KEEP for t in again)}")
     if in_flight:
         lines.append(f"- in flight when last written (re-run on resume): {', '.join(map(str, in_flight))}")
     return lines + ["", f"![progress]({PROGRESS_NAME})", ""]
@@ -104,7 +109,7 @@ def _trials_section(trace: TraceView, times: dict[int, TrialTime], throughput_me
         extra += [f"{time.model_seconds:.1f}", time.model_tokens]
         rows.append(
             [
-                t.index,
+                t.index if t.remeasure_of is None else f"{t.index} (again: {t.remeasure_of})",
                 changes_text(t.changes),
                 t.status.value,
                 metric_text(t.metric),

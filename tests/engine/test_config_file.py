@@ -91,6 +91,7 @@ def test_relative_paths_in_the_file_are_relative_to_the_file(tmp_path):
      "line 5: iterations = 'many' must be a whole number"),
     (CONFIG + "max_usd = 1.0\nmax-usd = 2.0\n", "config-key-repeated", "'max-usd' repeats 'max_usd'"),
     (CONFIG + "seed = = 3\n", "config-file-invalid", "not valid TOML"),
+    (CONFIG + "remeasure-slow = -1\n", "bad-config", "remeasure-slow must be 0 or more, got -1"),
 ])
 def test_a_bad_config_file_is_refused_by_name_before_anything_runs(tmp_path, text, code, words):
     config = write(tmp_path / "run.toml", text)
@@ -171,7 +172,7 @@ _EVERY_FLAG = {"provider": "heuristic", "model": "m", "model_path": "/models/x.g
                "request_timeout": 5.0, "server_threads": 3, "value_grid": 0, "iterations": 7, "levels": "1,1.5",
                "seed": 9, "workers": 2, "executor": "local", "record": "/tmp/t.jsonl", "acceptance": "noise-aware",
                "max_tokens": 100, "max_usd": 1.5, "outer_every": 3, "research_every": 4,
-               "research_style": "fill", "samples": 2, "confine": "none"}
+               "research_style": "fill", "samples": 2, "confine": "none", "remeasure_slow": 2}
 
 
 def _task_flags(task: str, tmp_path: Path) -> dict:

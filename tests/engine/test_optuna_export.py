@@ -61,6 +61,13 @@ def test_a_rejected_proposal_out_of_bounds_is_a_failed_trial_with_the_value_kept
     assert frozen.user_attrs["decision"] == "rejected" and frozen.user_attrs["reason"] == "out of bounds: LR"
 
 
+def test_a_re_measurement_names_the_trial_it_measured_again_and_others_name_none():
+    distributions = distributions_of(SPACE)
+    again = to_frozen_trial(trial(4, {"LR": 0.02}, remeasure_of=3), distributions)
+    first = to_frozen_trial(trial(3, {"LR": 0.02}), distributions)
+    assert again.user_attrs["remeasure_of"] == 3 and "remeasure_of" not in first.user_attrs
+
+
 def _in_space(spec: ParamSpec):
     if spec.kind is ParamKind.FLOAT:
         return st.floats(spec.low, spec.high, allow_nan=False)

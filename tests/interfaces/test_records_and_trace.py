@@ -51,6 +51,13 @@ def test_non_finite_metrics_become_none():
     assert not Outcome(TrialStatus.OK, metric=float("inf")).ok
 
 
+def test_a_re_measurement_keeps_its_link_through_json_and_other_trials_keep_their_shape():
+    again = Trial(7, {"LR": 2.0, "B": 2}, {"LR": 2.0}, TrialStatus.OK, 2.4, Decision.KEEP, remeasure_of=5)
+    assert Trial.from_dict(json.loads(json.dumps(again.to_dict()))) == again
+    first = TRACE.trials[1]
+    assert "remeasure_of" not in first.to_dict() and Trial.from_dict(first.to_dict()).remeasure_of is None
+
+
 def test_records_are_frozen():
     p = Proposal({"LR": 2.0}, "why", "llm")
     with pytest.raises(AttributeError):

@@ -116,8 +116,10 @@ def test_an_unknown_sampler_is_a_config_error():
 def test_the_policy_counts_trials_that_ran(proposer, warm, ran):
     trials = [Trial(0, {}, {}, TrialStatus.OK, 1.0, Decision.BASELINE)]
     trials += [Trial(i, {"X": i}, {"X": i}, TrialStatus.OK, 1.0, Decision.DISCARD) for i in range(1, ran + 1)]
-    # Rejected proposals do not take a turn.
+    # Rejected proposals and re-measurements of a slow trial do not take a turn.
     trials += [Trial(ran + 1, {"X": -1}, {"X": -1}, TrialStatus.REJECTED, None, Decision.REJECTED)]
+    if ran:
+        trials += [Trial(ran + 2, {"X": ran}, {"X": ran}, TrialStatus.OK, 1.0, Decision.KEEP, remeasure_of=ran)]
     who = next_proposer(SearchConfig(active=("X",), min_active=1, proposer=proposer, warm_start=warm),
                         TraceView(tuple(trials)))
     if proposer == "llm" or ran < warm:
@@ -203,6 +205,13 @@ def test_level_one_point_five_switches_the_proposer_with_a_reason_and_it_takes_e
     before = [t for t in trials if t.index < switched[1]]  # the snapshot counts the trials before it
     assert not any(t.source.startswith("sampler:") for t in before)
     assert by_source(TraceView(tuple(trials)))["sampler:gp"]["trials"] >= 1
+
+
+def test_a_re_measurement_is_no_trial_of_its_source_but_its_keep_counts():
+    trials = (Trial(0, {}, {}, TrialStatus.OK, 2.0, Decision.BASELINE),
+              Trial(1, {"X": 1}, {"X": 1}, TrialStatus.OK, 1.9, Decision.DISCARD, source="sampler:gp"),
+              Trial(2, {"X": 1}, {"X": 1}, TrialStatus.OK, 1.0, Decision.KEEP, source="sampler:gp", remeasure_of=1))
+    assert by_source(TraceView(trials)) == {"sampler:gp": {"trials": 1, "kept": 1}}
 
 
 def test_advisors_are_asked_only_on_the_models_turns(tmp_path, quad_script):
