@@ -46,8 +46,14 @@ from .acceptance import BuiltinAcceptance
 from .prompts import proposal_messages
 from .proposers import next_proposer, pick_messages
 from .samplers import REDRAWS, SamplerSource
-from .throughput import (Remeasured, SlowTrial, ThroughputCheck, awaiting_remeasure, baseline_notice,
-                         is_measured_again)
+from .throughput import (
+    Remeasured,
+    SlowTrial,
+    ThroughputCheck,
+    awaiting_remeasure,
+    baseline_notice,
+    is_measured_again,
+)
 
 if TYPE_CHECKING:
     from engine.history import RunHistory
