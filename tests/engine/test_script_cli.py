@@ -261,8 +261,9 @@ def paced_run(tmp_path, monkeypatch, *args, load=BUSY, script=PACED_SCRIPT):
 @pytest.mark.parametrize("script, source", [(PACED_SCRIPT, []), (PACED_FILE_SCRIPT, ["--metric-file", "m.json"])])
 def test_a_throughput_metric_is_recorded_and_flags_the_trials_a_busy_machine_slowed(tmp_path, monkeypatch,
                                                                                    script, source):
+    # Re-measurement off: this test is about the flag; tests/engine/levels/test_throughput.py covers what follows it.
     said, ran, objective, run_dir = paced_run(tmp_path, monkeypatch, *source, "--throughput-metric",
-                                              "items_per_second", script=script)
+                                              "items_per_second", "--remeasure-slow", "0", script=script)
     assert objective["throughput_metric"] == "items_per_second" and objective["fixed_work"] is False
     assert [outcome.metrics["items_per_second"] for _, outcome in ran] == [1000.0] + [300.0] * (len(ran) - 1)
     slowed = [trial for trial, _ in ran[1:]]
