@@ -12,15 +12,9 @@ from engine.progress import Progress, duration
 from engine.runner import Run
 from engine.settings import RunSettings
 
+from .panel_clock import Clock
+
 QUAD = Path(__file__).parent / "data" / "quad.py"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def _progress(clock: Clock, load: float = 0.5, cores: int = 2) -> Progress:

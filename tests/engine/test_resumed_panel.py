@@ -16,15 +16,9 @@ from engine.settings import RunSettings
 from engine.store import RunPaths, RunStore
 from interfaces import Decision
 
+from .panel_clock import Clock
+
 QUAD = Path(__file__).parent / "data" / "quad.py"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def _progress(clock: Clock, iterations: int) -> Progress:
