@@ -58,6 +58,7 @@ COMMON_FLAGS: dict[str, str] = {
     "warm_start": "warm_start",
     "pick_from": "pick_from",
     "remeasure_slow": "remeasure_slow",
+    "overlap": "overlap",
     "mechanism": "mechanisms",
     "confine": "confine",
     "mlflow_uri": "mlflow_uri",

@@ -61,6 +61,7 @@ ProposerOpt = typer.Option("llm", "--proposer", help="Who proposes Level 1's tri
 SamplerOpt = typer.Option("gp", "--sampler", help="The Optuna sampler of --proposer sampler, alternate and pick: gp (GPSampler), tpe, cmaes or random. It is told every trial, whoever proposed it.")
 WarmStartOpt = typer.Option(0, "--warm-start", help="Trials after the baseline that the model proposes whatever --proposer says: its priors, before the sampler has evidence.")
 PickFromOpt = typer.Option(4, "--pick-from", help="Candidates the sampler offers under --proposer pick (2 to 8).")
+OverlapOpt = typer.Option(False, "--overlap/--no-overlap", help="Ask the model for the next proposal while the current trial trains (one trial at a time; with --workers 1): the model's time hides behind training, but that proposal does not see the result of the trial that was training. Use with --server-threads 1 on a 2-core machine so the model and the training do not share a core.")
 RemeasureOpt = typer.Option(1, "--remeasure-slow", help="Under a time budget, run a trial flagged slow-machine (below 70% of the baseline's throughput on an oversubscribed machine) again this many times at most, each run a trial of its own; the first at normal speed decides (0: never; the flagged trial is not kept).")
 MechanismOpt = typer.Option(None, "--mechanism", help="A library mechanism (a name in mechanism_library, e.g. tabu_filter) active from the baseline on, admitted by the sandbox like any other; repeatable. Chosen by you, not written by Level 2: the report names it so.")
 NewOnlyOpt = typer.Option(False, "--new-only", help="Level 2 splices only mechanisms it wrote itself (likeness below 0.6 to the library and earlier sessions); near copies and copies are recorded and left out.")
@@ -263,6 +264,7 @@ def gpt(
     warm_start: int = WarmStartOpt,
     pick_from: int = PickFromOpt,
     remeasure_slow: int = RemeasureOpt,
+    overlap: bool = OverlapOpt,
     mechanism: list[str] | None = MechanismOpt,
     confine: str = ConfineOpt,
     mlflow_uri: str | None = MlflowOpt,
@@ -328,6 +330,7 @@ def script(
     warm_start: int = WarmStartOpt,
     pick_from: int = PickFromOpt,
     remeasure_slow: int = RemeasureOpt,
+    overlap: bool = OverlapOpt,
     mechanism: list[str] | None = MechanismOpt,
     confine: str = ConfineOpt,
     mlflow_uri: str | None = MlflowOpt,

@@ -488,7 +488,10 @@ class Run:
                 if iteration >= s.iterations:
                     break
                 self.events.iteration_started(iteration + 1, s.iterations)
-                inner.iterate()
+                following = iteration + 1
+                # A proposal asked ahead is made under this search config: not across a Level 1.5 / 2 cycle.
+                cycle_next = (outer is not None or research is not None) and following % s.outer_every == 0
+                inner.iterate(ahead=s.overlap and following < s.iterations and not cycle_next)
                 registry.flush_calls()
                 iteration += 1
                 with store.transaction():

@@ -67,6 +67,10 @@ class RunSettings:
     #: Times a trial flagged ``slow-machine`` under a time budget has its configuration run again, each
     #: run a trial of its own; the first at normal speed decides (0: never, the flagged trial is not kept).
     remeasure_slow: int = 1
+    #: Ask the model for the next Level 1 proposal while the current trial trains (one trial at a time):
+    #: the model's time hides behind training, at the cost of the proposal not seeing the result of the
+    #: trial that was training. Off by default: see the README for when it pays on a small machine.
+    overlap: bool = False
     #: Values offered per parameter in a proposal's schema (0: any value; None: 8 for the local
     #: model, whose grammar then keeps every proposal in bounds, 0 for other providers).
     value_grid: int | None = None
@@ -125,6 +129,9 @@ class RunSettings:
                               code="bad-sampler")
         if int(self.remeasure_slow) < 0:
             raise ConfigError(f"remeasure-slow must be 0 or more, got {self.remeasure_slow}")
+        if self.overlap and int(self.workers) != 1:
+            raise ConfigError(f"overlap asks ahead while one trial trains; it needs workers 1, got {self.workers}",
+                              code="bad-config")
         if int(self.warm_start) < 0:
             raise ConfigError(f"warm-start must be 0 or more, got {self.warm_start}")
         if not 2 <= int(self.pick_from) <= 8:

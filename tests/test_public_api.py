@@ -33,7 +33,7 @@ NO_ALL = {
 
 # Public names a module defines but leaves out of ``__all__`` on purpose, with why.
 _CLI_OPTIONS = ("AcceptOpt", "BaseUrlOpt", "BudgetOpt", "ConfigOpt", "ConfineOpt", "ExecutorOpt", "MlflowOpt", "GridOpt", "IterOpt", "LevelModelOpt", "LevelsOpt",
-                "MaxTokensOpt", "MaxUsdOpt", "MechanismOpt", "ModelOpt", "NewOnlyOpt", "ModelPathOpt", "OuterOpt", "PickFromOpt", "ProposerOpt", "ProviderOpt", "RecordOpt", "RemeasureOpt",
+                "MaxTokensOpt", "MaxUsdOpt", "MechanismOpt", "ModelOpt", "NewOnlyOpt", "ModelPathOpt", "OuterOpt", "OverlapOpt", "PickFromOpt", "ProposerOpt", "ProviderOpt", "RecordOpt", "RemeasureOpt",
                 "ReplayOpt", "ResearchOpt", "ResumeOpt", "RunsOpt", "SamplerOpt", "SamplesOpt", "SeedOpt", "StyleOpt", "ThreadsOpt",
                 "TimeoutOpt", "WarmStartOpt", "WorkersOpt")
 UNLISTED: dict[str, dict[str, str]] = {

@@ -51,7 +51,7 @@ FINAL_LR_FRAC = 0.0       # learning rate at the end, as a fraction of the peak
 
 # Run
 SEED = 42
-TIME_BUDGET = 60.0        # seconds of training (evaluation and start-up not counted)
+TIME_BUDGET = 30.0        # seconds of training (evaluation and start-up not counted)
 MAX_STEPS = 0             # > 0: fixed-steps mode, deterministic; TIME_BUDGET is then ignored
 EVAL_TOKENS = 65536       # validation tokens scored at the end
 THREADS = 1               # CPU threads for torch

@@ -17,6 +17,18 @@ after its own retries) is recorded under that code, not as a malformed
 answer, and :data:`UNREACHABLE_LIMIT` such failures in a row stop the run
 with ``provider-unreachable``. Every trial is written to the store the moment
 it is decided.
+
+With ``ahead`` (the run's ``overlap`` setting), the model is asked for the
+next iteration's proposal while this iteration's trial trains, so the model's
+time hides behind the training instead of adding to it. That proposal is
+made from the trace without the training trial's result (it is told the
+trial is running), and it is screened only when it is about to run: its
+changes apply to the incumbent of that moment, and a proposal that has become
+a repeat or invalid is rejected then like any other and the model is asked
+again. It is asked only where the model would propose the next trial anyway
+(the ``llm`` policy, or the warm start): a sampler's turn is fast and should
+see every result. A proposal asked ahead lives in memory only; a run stopped
+before it runs asks again on resume.
 """
 
 from __future__ import annotations
@@ -137,6 +149,15 @@ class _Pending:
     started: float = field(default_factory=time.monotonic)
 
 
+@dataclass(frozen=True)
+class _Ahead:
+    """A proposal asked while the trial before it trained, and what was wrong with it, if anything."""
+
+    proposal: Proposal
+    problem: tuple[str, str] | None
+    asked_during: int  # the index of the trial that was training
+
+
 class InnerLoop:
     def __init__(
         self,
@@ -175,6 +196,8 @@ class InnerLoop:
         self.throughput: ThroughputCheck | None = ThroughputCheck.for_task(task, remeasure=remeasure_slow)
         self.seed = int(seed)  # seeds the Optuna samplers, with each trial's index
         self._samplers: dict[str, SamplerSource] = {}
+        self._ahead: _Ahead | None = None  # the next iteration's proposal, asked while a trial trained
+        self._stop: AutoresearchError | None = None  # a run-stopping failure of the proposal asked ahead
 
     # -- state ---------------------------------------------------------------
     def trace(self) -> TraceView:
@@ -229,8 +252,12 @@ class InnerLoop:
         return trial
 
     # -- one iteration ---------------------------------------------------------
-    def iterate(self) -> list[Trial]:
+    def iterate(self, ahead: bool = False) -> list[Trial]:
         """Propose, screen and run up to ``workers`` trials; decide them in order.
+
+        ``ahead``: while the (single) trial trains, ask the model for the next iteration's proposal
+        (see the module docstring); the caller passes it when another Level 1 iteration follows with
+        the same search config.
 
         A trial flagged ``slow-machine`` under a time budget is measured again (:mod:`.throughput`):
         its configuration is submitted as a new trial when the flagged one is decided, and decided after
@@ -239,13 +266,26 @@ class InnerLoop:
         between a flagged trial and its re-measurement resumes with that iteration's re-measurements
         alone: the flagged trial is stored, and nothing new is proposed in the cut iteration.
         """
+        if self._stop is not None:
+            stop, self._stop = self._stop, None
+            raise stop
         queue: list[_Pending] = [self._submit_again(t) for t in awaiting_remeasure(self.store.trials(self.run_id))]
         for _slot in range(0 if queue else self.workers):
-            screened = self._screened_proposal(queue)
+            feedback: list[str] = []
+            screened = self._taken_ahead(queue, feedback) if self._ahead is not None else None
+            screened = screened or self._screened_proposal(queue, feedback)
             if screened is None:
                 break
             index, proposal, config, request = screened
             queue.append(self._submit(index, proposal, config, request))
+        self._ahead = None
+        if ahead and len(queue) == 1 and self._model_proposes_next():
+            try:
+                self._ahead = self._asked_ahead(queue[0])
+            except AutoresearchError as exc:
+                # A failure that stops the run belongs to the next iteration, whose proposal it was: this
+                # iteration's trial is decided and stored, and the run stops where the next one begins.
+                self._stop = exc
         finished: list[Trial] = []
         while queue:
             item = queue.pop(0)
@@ -255,8 +295,49 @@ class InnerLoop:
                 queue.append(self._submit_again(trial))
         return finished
 
-    def _screened_proposal(self, pending: list[_Pending]) -> tuple[int, Proposal, dict[str, Any], TrialRequest] | None:
-        feedback: list[str] = [
+    def _model_proposes_next(self) -> bool:
+        """Whether the model (not a sampler) proposes the trial after the one now training."""
+        config = self.search_config
+        if config.proposer == "llm":
+            return True
+        ran = sum(1 for t in self.trace().ran() if t.decision is not Decision.BASELINE and t.remeasure_of is None)
+        return ran + 1 < config.warm_start  # the training trial will have run by then
+
+    def _asked_ahead(self, training: _Pending) -> _Ahead:
+        """The next proposal, asked while ``training`` runs; screened when it is taken."""
+        trace = self.trace()
+        current = self.incumbent_config(trace)
+        self.registry.trial_index = self._reserve_index()
+        self.events.level_started("1", f"proposing the next trial while #{training.index} trains")
+        feedback = [f"#{training.index} {dict(training.proposal.changes)} is training now; its result is not "
+                    "known yet; propose something else"]
+        proposal, problem = self._proposal(trace, current, feedback)
+        self.events.level_started("1", f"training trial #{training.index}")
+        return _Ahead(proposal, problem, training.index)
+
+    def _taken_ahead(self, pending: list[_Pending],
+                     feedback: list[str]) -> tuple[int, Proposal, dict[str, Any], TrialRequest] | None:
+        """The proposal asked ahead, screened against the trace as it is now; None (its rejection stored
+        and its reason added to ``feedback``) when it no longer passes."""
+        ahead, self._ahead = self._ahead, None
+        assert ahead is not None
+        trace = self.trace()
+        current = self.incumbent_config(trace)
+        index = self._reserve_index()
+        self.registry.trial_index = index
+        screened = ahead.problem if ahead.problem is not None else \
+            self._screen(ahead.proposal, trace, current, pending)
+        if isinstance(screened, TrialRequest):
+            return index, ahead.proposal, dict(current, **ahead.proposal.changes), screened
+        code, reason = screened
+        self._reject(index, ahead.proposal, current, code,
+                     f"{reason} (proposed while #{ahead.asked_during} trained)")
+        feedback.append(reason)
+        return None
+
+    def _screened_proposal(self, pending: list[_Pending],
+                           feedback: list[str] | None = None) -> tuple[int, Proposal, dict[str, Any], TrialRequest] | None:
+        feedback = list(feedback or []) + [
             f"#{p.index} {dict(p.proposal.changes)} is already running; propose something else"
             for p in pending
         ]
