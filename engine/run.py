@@ -362,7 +362,7 @@ def plots(
     run_dir: Path = RunsOpt,
     out: Path | None = typer.Option(None, "--out", help="Folder for the plots (default: the run directory)."),
 ) -> None:
-    """Write Optuna's plots of a run (history, parameter importances, parallel coordinates), HTML and PNG."""
+    """Write Optuna's plots of a run (history, parameter importances, parallel coordinates, the contour over the two most important parameters), HTML and PNG."""
     from .export import write_plots
 
     try:
