@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from interfaces import StoreError
+from interfaces import StoreError, Trial
 
 from ..report import MIN_IMPORTANCE_TRIALS
 from ..store import RunPaths, RunStore
@@ -75,9 +76,17 @@ def sync_run(run_dir: str | Path) -> MirrorSync:
     with RunStore.open(paths.store) as store:
         info = _single_run(store, run_dir)
         trials = store.trials(info.run_id)
+        outcomes = {t.index: store.outcome(info.run_id, t.index) for t in trials}
     task = load_task(info.task, **dict(info.settings.get("task_options") or {}))
+
+    def reported(trial: Trial) -> Mapping[str, float]:
+        outcome = outcomes.get(trial.index)
+        return outcome.metrics if outcome is not None else {}
+
     mirror = OptunaMirror(run_dir, info.run_id, space=task.space(), minimize=task.minimize,
-                          metric=task.metric, task=info.task)
+                          metric=task.metric, task=info.task,
+                          throughput_metric=getattr(task, "throughput_metric", None),
+                          steps_metric=getattr(task, "steps_metric", None), reported=reported)
     try:
         return mirror.sync(trials)
     finally:

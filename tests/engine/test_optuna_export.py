@@ -77,6 +77,15 @@ def test_a_re_measurement_names_the_trial_it_measured_again_and_others_name_none
     assert again.user_attrs["remeasure_of"] == 3 and "remeasure_of" not in first.user_attrs
 
 
+def test_throughput_and_steps_are_attributes_where_known_and_a_whole_count_of_steps_an_integer():
+    distributions = distributions_of(SPACE)
+    known = to_frozen_trial(trial(1, {}), distributions, throughput=812.5, steps=300.0)
+    assert (known.user_attrs["throughput"], known.user_attrs["steps"]) == (812.5, 300)
+    assert isinstance(known.user_attrs["steps"], int)
+    unknown = to_frozen_trial(trial(2, {}), distributions)
+    assert "throughput" not in unknown.user_attrs and "steps" not in unknown.user_attrs
+
+
 def _in_space(spec: ParamSpec):
     if spec.kind is ParamKind.FLOAT:
         return st.floats(spec.low, spec.high, allow_nan=False)
