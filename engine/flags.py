@@ -67,7 +67,7 @@ COMMON_FLAGS: dict[str, str] = {
 #: Task -> its flags and their defaults in the command.
 TASK_FLAGS: dict[str, dict[str, Any]] = {
     "script": {"path": None, "metric": None, "maximize": False, "metric_file": None, "metric_regex": None,
-               "throughput_metric": None, "space": None, "budget": 60.0, "noise_repeats": 0},
+               "throughput_metric": None, "steps_metric": None, "space": None, "budget": 60.0, "noise_repeats": 0},
     "gpt": {"preset": "cpu", "budget": None, "max_steps": None, "data": None, "noise_repeats": 0},
 }
 
@@ -117,7 +117,8 @@ def _script_options(flags: Mapping[str, Any]) -> dict[str, Any]:
         raise ConfigError("the script task needs the script's path and the metric's name", code="metric-required")
     return {"path": _absolute(flags["path"]), "metric": flags["metric"], "minimize": not flags["maximize"],
             "metric_file": flags["metric_file"], "metric_regex": flags.get("metric_regex"),
-            "throughput_metric": flags.get("throughput_metric"), "space_file": _absolute(flags["space"]),
+            "throughput_metric": flags.get("throughput_metric"), "steps_metric": flags.get("steps_metric"),
+            "space_file": _absolute(flags["space"]),
             "budget_s": flags["budget"], "noise_repeats": flags["noise_repeats"]}
 
 
@@ -131,6 +132,7 @@ def _script_flags(options: dict[str, Any]) -> dict[str, Any]:
             "maximize": not options.pop("minimize", True), "metric_file": options.pop("metric_file", None),
             "metric_regex": options.pop("metric_regex", None),
             "throughput_metric": options.pop("throughput_metric", None),
+            "steps_metric": options.pop("steps_metric", None),
             "space": options.pop("space_file", None), "budget": options.pop("budget_s", 60.0),
             "noise_repeats": options.pop("noise_repeats", 0)}
 

@@ -296,6 +296,7 @@ def script(
     metric_file: str | None = typer.Option(None, "--metric-file", help="Read the metric from this JSON file the script writes, relative to its working directory."),
     metric_regex: str | None = typer.Option(None, "--metric-regex", help="Read the metric with this regular expression instead of a `name: value` line: its one group (or the group named value) captures the number, e.g. 'MSE\\) on test set: (\\S+)'; the last match counts, --metric names it."),
     throughput_metric: str | None = typer.Option(None, "--throughput-metric", help="Name of the `name: value` line (or JSON key of --metric-file) that measures work per second, higher is faster, e.g. samples_per_second: every trial records it, and one that ran below 70% of the baseline's while the machine was busy is flagged slow-machine."),
+    steps_metric: str | None = typer.Option(None, "--steps-metric", help="Name of the `name: value` line (or JSON key of --metric-file) that counts the training steps a trial took, e.g. num_steps: every trial records it, in the report's trial table and as the Optuna trial's `steps` attribute."),
     space: Path | None = typer.Option(None, "--space", help="TOML file overriding the discovered space (bounds, log, choices, locked, exclude)."),
     budget: float = typer.Option(60.0, "--budget", help="Wall-clock budget per trial in seconds."),
     noise_repeats: int = typer.Option(0, "--noise-repeats", help="Run the baseline this many times first to measure the metric's noise."),
@@ -365,7 +366,7 @@ def plots(
     run_dir: Path = RunsOpt,
     out: Path | None = typer.Option(None, "--out", help="Folder for the plots (default: the run directory)."),
 ) -> None:
-    """Write Optuna's plots of a run (history, parameter importances, parallel coordinates), HTML and PNG."""
+    """Write Optuna's plots of a run (history, parameter importances, parallel coordinates, the contour over the two most important parameters), HTML and PNG."""
     from .export import write_plots
 
     try:

@@ -13,12 +13,12 @@ import contextlib
 import dataclasses
 import datetime as _dt
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from interfaces import AutoresearchError, ConfigError, SearchConfig, StoreError, Task
+from interfaces import AutoresearchError, ConfigError, SearchConfig, StoreError, Task, Trial
 
 from .config_file import write_run_config
 from .history import RunClock, RunHistory
@@ -374,8 +374,14 @@ class Run:
         """The copies of the trials kept beside the store: an Optuna study always, MLflow when asked."""
         from engine.export import MlflowMirror, OptunaMirror, StoredTrialDetails
 
+        def reported(trial: Trial) -> Mapping[str, float]:
+            outcome = store.outcome(self.run_id, trial.index)  # None for a proposal that never ran
+            return outcome.metrics if outcome is not None else {}
+
         mirrors: list[Any] = [OptunaMirror(self.run_dir, self.run_id, space=task.space(), minimize=task.minimize,
-                                           metric=task.metric, task=self.settings.task)]
+                                           metric=task.metric, task=self.settings.task,
+                                           throughput_metric=getattr(task, "throughput_metric", None),
+                                           steps_metric=getattr(task, "steps_metric", None), reported=reported)]
         if self.settings.mlflow_uri:
             details = StoredTrialDetails(store, self.run_id, RunPaths(self.run_dir).trials)
             mirrors.append(MlflowMirror(self.settings.mlflow_uri, self.run_id, metric=task.metric,
@@ -461,7 +467,8 @@ class Run:
         store.set_state(self.run_id, "objective", {
             "metric": task.metric, "minimize": task.minimize,
             "throughput_metric": check.metric if check is not None else None,
-            "fixed_work": check.fixed_work if check is not None else None})
+            "fixed_work": check.fixed_work if check is not None else None,
+            "steps_metric": getattr(task, "steps_metric", None) or None})
         inner.grid_points = s.grid_points
         outer = OuterLoop(provider=provider, space=inner.space, metric=task.metric, task_name=task.name,
                           every=s.outer_every, record_exchange=record, events=self.events) if "1.5" in s.levels else None

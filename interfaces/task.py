@@ -86,11 +86,13 @@ class TrialRequest:
 class Task(Protocol):
     """A searchable objective. Found by the engine by ``name``.
 
-    Two optional attributes, read with ``getattr`` (a task without them is checked as before):
+    Three optional attributes, read with ``getattr`` (a task without them is checked as before):
     ``throughput_metric`` (``str | None``, default None) names the ``key`` of the output line that
     says how fast a trial ran (the GPT task's ``tokens_per_second``), so a trial slowed by a busy
     machine is flagged (:mod:`engine.levels.throughput`); ``fixed_work`` (``bool``, default False)
-    says every trial does the same work (fixed steps), so its metric does not depend on that speed.
+    says every trial does the same work (fixed steps), so its metric does not depend on that speed;
+    ``steps_metric`` (``str | None``, default None) names the ``key`` that counts the training steps a
+    trial took (the GPT task's ``num_steps``), recorded with each trial in the report and the Optuna copy.
     """
 
     name: str

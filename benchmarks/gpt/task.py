@@ -135,6 +135,7 @@ class GptTask(ScriptTask):
             memory_limit_mb=memory_limit_mb,
             throughput_metric="tokens_per_second",  # train.py's closing line; fixed steps do fixed work
             fixed_work=fixed,
+            steps_metric="num_steps",  # train.py's count of optimiser steps, printed in both modes
         )
         if data is not None:
             self.data_dir()

@@ -29,8 +29,9 @@ class ScriptTask:
     ``python <script_name>`` in its own directory; the original file is only
     read. The metric is the ``metric: value`` line of its output, or the key
     ``metric`` of the JSON file ``metric_file``, or what ``metric_regex``
-    captures in the output (:func:`interfaces.metric_pattern`). ``throughput_metric`` and
-    ``fixed_work`` are the optional :class:`interfaces.Task` attributes of the same names.
+    captures in the output (:func:`interfaces.metric_pattern`). ``throughput_metric``,
+    ``fixed_work`` and ``steps_metric`` are the optional :class:`interfaces.Task` attributes of the
+    same names.
     """
 
     def __init__(
@@ -54,6 +55,7 @@ class ScriptTask:
         metric_regex: str | None = None,
         throughput_metric: str | None = None,
         fixed_work: bool = False,
+        steps_metric: str | None = None,
     ) -> None:
         path = Path(script)
         self.source = path.read_text(encoding="utf-8")
@@ -70,6 +72,7 @@ class ScriptTask:
         self.metric_regex = metric_regex
         self.throughput_metric = throughput_metric
         self.fixed_work = fixed_work
+        self.steps_metric = steps_metric
         self._noise_floor = noise_floor
         self._script_values = {a.name: a.value for a in find_assignments(self.source)}
         self._space = self._build_space(tuple(overrides), tuple(locked), only)

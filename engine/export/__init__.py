@@ -11,10 +11,11 @@ from ._optuna import (
     optuna_value,
     to_frozen_trial,
 )
-from ._plots import PLOT_KINDS, PlotFile, sync_run, write_plots
+from ._plots import MIN_CONTOUR_TRIALS, PLOT_KINDS, PlotFile, contour_params, sync_run, write_plots
 from ._trial_details import StoredTrialDetails, TrialDetails
 
 __all__ = [
+    "MIN_CONTOUR_TRIALS",
     "PLOT_KINDS",
     "MirrorSync",
     "MlflowMirror",
@@ -22,6 +23,7 @@ __all__ = [
     "PlotFile",
     "StoredTrialDetails",
     "TrialDetails",
+    "contour_params",
     "distributions_of",
     "optuna_storage_url",
     "optuna_value",

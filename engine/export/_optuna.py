@@ -17,14 +17,18 @@ A stored trial becomes a ``FrozenTrial`` through Optuna's public API
   a trial stopped part-way, would misstate);
 * ``user_attrs``: ``index`` (the run's trial index, also the Optuna number when indices are
   contiguous), ``status``, ``decision``, ``source``, ``rationale``, ``duration_s``, ``reason`` and
-  ``changes``, and ``remeasure_of`` for a trial that ran another trial's configuration again.
+  ``changes``, and ``remeasure_of`` for a trial that ran another trial's configuration again;
+  ``throughput`` and ``steps`` for a trial that reported the task's ``throughput_metric`` (the GPT
+  task's ``tokens_per_second``, a script's ``--throughput-metric``) and ``steps_metric`` (the GPT
+  task's ``num_steps``, a script's ``--steps-metric``): absent where the task names none or the trial
+  reported none (a rejected proposal, a crash before its last line).
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -89,8 +93,10 @@ def _holds(distribution: Any, value: Any) -> bool:
     return distribution.low <= value <= distribution.high
 
 
-def to_frozen_trial(trial: Trial, distributions: Mapping[str, Any]) -> Any:
-    """The Optuna ``FrozenTrial`` of a stored trial (see the module's description)."""
+def to_frozen_trial(trial: Trial, distributions: Mapping[str, Any], *, throughput: float | None = None,
+                    steps: float | None = None) -> Any:
+    """The Optuna ``FrozenTrial`` of a stored trial (see the module's description); ``throughput`` and
+    ``steps`` are what it reported of each (None: unknown, no attribute)."""
     import optuna
 
     params: dict[str, Any] = {}
@@ -118,6 +124,11 @@ def to_frozen_trial(trial: Trial, distributions: Mapping[str, Any]) -> Any:
         attrs["remeasure_of"] = trial.remeasure_of
     if unmapped:
         attrs["unmapped_params"] = unmapped
+    if throughput is not None:
+        attrs["throughput"] = throughput
+    if steps is not None:
+        # A count of steps is a whole number; the printed line was parsed as a float.
+        attrs["steps"] = int(steps) if float(steps).is_integer() else steps
     state = optuna.trial.TrialState.COMPLETE if trial.ok else optuna.trial.TrialState.FAIL
     return optuna.trial.create_trial(state=state, value=trial.metric if trial.ok else None, params=params,
                                      distributions=used, user_attrs=attrs)
@@ -127,19 +138,26 @@ class OptunaMirror(Mirror):
     """The Optuna study of one run, kept equal to the run's stored trials by :meth:`sync`.
 
     The storage is opened on the first sync and held until :meth:`close`. The study's direction is the
-    task's; its user attributes name the metric and the task.
+    task's; its user attributes name the metric and the task. ``reported`` gives the numbers a stored
+    trial reported (its outcome's metrics), where each trial's ``throughput_metric`` and ``steps_metric``
+    are read; without it, or without those names, the trials have no ``throughput``/``steps`` attributes.
     """
 
     target = "optuna"
 
     def __init__(self, run_dir: str | Path, run_id: str, *, space: SearchSpace, minimize: bool,
-                 metric: str = "", task: str = "") -> None:
+                 metric: str = "", task: str = "", throughput_metric: str | None = None,
+                 steps_metric: str | None = None,
+                 reported: Callable[[Trial], Mapping[str, float]] | None = None) -> None:
         self.run_dir = Path(run_dir)
         self.run_id = run_id
         self.space = space
         self.minimize = minimize
         self.metric = metric
         self.task = task
+        self.throughput_metric = throughput_metric
+        self.steps_metric = steps_metric
+        self.reported = reported
         self._storage: Any = None
         self._study: Any = None
         self._distributions: dict[str, Any] = {}
@@ -177,7 +195,12 @@ class OptunaMirror(Mirror):
         return study
 
     def _add(self, study: Any, trial: Trial) -> None:
-        study.add_trial(to_frozen_trial(trial, self._distributions))
+        numbers: Mapping[str, float] = {}
+        if self.reported is not None and (self.throughput_metric or self.steps_metric):
+            numbers = self.reported(trial)
+        throughput = numbers.get(self.throughput_metric) if self.throughput_metric else None
+        steps = numbers.get(self.steps_metric) if self.steps_metric else None
+        study.add_trial(to_frozen_trial(trial, self._distributions, throughput=throughput, steps=steps))
 
     def close(self) -> None:
         storage, self._storage, self._study = self._storage, None, None

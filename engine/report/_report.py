@@ -97,7 +97,8 @@ def _result_section(trace: TraceView, in_flight: list[int]) -> list[str]:
     return lines + ["", f"![progress]({PROGRESS_NAME})", ""]
 
 
-def _trials_section(trace: TraceView, times: dict[int, TrialTime], throughput_metric: str | None) -> list[str]:
+def _trials_section(trace: TraceView, times: dict[int, TrialTime], throughput_metric: str | None,
+                    steps_metric: str | None = None) -> list[str]:
     rows = []
     for t in trace.trials:
         # A trial that ran has a reason only when something is to be said: a failure, a slow machine.
@@ -106,6 +107,10 @@ def _trials_section(trace: TraceView, times: dict[int, TrialTime], throughput_me
         extra: list[Any] = [f"{time.seconds:.1f}" if t.decision is not Decision.REJECTED else "—"]
         if throughput_metric:
             extra.append("—" if time.throughput is None else f"{time.throughput:g}")
+        if steps_metric:
+            # Whole counts in full: ``:g`` would print a million steps as 1e+06.
+            extra.append("—" if time.steps is None else
+                         str(int(time.steps)) if float(time.steps).is_integer() else f"{time.steps:g}")
         extra += [f"{time.model_seconds:.1f}", time.model_tokens]
         rows.append(
             [
@@ -120,7 +125,8 @@ def _trials_section(trace: TraceView, times: dict[int, TrialTime], throughput_me
             ]
         )
     header = ["#", "changes", "status", "metric", "decision", "source", "rationale / reason", "seconds",
-              *([throughput_metric] if throughput_metric else []), "model s", "model tokens"]
+              *([throughput_metric] if throughput_metric else []), *(["steps"] if steps_metric else []),
+              "model s", "model tokens"]
     ran = [times[t.index].seconds for t in trace.trials if t.decision is not Decision.REJECTED]
     model = sum(x.model_seconds for x in times.values())
     return [
@@ -274,14 +280,16 @@ def write_report(store: RunStore, run_id: str, run_dir: str | Path) -> Path:
     """Write ``report.md`` and ``progress.png`` for ``run_id`` into ``run_dir``.
 
     The metric's name, its direction and the task's throughput metric come from the run state
-    ``objective`` (``{"metric", "minimize", "throughput_metric", "fixed_work"}``, written when the
-    run starts); without it, from the run setting ``minimize`` (default True, lower is better).
+    ``objective`` (``{"metric", "minimize", "throughput_metric", "fixed_work", "steps_metric"}``, written
+    when the run starts); without it, from the run setting ``minimize`` (default True, lower is better).
+    The trial table has a column for the throughput metric and one of steps when the task names them.
     """
     run_dir = Path(run_dir)
     info = store.run(run_id)
     objective = store.get_state(run_id, "objective", None) or {}
     minimize = bool(objective.get("minimize", info.settings.get("minimize", True)))
     throughput_metric = objective.get("throughput_metric")
+    steps_metric = objective.get("steps_metric")
     trace = store.trace(run_id, minimize=minimize)
     plot_progress(trace.trials, run_dir / PROGRESS_NAME, minimize=minimize, title=f"{run_id}: {info.task}",
                   metric=objective.get("metric"))
@@ -290,11 +298,12 @@ def write_report(store: RunStore, run_id: str, run_dir: str | Path) -> Path:
         outcome = store.outcome(run_id, trial.index) if trial.decision is not Decision.REJECTED else None
         outcomes[trial.index] = dict(outcome.metrics) if outcome is not None else {}
     times = {row.index: row for row in trial_times(trace, store.trial_finish_times(run_id),
-                                                   store.llm_call_rows(run_id), outcomes, throughput_metric)}
+                                                   store.llm_call_rows(run_id), outcomes, throughput_metric,
+                                                   steps_metric)}
     lines = [f"# Run report: {run_id}", ""]
     lines += _settings_section(store, run_id)
     lines += _result_section(trace, store.in_flight(run_id))
-    lines += _trials_section(trace, times, throughput_metric)
+    lines += _trials_section(trace, times, throughput_metric, steps_metric)
     lines += importance_lines(run_dir, run_id)
     lines += _snapshots_section(store, run_id)
     lines += _mechanisms_section(store, run_id)

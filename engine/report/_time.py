@@ -23,7 +23,7 @@ MIN_IMPORTANCE_TRIALS = 8
 
 @dataclass(frozen=True)
 class TrialTime:
-    """One trial's training seconds and throughput (None: not reported) and the model work before it."""
+    """One trial's training seconds, throughput and steps (None: not reported) and the model work before it."""
 
     index: int
     seconds: float
@@ -31,15 +31,18 @@ class TrialTime:
     model_calls: int
     model_seconds: float
     model_tokens: int
+    steps: float | None = None
 
 
 def trial_times(trace: TraceView, finished: Mapping[int, str], calls: list[dict[str, Any]],
-                outcomes: Mapping[int, Mapping[str, float]], throughput_metric: str | None) -> list[TrialTime]:
+                outcomes: Mapping[int, Mapping[str, float]], throughput_metric: str | None,
+                steps_metric: str | None = None) -> list[TrialTime]:
     """A :class:`TrialTime` per trial of ``trace``, in index order.
 
     ``finished`` is each trial's write time and ``calls`` the stored model calls (both ISO 8601 UTC,
     :meth:`engine.store.RunStore.trial_finish_times`, :meth:`~engine.store.RunStore.llm_call_rows`);
-    ``outcomes`` each trial's metrics. A call made after the last trial was written counts for none.
+    ``outcomes`` each trial's metrics, where ``throughput_metric`` and ``steps_metric`` are read (None:
+    the task names none). A call made after the last trial was written counts for none.
     """
     by_time = sorted((finished[t.index], t.index) for t in trace.trials if t.index in finished)
     stamps = [stamp for stamp, _index in by_time]
@@ -51,10 +54,12 @@ def trial_times(trace: TraceView, finished: Mapping[int, str], calls: list[dict[
     rows = []
     for trial in sorted(trace.trials, key=lambda t: t.index):
         mine = model.get(trial.index, [])
-        value = outcomes.get(trial.index, {}).get(throughput_metric) if throughput_metric else None
+        reported = outcomes.get(trial.index, {})
+        value = reported.get(throughput_metric) if throughput_metric else None
         rows.append(TrialTime(trial.index, trial.duration_s, value, len(mine),
                               sum(float(c["duration_s"]) for c in mine),
-                              sum(int(c["prompt_tokens"]) + int(c["completion_tokens"]) for c in mine)))
+                              sum(int(c["prompt_tokens"]) + int(c["completion_tokens"]) for c in mine),
+                              reported.get(steps_metric) if steps_metric else None))
     return rows
 
 

@@ -185,7 +185,7 @@ def _task_flags(task: str, tmp_path: Path) -> dict:
         return {"preset": "gpu", "budget": 12.0, "max_steps": 50, "data": str(corpus), "noise_repeats": 2}
     space = write(tmp_path / "space.toml", "[params.LEARNING_RATE]\nlow = 0.001\nhigh = 0.1\n")
     return {"path": str(QUAD), "metric": "loss", "maximize": True, "metric_file": "m.json",
-            "throughput_metric": "items_per_second", "space": str(space), "budget": 30.0, "noise_repeats": 3}
+            "throughput_metric": "items_per_second", "steps_metric": "num_steps", "space": str(space), "budget": 30.0, "noise_repeats": 3}
 
 
 def _command_line(task: str, flags: dict) -> list[str]:

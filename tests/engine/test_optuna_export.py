@@ -15,7 +15,16 @@ from optuna.trial import TrialState
 from typer.testing import CliRunner
 
 import engine
-from engine.export import OptunaMirror, distributions_of, optuna_value, sync_run, to_frozen_trial, write_plots
+from engine.export import (
+    MIN_CONTOUR_TRIALS,
+    OptunaMirror,
+    contour_params,
+    distributions_of,
+    optuna_value,
+    sync_run,
+    to_frozen_trial,
+    write_plots,
+)
 from engine.run import app
 from interfaces import Decision, ParamKind, ParamSpec, SearchSpace, Trial, TrialStatus
 
@@ -66,6 +75,15 @@ def test_a_re_measurement_names_the_trial_it_measured_again_and_others_name_none
     again = to_frozen_trial(trial(4, {"LR": 0.02}, remeasure_of=3), distributions)
     first = to_frozen_trial(trial(3, {"LR": 0.02}), distributions)
     assert again.user_attrs["remeasure_of"] == 3 and "remeasure_of" not in first.user_attrs
+
+
+def test_throughput_and_steps_are_attributes_where_known_and_a_whole_count_of_steps_an_integer():
+    distributions = distributions_of(SPACE)
+    known = to_frozen_trial(trial(1, {}), distributions, throughput=812.5, steps=300.0)
+    assert (known.user_attrs["throughput"], known.user_attrs["steps"]) == (812.5, 300)
+    assert isinstance(known.user_attrs["steps"], int)
+    unknown = to_frozen_trial(trial(2, {}), distributions)
+    assert "throughput" not in unknown.user_attrs and "steps" not in unknown.user_attrs
 
 
 def _in_space(spec: ParamSpec):
@@ -168,8 +186,15 @@ def test_a_copy_that_cannot_be_written_is_said_and_never_stops_the_run(tmp_path,
 
 def test_the_plots_of_a_run_are_written(crashing_run, tmp_path):
     written = {(p.name, p.format): p for p in write_plots(crashing_run.run_dir, out_dir=tmp_path)}
-    assert set(written) == {(name, fmt) for name in ("history", "importances", "parallel")
+    assert set(written) == {(name, fmt) for name in ("history", "importances", "parallel", "contour")
                             for fmt in ("html", "png")}
+    complete = sum(t.ok for t in crashing_run.trials)
+    assert complete < MIN_CONTOUR_TRIALS  # the run is short, and the first move crashes
+    for fmt in ("html", "png"):
+        contour = written[("contour", fmt)]
+        assert contour.path is None and not (tmp_path / f"optuna-contour.{fmt}").exists()
+        assert contour.reason == (f"{complete} trials completed with a metric; the contour over the two most "
+                                  f"important parameters needs at least {MIN_CONTOUR_TRIALS}")
     for name in ("history", "importances", "parallel"):
         png = written[(name, "png")]
         assert png.path == tmp_path / f"optuna-{name}.png" and png.path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -198,6 +223,56 @@ def test_the_history_plot_counts_trials_in_whole_numbers_and_names_the_metric(cr
     assert history[1] == "loss" and isinstance(history[2], MaxNLocator)
     ticks = history[2].tick_values(0, 7)
     assert all(float(t).is_integer() for t in ticks)
+
+
+@pytest.fixture(scope="module")
+def long_run(tmp_path_factory) -> engine.Study:
+    """quad.py searched long enough for an importance estimate: more than one parameter moves."""
+    folder = tmp_path_factory.mktemp("long")
+    return engine.optimize(QUAD, metric="loss", n=10, levels="1", run_dir=folder / "runs", run_id="long")
+
+
+def test_the_contour_is_drawn_over_the_two_most_important_parameters(long_run, tmp_path, monkeypatch):
+    from matplotlib.figure import Figure
+    from optuna.importance import FanovaImportanceEvaluator, get_param_importances
+
+    drawn = []
+    original = Figure.savefig
+
+    def record(self, path, *args, **kwargs):
+        drawn.append((str(path), [(axes.get_xlabel(), axes.get_ylabel()) for axes in self.axes]))
+        return original(self, path, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", record)
+    written = {(p.name, p.format): p for p in write_plots(long_run.run_dir, out_dir=tmp_path)}
+    study = load(long_run.run_dir, long_run.run_id)
+    complete = study.get_trials(states=(TrialState.COMPLETE,))
+    varied = [name for name in complete[0].params if len({repr(t.params[name]) for t in complete}) > 1]
+    assert len(complete) >= MIN_CONTOUR_TRIALS and len(varied) >= 2
+    ranked = list(get_param_importances(study, evaluator=FanovaImportanceEvaluator(seed=0), params=varied))
+    first, second = ranked[:2]
+    assert contour_params(study) == ((first, second), "")
+
+    png = written[("contour", "png")]
+    assert png.path == tmp_path / "optuna-contour.png" and png.path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    labels = next(axes for path, axes in drawn if path.endswith("optuna-contour.png"))
+    # The contour itself, over the two parameters, and its colour bar, the metric.
+    assert labels == [(first, second), ("", "loss")]
+    html = written[("contour", "html")]
+    if optuna.visualization.is_available():
+        assert html.path is not None and "plotly" in html.path.read_text()
+    else:
+        assert html.path is None and "plotly is not installed" in html.reason
+
+
+def test_no_contour_when_fewer_than_two_parameters_varied():
+    study = optuna.create_study()
+    distributions = distributions_of(SPACE)
+    for index in range(MIN_CONTOUR_TRIALS + 2):
+        record = trial(index, {"LR": 0.01 * (index + 1)}, metric=float(index))
+        study.add_trial(to_frozen_trial(record, distributions))
+    assert contour_params(study) == (None, "1 parameter varied across the completed trials (LR); a contour "
+                                           "needs two")
 
 
 def test_the_plots_command_says_where_each_plot_is(crashing_run, tmp_path):

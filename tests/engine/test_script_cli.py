@@ -306,3 +306,74 @@ def test_a_bad_throughput_metric_is_a_one_line_error_before_any_trial(tmp_path, 
     assert result.exit_code == 2
     assert result.output.strip().startswith(f"error [{code}]") and len(result.output.strip().splitlines()) == 1
     assert not (tmp_path / "runs").exists()
+
+
+# Steps depend on the configuration, so each trial's attribute can be told from the baseline's.
+STEPPED_SCRIPT = PACED_SCRIPT + 'print(f"num_steps: {int(X * 10)}")\n'
+
+
+def _optuna_attrs(run_dir):
+    import optuna
+
+    store = RunStore.open(run_dir / "run.sqlite")
+    run_id = store.runs()[0].run_id
+    store.close()
+    study = optuna.load_study(study_name=run_id, storage=f"sqlite:///{run_dir}/optuna.sqlite3")
+    return {t.user_attrs["index"]: t.user_attrs for t in study.trials}
+
+
+def _trial_table(run_dir):
+    """The report's trial table: its column names, and each row's cells by the trial's index."""
+    section = (run_dir / "report.md").read_text().split("## Trials", 1)[1].split("\n## ", 1)[0]
+    table = [[c.strip() for c in line.strip().strip("|").split("|")]
+             for line in section.splitlines() if line.startswith("|")]
+    return table[0], {row[0]: row for row in table[2:]}
+
+
+def test_throughput_and_steps_are_optuna_attributes_and_steps_a_report_column(tmp_path, monkeypatch):
+    from engine.export import sync_run
+
+    _, ran, objective, run_dir = paced_run(tmp_path, monkeypatch, "--throughput-metric", "items_per_second",
+                                              "--steps-metric", "num_steps", load=QUIET, script=STEPPED_SCRIPT)
+    assert objective["steps_metric"] == "num_steps"
+    attrs = _optuna_attrs(run_dir)
+    ran_indices = {trial.index for trial, _ in ran}
+    assert len(ran_indices) > 1 and ran_indices < set(attrs)  # the heuristic's repeats are rejected, never run
+    for trial, outcome in ran:
+        assert attrs[trial.index]["throughput"] == outcome.metrics["items_per_second"]
+        assert attrs[trial.index]["steps"] == int(trial.config["X"] * 10)
+        assert isinstance(attrs[trial.index]["steps"], int)
+    for index in set(attrs) - ran_indices:  # a rejected proposal reported nothing
+        assert "throughput" not in attrs[index] and "steps" not in attrs[index]
+
+    columns, rows = _trial_table(run_dir)
+    assert columns[columns.index("seconds") + 1:columns.index("model s")] == ["items_per_second", "steps"]
+    for trial, _ in ran:
+        assert rows[str(trial.index)][columns.index("steps")] == str(int(trial.config["X"] * 10))
+    for index in set(attrs) - ran_indices:
+        assert rows[str(index)][columns.index("steps")] == "—"
+    assert 'steps-metric = "num_steps"' in (run_dir / "config.toml").read_text()
+
+    # The copy rebuilt from the store alone (`python -m engine.run plots`) has the same attributes.
+    (run_dir / "optuna.sqlite3").unlink()
+    assert sync_run(run_dir).ok
+    assert _optuna_attrs(run_dir) == attrs
+
+
+def test_without_a_steps_metric_there_is_no_steps_column_or_attribute(tmp_path, monkeypatch):
+    _, ran, objective, run_dir = paced_run(tmp_path, monkeypatch, load=QUIET, script=STEPPED_SCRIPT)
+    assert objective["steps_metric"] is None and objective["throughput_metric"] is None
+    attrs = _optuna_attrs(run_dir)
+    assert ran and not any("steps" in a or "throughput" in a for a in attrs.values())
+    columns, rows = _trial_table(run_dir)
+    assert len(rows) == len(attrs) and "steps" not in columns and "items_per_second" not in columns
+
+
+@pytest.mark.parametrize("name, code", [("loss", "steps-metric-is-objective"), ("num steps", "bad-metric-name")])
+def test_a_bad_steps_metric_is_a_one_line_error_before_any_trial(tmp_path, name, code):
+    script = write(tmp_path, "stepped.py", STEPPED_SCRIPT)
+    result = invoke(script, "--metric", "loss", "--steps-metric", name, "--provider", "heuristic",
+                    "--run-dir", tmp_path / "runs")
+    assert result.exit_code == 2
+    assert result.output.strip().startswith(f"error [{code}]") and len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "runs").exists()

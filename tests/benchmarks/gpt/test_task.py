@@ -63,6 +63,8 @@ def test_a_real_short_training_end_to_end(cache, tmp_path):
     assert outcome.metrics["num_steps"] == 4 and outcome.metrics["total_tokens"] == 4 * 512
     # the throughput the engine compares against the baseline's is one of the lines train.py prints
     assert task.throughput_metric in outcome.metrics and outcome.metrics[task.throughput_metric] > 0
+    # and the steps each trial records (report column, Optuna attribute) are train.py's count of them
+    assert outcome.metrics[task.steps_metric] == 4
     assert task.fixed_work and not GptTask(extra=TINY).fixed_work
     # four steps from a uniform start: better than nothing, far from good
     assert 3.0 < outcome.metric < 8.5
