@@ -33,6 +33,7 @@ class Answer:
     finish_reason: str = "stop"
     chunk_chars: int = 4  # streamed: the characters of the answer in one chunk
     stream_usage: bool = True  # streamed: a usage chunk at the end, when the request asked for one
+    chunk_delay_s: float = 0.0  # streamed: the wait before each chunk, as a model takes time for a token
 
     @classmethod
     def json(cls, payload: Any, **usage: int) -> Answer:
@@ -98,14 +99,14 @@ class ChatServer:
                     return
                 if isinstance(behaviour, Broken):
                     events = server.chunks(body, behaviour.answer)[:behaviour.after]
-                    self._stream(events, end=behaviour.clean)
+                    self._stream(events, end=behaviour.clean, delay_s=behaviour.answer.chunk_delay_s)
                     return
                 if body.get("stream"):
-                    self._stream(server.chunks(body, behaviour) + ["[DONE]"], end=True)
+                    self._stream(server.chunks(body, behaviour) + ["[DONE]"], end=True, delay_s=behaviour.chunk_delay_s)
                     return
                 self._send(200, server.completion(body, behaviour))
 
-            def _stream(self, events: list[Any], *, end: bool) -> None:
+            def _stream(self, events: list[Any], *, end: bool, delay_s: float = 0.0) -> None:
                 # HTTP/1.1 chunked, as real servers stream: a connection dropped before the last chunk is then
                 # a broken body to the client, not the end of one.
                 self.protocol_version = "HTTP/1.1"
@@ -117,6 +118,7 @@ class ChatServer:
                     self.send_header("Connection", "close")
                     self.end_headers()
                     for event in events:
+                        server._release.wait(delay_s)
                         data = event if isinstance(event, str) else json.dumps(event)
                         piece = f"data: {data}\n\n".encode()
                         self.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
