@@ -22,8 +22,8 @@ response that was not streamed, and its hooks see that one completion. (instruct
 ``create_partial``, yields partial objects that are validated only as the caller iterates them, outside
 its repair loop, and gives no usage: it would lose the repair rounds and the accounting.) The usage is the
 stream's last usage chunk; a server that sends none is charged the chunks it sent as completion tokens.
-A stream that breaks or ends before the answer has finished is ``provider-unavailable`` and is retried
-like a dropped connection; one still streaming after ``timeout_s`` is ``provider-timeout``. A server that
+A stream that breaks, carries an error event or ends before the answer has finished is
+``provider-unavailable`` and is retried like a dropped connection; one still streaming after ``timeout_s`` is ``provider-timeout``. A server that
 answers a streamed request with one whole JSON response (it does not stream) is read as that response,
 and the first time is logged as a warning and recorded in :attr:`OpenAIProvider.server_streams`:
 nothing is counted while its answers are written. ``OpenAISettings(stream=False)`` asks for whole
@@ -316,6 +316,7 @@ class OpenAIProvider:
         #: Whether the server streamed its last answer: None before the first, False for a server that
         #: answers streamed requests with whole responses (then warned of once).
         self.server_streams: bool | None = None
+        self._warned_unstreamed = False
         answer_mode = instructor_mode(self.mode_name)
         # What instructor.from_openai builds, with the create function that streams in place of the SDK's.
         self._client = instructor.Instructor(
@@ -473,7 +474,8 @@ class OpenAIProvider:
 
     def _unstreamed(self, stream: Any) -> ChatCompletion:
         """A whole response to a streamed request, read the way the SDK reads one that was not streamed."""
-        if self.server_streams is not False:
+        if not self._warned_unstreamed:
+            self._warned_unstreamed = True
             _log.warning("the model server at %s answered a streamed request with one whole response; it does not "
                          "stream, so no tokens are counted while its answers are written (stream=False asks it for "
                          "whole answers)", self.base_url)
@@ -512,6 +514,8 @@ class OpenAIProvider:
             raise _StreamBroken(f"the stream stalled after {generated} tokens: {exc}", "provider-timeout") from exc
         except http.TransportError as exc:
             raise _StreamBroken(f"the stream broke after {generated} tokens: {exc}") from exc
+        except openai.APIError as exc:  # an error event in the stream: the server gave up on the answer
+            raise _StreamBroken(f"the server broke off the stream after {generated} tokens: {exc.message}") from exc
         finally:
             stream.close()
         if not chunks or not finished:

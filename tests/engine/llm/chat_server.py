@@ -63,11 +63,13 @@ class Hang:
 @dataclass(frozen=True)
 class Broken:
     """A streamed answer cut off after ``after`` chunks: the connection dropped mid-body, or with ``clean``
-    the body properly ended, without the answer's last chunk."""
+    the body properly ended, without the answer's last chunk; with ``error``, an error event (the way a
+    server reports a failure once the stream has begun) and then the body's end."""
 
     answer: Answer
     after: int
     clean: bool = False
+    error: str | None = None
 
 
 class ChatServer:
@@ -98,8 +100,10 @@ class ChatServer:
                     self._send(behaviour.code, {"error": {"message": behaviour.message, "type": "test"}})
                     return
                 if isinstance(behaviour, Broken):
-                    events = server.chunks(body, behaviour.answer)[:behaviour.after]
-                    self._stream(events, end=behaviour.clean, delay_s=behaviour.answer.chunk_delay_s)
+                    events: list[Any] = server.chunks(body, behaviour.answer)[:behaviour.after]
+                    if behaviour.error is not None:
+                        events.append({"error": {"message": behaviour.error, "type": "server_error"}})
+                    self._stream(events, end=behaviour.clean or behaviour.error is not None, delay_s=behaviour.answer.chunk_delay_s)
                     return
                 if body.get("stream"):
                     self._stream(server.chunks(body, behaviour) + ["[DONE]"], end=True, delay_s=behaviour.chunk_delay_s)

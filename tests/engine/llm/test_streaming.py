@@ -101,9 +101,10 @@ def test_a_stream_broken_midway_is_retried_and_the_next_answer_used(chat_server)
     assert heard == [1, 2, 3, 4, *range(1, pieces(GOOD_TEXT) + 1)]
 
 
-@pytest.mark.parametrize("clean", [False, True], ids=["connection-dropped", "body-ended-early"])
-def test_a_stream_that_keeps_breaking_fails_with_its_code_after_every_attempt(chat_server, clean):
-    chat_server.push(*[Broken(Answer(GOOD_TEXT), after=3, clean=clean)] * SETTINGS.max_attempts)
+@pytest.mark.parametrize("broken", [{}, {"clean": True}, {"error": "server overloaded"}],
+                         ids=["connection-dropped", "body-ended-early", "error-event"])
+def test_a_stream_that_keeps_breaking_fails_with_its_code_after_every_attempt(chat_server, broken):
+    chat_server.push(*[Broken(Answer(GOOD_TEXT), after=3, **broken)] * SETTINGS.max_attempts)
     ledger = Ledger()
     with pytest.raises(ProviderError) as failed:
         provider(chat_server, ledger=ledger).ask(REQUEST, ProposalAnswer)
@@ -112,6 +113,7 @@ def test_a_stream_that_keeps_breaking_fails_with_its_code_after_every_attempt(ch
     exchange = failed.value.exchange
     assert exchange.error["code"] == "provider-unavailable" and exchange.attempts == SETTINGS.max_attempts
     assert "after 2 tokens" in exchange.error["message"]
+    assert broken.get("error", "after 2 tokens") in exchange.error["message"]
     assert ledger.total.calls == 1 and exchange.parsed is None
 
 
@@ -142,6 +144,10 @@ def test_a_server_that_does_not_stream_is_read_whole_and_warned_of_once(chat_ser
     assert first.exchange.usage.completion_tokens == 7
     assert heard_first == heard_second == []  # nothing to count while a whole answer is written
     assert p.server_streams is False
+    chat_server.push(Answer(GOOD_TEXT), Raw(200, _whole(GOOD_TEXT)))  # streams once, then not again
+    with caplog.at_level(logging.WARNING, logger="engine.llm._openai"):
+        assert ask_heard(p)[1] and p.server_streams is True
+        assert not ask_heard(p)[1] and p.server_streams is False
     warnings = [r for r in caplog.records if "does not stream" in r.getMessage()]
     assert len(warnings) == 1
 
