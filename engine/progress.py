@@ -1,7 +1,8 @@
 """The live progress display: one status panel plus a line per finished trial.
 
 The panel says where the run is (iteration N of M, the level and its step), what the model is doing
-(the request running and for how long, or the last answer's tokens and time), how long the run has taken
+(the request running, for how long and, from a provider that streams, the tokens written so far; or the
+last answer's tokens and time), how long the run has taken
 and about how long is left (the mean time per iteration so far times the iterations left), and warns when
 the machine's load is above its cores (trials then run slower and measure noisier). A resumed run's panel
 starts from what its store holds (:meth:`Progress.restore`): its trials, the iterations done, and the time
@@ -74,6 +75,7 @@ class Progress:
         self.level = ""
         self.step = ""
         self.asking: tuple[str, float] | None = None  # purpose, when the request began
+        self.generated: int | None = None  # the running request's tokens so far; None until one streams in
         self.last_answer: tuple[int, float] | None = None  # tokens, seconds
         self.iterations = iterations
         self.metric = metric
@@ -103,7 +105,8 @@ class Progress:
     def events(self) -> LoopEvents:
         return LoopEvents(trial_started=self.started, trial_finished=self.finished, message=self.message,
                           iteration_started=self.iteration_begun, level_started=self.level_begun,
-                          model_asked=self.model_asked, model_answered=self.model_answered,
+                          model_asked=self.model_asked, model_generated=self.model_generated,
+                          model_answered=self.model_answered,
                           run_resumed=self.restore)
 
     def restore(self, history: RunHistory) -> None:
@@ -126,9 +129,14 @@ class Progress:
 
     def model_asked(self, purpose: str) -> None:
         self.asking = (purpose, self.clock())
+        self.generated = None
+
+    def model_generated(self, tokens: int) -> None:
+        self.generated = tokens
 
     def model_answered(self, tokens: int, seconds: float) -> None:
         self.asking = None
+        self.generated = None
         self.last_answer = (tokens, seconds)
 
     def started(self, index: int, changes: Mapping[str, Any], budget_s: float) -> None:
@@ -211,7 +219,11 @@ class Progress:
     def _model(self) -> str | None:
         if self.asking is not None:
             purpose, since = self.asking
-            return f"asking the model ({purpose}): {duration(self.clock() - since)}"
+            line = f"asking the model ({purpose}): {duration(self.clock() - since)}"
+            # Only a streamed answer is counted as it comes; a provider that answers whole shows the time alone.
+            if self.generated is None:
+                return line
+            return f"{line}, {self.generated} token{'' if self.generated == 1 else 's'} so far"
         if self.last_answer is not None:
             tokens, seconds = self.last_answer
             return f"model idle; last answer {tokens} tokens in {duration(seconds)}"

@@ -85,8 +85,11 @@ class LoopEvents:
     ``iteration_started(n, total)``: Level 1 iteration ``n`` (1-based) of ``total`` begins.
     ``level_started(level, detail)``: the run moves to a step of a level ("1", "1.5", "2"), e.g.
     ``("1", "proposing")``, ``("1.5", "cycle 2")``, ``("2", "session 1: round explore")``.
-    ``model_asked(purpose)``: a request to the model begins; ``model_answered(tokens, seconds)``: it ended
-    (``tokens`` 0 when nothing came back). ``run_resumed(history)``: a resumed run found this
+    ``model_asked(purpose)``: a request to the model begins; ``model_generated(tokens)``: while it runs, the
+    tokens its answer has so far, each time a streamed piece comes (a retried or repaired request counts
+    again from 1; only a provider that streams calls it: ``openai``, not ``heuristic`` nor ``replay``,
+    whose answers come whole at once); ``model_answered(tokens, seconds)``: it ended (``tokens`` 0 when
+    nothing came back). ``run_resumed(history)``: a resumed run found this
     :class:`engine.history.RunHistory` in its store, before it goes on.
     """
 
@@ -96,21 +99,26 @@ class LoopEvents:
     iteration_started: Callable[[int, int], None] = lambda n, total: None
     level_started: Callable[[str, str], None] = lambda level, detail: None
     model_asked: Callable[[str], None] = lambda purpose: None
+    model_generated: Callable[[int], None] = lambda tokens: None
     model_answered: Callable[[int, float], None] = lambda tokens, seconds: None
     run_resumed: Callable[[RunHistory], None] = lambda history: None
 
 
 def ask_announced(events: LoopEvents, provider: Any, request: Any, response_model: Any) -> Any:
-    """``provider.ask(request, response_model)`` between ``model_asked`` and ``model_answered``.
+    """``provider.ask(request, response_model)`` between ``model_asked`` and ``model_answered``, with
+    ``model_generated`` hearing the answer's tokens as they stream in.
 
     ``model_answered`` follows on every way out, a failure included, so the display never shows a
     request still running that has ended.
     """
+    from engine.llm import generation_listener
+
     events.model_asked(request.purpose)
     started = time.monotonic()
     tokens = 0
     try:
-        reply = provider.ask(request, response_model)
+        with generation_listener(events.model_generated):
+            reply = provider.ask(request, response_model)
         tokens = int(reply.exchange.usage.total_tokens)
         return reply
     except AutoresearchError as exc:

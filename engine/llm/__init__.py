@@ -8,7 +8,8 @@ Providers: ``openai`` (any OpenAI-compatible endpoint, via the openai SDK and in
 stand-in, no network), ``replay`` (answers from a recorded transcript), and
 :class:`RecordingProvider` to write such a transcript. A shared
 :class:`Ledger` accounts tokens and cost per level and enforces a
-:class:`Budget`.
+:class:`Budget`. :func:`generation_listener` hears, while a request runs, the tokens its answer has so
+far (the ``openai`` provider streams its answers; the others report nothing).
 """
 
 from ._answers import (
@@ -32,6 +33,7 @@ from ._answers import (
 from ._endpoints import ENDPOINTS, MODES
 from ._errors import ExchangeError
 from ._factory import PROVIDERS, make_provider
+from ._generation import GenerationListener, generation_listener
 from ._grid import value_grid
 from ._heuristic import SYMPTOMS, CatalogEntry, HeuristicProvider, OuterRules
 from ._ledger import Budget, Ledger, Price
@@ -54,6 +56,7 @@ __all__ = [
     "ExchangeError",
     "ExploreAnswer",
     "GenerateAnswer",
+    "GenerationListener",
     "HeuristicProvider",
     "LEVELS",
     "LLMReply",
@@ -82,6 +85,7 @@ __all__ = [
     "SYMPTOMS",
     "SpecifyAnswer",
     "Usage",
+    "generation_listener",
     "is_completion",
     "make_provider",
 ]

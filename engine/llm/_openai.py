@@ -13,6 +13,22 @@ Two loops, each for its own kind of failure:
   (``provider-undecodable``). 400, 401, 403, 404 and 422 are not retried:
   asking again gets the same answer.
 
+Every request streams (``stream=True``, with ``stream_options.include_usage`` for the usage): instructor
+is given a create function that makes the streamed request, tells :func:`.report_generated` the tokens
+written so far as the chunks come (one streamed chunk is about one token: exactly one from llama.cpp's
+server), and hands instructor the whole ``ChatCompletion`` gathered from the chunks by the SDK's
+``ChatCompletionStreamState``. So instructor parses, validates and repairs the answer as it would a
+response that was not streamed, and its hooks see that one completion. (instructor's own streaming,
+``create_partial``, yields partial objects that are validated only as the caller iterates them, outside
+its repair loop, and gives no usage: it would lose the repair rounds and the accounting.) The usage is the
+stream's last usage chunk; a server that sends none is charged the chunks it sent as completion tokens.
+A stream that breaks, carries an error event or ends before the answer has finished is
+``provider-unavailable`` and is retried like a dropped connection; one still streaming after ``timeout_s`` is ``provider-timeout``. A server that
+answers a streamed request with one whole JSON response (it does not stream) is read as that response,
+and the first time is logged as a warning and recorded in :attr:`OpenAIProvider.server_streams`:
+nothing is counted while its answers are written. ``OpenAISettings(stream=False)`` asks for whole
+answers, for a server that refuses streamed requests.
+
 A completion-style answer (:class:`CodeCompletion`) is asked without a
 schema: the call goes through instructor with ``response_model=None``, which
 hands it straight to the SDK (no tools, no ``response_format``, no repair
@@ -34,6 +50,7 @@ import email.utils
 import json
 import logging
 import os
+import sys
 import time
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
@@ -42,7 +59,9 @@ import instructor
 import openai
 from instructor.core.exceptions import InstructorError, InstructorRetryException
 from instructor.core.hooks import Hooks
-from openai.types.chat import ChatCompletionMessageParam
+from openai.lib.streaming.chat import ChatCompletionStreamState
+from openai.types import CompletionUsage
+from openai.types.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionMessageParam
 from pydantic import BaseModel, ValidationError
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
@@ -52,6 +71,7 @@ from ._answers import CodeCompletion, is_completion
 from ._completion import AnswerNotText, assistant_prefix, continuation
 from ._endpoints import ENDPOINTS, Endpoint, default_price, instructor_mode
 from ._errors import provider_error
+from ._generation import report_generated
 from ._ledger import Ledger, Price, estimate_tokens
 from ._records import Exchange, LLMReply, LLMRequest, Usage
 from ._redact import register_secret
@@ -80,6 +100,8 @@ class OpenAISettings:
     max_output_tokens: int | None = None
     #: The longest ``Retry-After`` honoured; a server asking for more is waited for this long.
     retry_after_max_s: float = 120.0
+    #: Stream each answer, counting its tokens as they come; off for a server that refuses streamed requests.
+    stream: bool = True
 
     def __post_init__(self) -> None:
         if self.timeout_s <= 0:
@@ -92,6 +114,14 @@ class OpenAISettings:
             raise ConfigError("backoff cannot be negative", code="bad-retries")
 
 
+class _StreamBroken(Exception):
+    """A streamed answer that stopped before it was whole; ``code`` is the failure's stable code."""
+
+    def __init__(self, message: str, code: str = "provider-unavailable") -> None:
+        super().__init__(message)
+        self.code = code
+
+
 def _failure_code(exc: BaseException, log: _CallLog | None = None) -> tuple[str, bool]:
     """The stable code for a failure, and whether trying again may help.
 
@@ -101,6 +131,8 @@ def _failure_code(exc: BaseException, log: _CallLog | None = None) -> tuple[str,
     tells them from an answer that did not parse, which goes to a repair
     round instead.
     """
+    if isinstance(exc, _StreamBroken):
+        return exc.code, True  # a transport failure halfway through, retried like one before the answer
     if isinstance(exc, (UnicodeDecodeError, AnswerNotText)):
         return "provider-undecodable", True
     body_unparsed = log is not None and log.requests > log.responses
@@ -181,6 +213,19 @@ def _answer_text(response: Any) -> str:
     if calls:
         return "".join(call.function.arguments or "" for call in calls)
     return message.content or ""
+
+
+def _writes(chunk: ChatCompletionChunk) -> bool:
+    """Whether a streamed chunk carries a piece of the answer (text, a refusal or tool-call arguments)."""
+    for choice in chunk.choices:
+        delta = choice.delta
+        if delta is None:
+            continue
+        if delta.content or delta.refusal:
+            return True
+        if any(call.function is not None and call.function.arguments for call in delta.tool_calls or []):
+            return True
+    return False
 
 
 class _CallLog:
@@ -268,7 +313,14 @@ class OpenAIProvider:
         )
         self._openai = client
         self._key_env = key_env
-        self._client = instructor.from_openai(client, mode=instructor_mode(self.mode_name))
+        #: Whether the server streamed its last answer: None before the first, False for a server that
+        #: answers streamed requests with whole responses (then warned of once).
+        self.server_streams: bool | None = None
+        self._warned_unstreamed = False
+        answer_mode = instructor_mode(self.mode_name)
+        # What instructor.from_openai builds, with the create function that streams in place of the SDK's.
+        self._client = instructor.Instructor(
+            client=client, create=instructor.patch(create=self._send, mode=answer_mode), mode=answer_mode)
 
     @staticmethod
     def _read_key(env_name: str | None) -> str:
@@ -407,6 +459,79 @@ class OpenAIProvider:
             before_sleep=before_sleep,
             reraise=True,
         )
+
+    def _send(self, **kwargs: Any) -> Any:
+        """The HTTP request instructor makes: streamed, and handed back as the whole ``ChatCompletion``."""
+        if not self.settings.stream:
+            return self._openai.chat.completions.create(**kwargs)
+        started = time.monotonic()
+        stream = self._openai.chat.completions.create(**kwargs, stream=True, stream_options={"include_usage": True})
+        content_type = stream.response.headers.get("content-type", "")
+        if not content_type.startswith("text/event-stream"):
+            return self._unstreamed(stream)
+        self.server_streams = True
+        return self._gathered(stream, started)
+
+    def _unstreamed(self, stream: Any) -> ChatCompletion:
+        """A whole response to a streamed request, read the way the SDK reads one that was not streamed."""
+        if not self._warned_unstreamed:
+            self._warned_unstreamed = True
+            _log.warning("the model server at %s answered a streamed request with one whole response; it does not "
+                         "stream, so no tokens are counted while its answers are written (stream=False asks it for "
+                         "whole answers)", self.base_url)
+        self.server_streams = False
+        try:
+            data = json.loads(stream.response.read())  # UnicodeDecodeError, JSONDecodeError: undecodable
+        finally:
+            stream.close()
+        if not isinstance(data, dict):
+            raise _StreamBroken(f"the response is JSON but not a completion: {str(data)[:100]}",
+                                "provider-undecodable")
+        return ChatCompletion.construct(**data)
+
+    def _gathered(self, stream: Any, started: float) -> ChatCompletion:
+        """The chunks of a streamed answer gathered into one completion, its tokens reported as they come."""
+        # The SDK's stream raises its HTTP library's errors as they are (it wraps only those before the
+        # answer); that library is httpx or httpx2 by the SDK's version, so it is taken from the response.
+        http = sys.modules[type(stream.response).__module__.partition(".")[0]]
+        state: ChatCompletionStreamState[Any] = ChatCompletionStreamState()
+        generated = 0
+        usage: CompletionUsage | None = None
+        finished = chunks = False
+        try:
+            for chunk in stream:
+                if time.monotonic() - started > self.settings.timeout_s:
+                    raise _StreamBroken(f"the answer was still streaming after {self.settings.timeout_s:g} s "
+                                        f"({generated} tokens)", "provider-timeout")
+                state.handle_chunk(chunk)
+                chunks = True
+                usage = chunk.usage or usage
+                finished = finished or any(choice.finish_reason for choice in chunk.choices)
+                if _writes(chunk):
+                    generated += 1
+                    report_generated(generated)
+        except http.TimeoutException as exc:
+            raise _StreamBroken(f"the stream stalled after {generated} tokens: {exc}", "provider-timeout") from exc
+        except http.TransportError as exc:
+            raise _StreamBroken(f"the stream broke after {generated} tokens: {exc}") from exc
+        except openai.APIError as exc:  # an error event in the stream: the server gave up on the answer
+            raise _StreamBroken(f"the server broke off the stream after {generated} tokens: {exc.message}") from exc
+        finally:
+            stream.close()
+        if not chunks or not finished:
+            raise _StreamBroken(f"the stream ended after {generated} tokens, before the answer finished")
+        if usage is None:  # the server kept its count to itself: the chunks are the best count there is
+            usage = CompletionUsage(prompt_tokens=0, completion_tokens=generated, total_tokens=generated)
+        elif usage.completion_tokens > generated:  # several tokens to a chunk: the server's figure is exact
+            report_generated(usage.completion_tokens)
+        # A plain ChatCompletion, without the snapshot's parsed fields and the chunks' tool-call indexes:
+        # instructor's repair round sends the answer's message back to the server, which may refuse fields
+        # that a message does not have.
+        snapshot = state.current_completion_snapshot.model_dump(
+            exclude={"choices": {"__all__": {"message": {"parsed": True, "tool_calls": {
+                "__all__": {"index": True, "function": {"parsed_arguments"}}}}}}})
+        snapshot["usage"] = usage.model_dump()
+        return ChatCompletion.construct(**snapshot)
 
     def _complete_once(self, request: LLMRequest, log: _CallLog, sampling: dict[str, Any]) -> CodeCompletion:
         """One completion-style HTTP request; the answer is what the model wrote after the prefix."""

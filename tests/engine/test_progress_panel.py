@@ -58,6 +58,26 @@ def test_the_panel_shows_iteration_level_model_and_time_left():
     assert "asking the model" not in progress.render()
 
 
+def test_the_model_line_counts_the_tokens_of_a_streaming_answer():
+    clock = Clock()
+    progress = _progress(clock)
+    events = progress.events()
+    events.model_asked("propose")
+    clock.now += 70
+    assert "asking the model (propose): 1m10s" in progress.render()
+    assert "so far" not in progress.render()  # nothing has streamed in yet
+    events.model_generated(1)
+    assert "asking the model (propose): 1m10s, 1 token so far" in progress.render()
+    clock.now += 120
+    events.model_generated(96)
+    assert "asking the model (propose): 3m10s, 96 tokens so far" in progress.render()
+    events.model_answered(140, 190.0)
+    text = progress.render()
+    assert "so far" not in text and "model idle; last answer 140 tokens in 3m10s" in text
+    events.model_asked("outer")  # the next request counts from nothing
+    assert "asking the model (outer): 0s" in progress.render() and "so far" not in progress.render()
+
+
 def test_a_trial_started_says_training_and_later_levels_say_their_step():
     clock = Clock()
     progress = _progress(clock)
@@ -87,6 +107,7 @@ def test_a_run_announces_its_iterations_levels_and_model_requests_in_order(tmp_p
     events = LoopEvents(iteration_started=lambda n, total: seen.append(("iteration", n, total)),
                         level_started=lambda level, detail: seen.append(("level", level, detail)),
                         model_asked=lambda purpose: seen.append(("asked", purpose)),
+                        model_generated=lambda tokens: seen.append(("generated", tokens)),
                         model_answered=lambda tokens, seconds: seen.append(("answered",)))
     settings = RunSettings(task="script", task_options={"path": str(QUAD), "metric": "loss", "budget_s": 10.0},
                            provider="heuristic", iterations=4, outer_every=2, levels=("1", "1.5"))
@@ -96,8 +117,10 @@ def test_a_run_announces_its_iterations_levels_and_model_requests_in_order(tmp_p
     assert ("level", "1.5", "cycle 1") in seen
     asked = [i for i, e in enumerate(seen) if e[0] == "asked"]
     assert {seen[i][1] for i in asked} == {"propose", "outer"}
-    # every request is followed by its answer before anything else asks
+    # every request is followed by its answer before anything else asks; the heuristic answers whole, with
+    # no tokens counted while it is written
     assert all(seen[i + 1] == ("answered",) for i in asked)
+    assert not [e for e in seen if e[0] == "generated"]
     # the outer request comes after the cycle is announced, and before iteration 3 starts
     outer = next(i for i in asked if seen[i][1] == "outer")
     assert seen.index(("level", "1.5", "cycle 1")) < outer < seen.index(("iteration", 3, 4))
