@@ -74,7 +74,15 @@ def main(argv: list[str] | None = None) -> int:
         plain_asked(purpose)
         snapshot(f"{progress.level}: asking the model ({purpose})")
 
+    plain_generated = events.model_generated
+
+    def model_generated(tokens: int) -> None:
+        plain_generated(tokens)
+        if tokens >= 20:  # a few seconds into a streamed answer: the count the panel shows while it comes
+            snapshot(f"{progress.level}: the model answering ({progress.asking[0] if progress.asking else '?'})")
+
     events.level_started, events.model_asked = level_started, model_asked
+    events.model_generated = model_generated
     runs_root = Path(tempfile.mkdtemp(prefix="live-capture-"))
     with progress:
         run = Run.create(settings, runs_root, events=events)
@@ -84,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
              "Made with `python -m benchmarks.live_capture` "
              f"(provider `{settings.provider}`, the digits example, {settings.iterations} iterations, Level 1.5 every "
              "3, Level 2 every cycle). Each block is the panel as the terminal showed it the first time the run "
-             "reached that level and step, with the seconds since the start and the load average then.", "",
+             "reached that level and step (and, with a model that streams, the first time its answer passed 20 tokens), "
+             "with the seconds since the start and the load average then.", "",
              f"The run ended `{result.status}`: {result.trials} trials, baseline {result.baseline}, best {result.best}.",
              ""]
     for kind, seconds, text in captures:
