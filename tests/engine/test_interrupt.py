@@ -14,6 +14,7 @@ ROOT = Path(__file__).parents[2]
 HANG = ROOT / "tests" / "engine" / "data" / "hang_quad.py"
 
 
+@pytest.mark.usefixtures("sigint_as_a_terminal_sends_it")
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_a_stop_signal_ends_the_in_flight_trial_at_once_and_says_how_to_resume(tmp_path, sig):
     runs = tmp_path / "runs"

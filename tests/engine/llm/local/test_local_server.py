@@ -152,6 +152,7 @@ def test_any_exception_in_the_block_stops_the_server(
     assert pgid is not None and wait_until_group_gone(pgid) == []
 
 
+@pytest.mark.usefixtures("sigint_as_a_terminal_sends_it")
 def test_ctrl_c_during_a_slow_load_leaves_nothing_behind(fake_model: ModelFactory, tmp_path: Path) -> None:
     server = fake_server(fake_model("slow"), tmp_path)
     log = server.log_path
