@@ -80,7 +80,8 @@ def main(
     reanalyse: Path | None = typer.Option(None, help="only redo the analysis from DIR's CSV files"),
     merge: list[str] = typer.Option([], help="with --reanalyse DIR: DIR's data becomes the repeats of these report "
                                               "folders together (repeatable; arms run by separate commands); "
-                                              "DIR::A,B takes only arms A and B of DIR"),
+                                              "DIR::A,B takes only arms A and B of DIR; DIR::A=A-1.5b takes arm A "
+                                              "named A-1.5b"),
     compare: str = typer.Option("", help="the paired comparisons the report tests, FIRST:SECOND,... (for example "
                                          "W:gp,P:gp); empty: every pair of arms"),
     checkpoints: str = typer.Option("", help="also report and compare every arm after this many trials, "

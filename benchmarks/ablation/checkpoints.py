@@ -13,6 +13,7 @@ report is for.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,11 +94,22 @@ def at_checkpoints(by_arm: Mapping[str, Sequence[RunData]], checkpoints: Sequenc
     return tuple(out)
 
 
-def merge_source(text: str) -> tuple[Path, frozenset[str] | None]:
-    """``DIR`` (every arm of that folder) or ``DIR::A,B`` (only arms A and B of it)."""
+def merge_source(text: str) -> tuple[Path, dict[str, str] | None]:
+    """``DIR`` (every arm of that folder), ``DIR::A,B`` (only arms A and B of it), or ``DIR::A=A-1.5b`` (arm A,
+    named A-1.5b in the merged data: the same group run with another model, say). Returns the folder and
+    each chosen arm's name in the merge (None: every arm, under its own name)."""
     folder, sep, arms = text.partition("::")
-    chosen = frozenset(a.strip() for a in arms.split(",") if a.strip()) if sep else None
-    if sep and not chosen:
+    if not sep:
+        return Path(folder), None
+    chosen: dict[str, str] = {}
+    for entry in (a.strip() for a in arms.split(",")):
+        if not entry:
+            continue
+        arm, eq, name = (part.strip() for part in entry.partition("="))
+        if not arm or (eq and not name):
+            raise ConfigError(f"an arm to take is NAME or NAME=NEW_NAME; got {entry!r} in {text!r}", code="bad-merge")
+        chosen[arm] = name or arm
+    if not chosen:
         raise ConfigError(f"name the arms to take after '::', like {folder}::S; got {text!r}", code="bad-merge")
     return Path(folder), chosen
 
@@ -105,8 +117,9 @@ def merge_source(text: str) -> tuple[Path, frozenset[str] | None]:
 def merge_folders(sources: Sequence[Path | str]) -> list[RunData]:
     """The repeats of several report folders as one data set (arms run by separate commands, for example).
     A source is a folder, or ``DIR::A,B`` for only those arms of it (a folder that also holds arms rerun
-    elsewhere). A repeat (arm and seed) found in two sources is refused: which one counts would be a
-    silent choice; so is an arm named that its folder does not have."""
+    elsewhere), or ``DIR::A=NEW`` to take arm A under another name. A repeat (arm and seed) found in two
+    sources is refused: which one counts would be a silent choice; so is an arm named that its folder
+    does not have."""
     from .report import read_runs
 
     runs: list[RunData] = []
@@ -114,12 +127,14 @@ def merge_folders(sources: Sequence[Path | str]) -> list[RunData]:
     for source in sources:
         folder, chosen = merge_source(str(source))
         found = read_runs(folder)
-        missing = sorted((chosen or frozenset()) - {run.arm for run in found})
+        missing = sorted(set(chosen or ()) - {run.arm for run in found})
         if missing:
             raise ConfigError(f"no repeats of arm(s) {', '.join(missing)} in {folder}", code="unknown-arm")
         for run in found:
-            if chosen is not None and run.arm not in chosen:
-                continue
+            if chosen is not None:
+                if run.arm not in chosen:
+                    continue
+                run = dataclasses.replace(run, arm=chosen[run.arm])
             key = (run.arm, run.seed)
             if key in seen:
                 raise ConfigError(f"repeat {run.arm}/{run.seed} is in both {seen[key]} and {folder}",

@@ -200,3 +200,20 @@ def test_a_merge_can_take_only_some_arms_of_a_folder(tmp_path):
                                       "--merge", str(tmp_path / "rerun")])
     assert result.exit_code == 0, result.output
     assert {r.arm for r in read_runs(tmp_path / "m")} == {"early", "late"}
+
+
+def test_a_merge_can_rename_an_arm_so_one_group_run_twice_is_two_arms(tmp_path):
+    runs = _early_and_late()
+    write_report([r for r in runs if r.arm == "early"], tmp_path / "small")
+    write_report([r for r in runs if r.arm == "early"], tmp_path / "large")
+    with pytest.raises(ConfigError) as caught:
+        merge_folders([tmp_path / "small", tmp_path / "large"])
+    assert caught.value.code == "duplicate-repeat"
+    merged = merge_folders([f"{tmp_path / 'small'}::early=early-0.5b", f"{tmp_path / 'large'}::early=early-1.5b"])
+    assert sorted({r.arm for r in merged}) == ["early-0.5b", "early-1.5b"]
+    by_arm = {(r.arm, r.seed): r.rows for r in merged}
+    assert all(by_arm[("early-0.5b", s)] == by_arm[("early-1.5b", s)] for s in range(8))
+    for text in (f"{tmp_path / 'small'}::early=", f"{tmp_path / 'small'}::=x"):
+        with pytest.raises(ConfigError) as caught:
+            merge_folders([text])
+        assert caught.value.code == "bad-merge"
