@@ -10,8 +10,9 @@ import typer
 from interfaces import AutoresearchError
 
 from .baselines import BASELINES
-from .checkpoints import check_pairs, merge_folders, parse_checkpoints, parse_pairs
+from .checkpoints import check_pairs, merge_folders, merge_source, parse_checkpoints, parse_pairs
 from .groups import parse_groups, run_groups
+from .noise import NoiseFloor, load_noise, measure_noise
 from .report import read_runs, write_report
 
 app = typer.Typer(add_completion=False, help=__doc__)
@@ -57,6 +58,16 @@ def _task_options(task: str, surrogate_model: Path | None, seed: int, script: di
     return {}
 
 
+def merged_noise(sources: list[str]) -> NoiseFloor | None:
+    """The noise floor measured by one of the merged folders; two that measured it disagree, so refuse."""
+    found = [(folder, noise) for folder in dict.fromkeys(merge_source(s)[0] for s in sources)
+             if (noise := load_noise(folder)) is not None]
+    if len(found) > 1:
+        raise AutoresearchError("several merged folders measured a noise floor (" + ", ".join(str(f) for f, _ in found)
+                                + "); keep noise.json in one of them", code="bad-config")
+    return found[0][1] if found else None
+
+
 @app.command()
 def main(
     ctx: typer.Context,
@@ -95,6 +106,10 @@ def main(
     outer_every: int = typer.Option(5, min=1, help="Level 1.5 runs every this many iterations (groups B, C)"),
     research_every: int = typer.Option(2, min=1, help="Level 2 runs every this many Level 1.5 cycles (C; D: every this many x outer-every iterations)"),
     server_threads: int = typer.Option(2, min=1, help="--provider local: threads of each repeat's model server"),
+    level_model: list[str] = typer.Option([], help="LEVEL=MODEL: the model of one level in groups A-D "
+                                                   "(repeatable; for example 1=qwen-0.5b); --model for the others"),
+    noise_repeats: int = typer.Option(0, min=0, help="measure the task's noise floor first: the baseline "
+                                                     "configuration this many times, seeds varied (0: not measured)"),
 ) -> None:
     command = _command_line(ctx)
     task_script = {"path": str(script.resolve()) if script else None, "metric": metric,
@@ -105,10 +120,14 @@ def main(
         if merge and reanalyse is None:
             raise AutoresearchError("--merge names the folders whose repeats --reanalyse DIR brings together",
                                     code="bad-config")
+        if noise_repeats == 1:
+            raise AutoresearchError("--noise-repeats needs at least 2 repeats for a spread", code="bad-config")
         if reanalyse is not None:
             runs = merge_folders(merge) if merge else read_runs(reanalyse)
+            noise = merged_noise(merge) if merge else load_noise(reanalyse)
             report = write_report(runs, reanalyse, title=title, command=command, write_data=bool(merge),
-                                  metric=metric or "val_bpb", alpha=alpha, pairs=pairs, checkpoints=budgets)
+                                  metric=metric or "val_bpb", alpha=alpha, pairs=pairs, checkpoints=budgets,
+                                  noise=noise)
             typer.echo(f"report: {report}")
             return
         from . import _engine
@@ -124,13 +143,22 @@ def main(
         seed_list = list(range(first_seed, first_seed + seeds))
         runs_root = out / "runs"
         runs = []
+        noise = None
+        if noise_repeats:
+            executor = _engine.local_executor(runs_root / "noise" / "trials", workers)
+            try:
+                noise = measure_noise(_engine.load_task(task, _task_options(task, surrogate_model, 0, task_script)),
+                                      executor, noise_repeats)
+            finally:
+                executor.close()
+            typer.echo(f"noise floor: sd {noise.std:.4g} over {noise_repeats} baseline repeats")
         if group_names:
             from engine.settings import RunSettings
 
             base = RunSettings(task=task, provider=provider, model=model, base_url=base_url, iterations=iterations,
                                workers=workers,
                                outer_every=outer_every, research_every=research_every,
-                               server_threads=server_threads, sampler=sampler,
+                               server_threads=server_threads, sampler=sampler, level_models=tuple(level_model),
                                task_options=_task_options(task, surrogate_model, 0, task_script))
             runs += run_groups(group_names, seed_list, base, runs_root, parallel=parallel)
         if methods:
@@ -144,7 +172,7 @@ def main(
         metric = _engine.load_task(task, _task_options(task, surrogate_model, 0, task_script)).metric
         notes = [STAND_IN_NOTE] if group_names and provider == "heuristic" else []
         report = write_report(runs, out, title=title, command=command, metric=metric, notes=notes,
-                              alpha=alpha, pairs=pairs, checkpoints=budgets)
+                              alpha=alpha, pairs=pairs, checkpoints=budgets, noise=noise)
         typer.echo(f"report: {report}")
     except AutoresearchError as exc:
         typer.echo(f"error: {exc}", err=True)

@@ -26,6 +26,7 @@ from interfaces import ConfigError
 from ._data import RunData, TrialRow
 from .checkpoints import Checkpoint, at_checkpoints, check_pairs
 from .curves import AnytimeBand, SecondsBand, anytime_band, seconds_band, seconds_grid
+from .noise import NoiseFloor, noise_lines, save_noise
 from .stats import Comparison, GroupSummary, compare_all, summarise
 
 __all__ = ["TRIAL_COLUMNS", "RUN_COLUMNS", "Analysis", "analyse", "write_csv", "read_runs", "write_report"]
@@ -258,7 +259,7 @@ def _checkpoint_lines(analysis: Analysis) -> list[str]:
 
 
 def _markdown(analysis: Analysis, runs: Sequence[RunData], *, title: str, command: str, metric: str,
-              notes: Sequence[str]) -> str:
+              notes: Sequence[str], noise: NoiseFloor | None = None) -> str:
     seeds = sorted({run.seed for run in runs})
     lines = [f"# {title}", ""]
     if command:
@@ -274,6 +275,7 @@ def _markdown(analysis: Analysis, runs: Sequence[RunData], *, title: str, comman
     lines += [f"> {note}" for note in notes] + ([""] if notes else [])
     if analysis.excluded:
         lines += [f"Left out (no measured baseline): {', '.join(analysis.excluded)}.", ""]
+    lines += noise_lines(noise, metric, [s.mean for s in analysis.summaries if s.mean is not None])
     lines += ["## Per arm", "",
               "| arm | n | mean improvement | 95% CI | median | 95% CI | keep rate | crash rate | tokens/run | "
               "seconds/run |",
@@ -323,8 +325,9 @@ def _markdown(analysis: Analysis, runs: Sequence[RunData], *, title: str, comman
 def write_report(runs: Sequence[RunData], out_dir: Path, *, title: str = "Ablation", command: str = "",
                  metric: str = "val_bpb", notes: Sequence[str] = (), alpha: float = 0.05, seed: int = 0,
                  write_data: bool = True, pairs: Sequence[tuple[str, str]] | None = None,
-                 checkpoints: Sequence[int] = ()) -> Path:
-    """Write report.md, the two plots, analysis.json and (unless re-analysing) the CSVs."""
+                 checkpoints: Sequence[int] = (), noise: NoiseFloor | None = None) -> Path:
+    """Write report.md, the two plots, analysis.json and (unless re-analysing) the CSVs; ``noise``, the
+    task's noise floor measured in the run, is reported and saved as noise.json."""
     out_dir.mkdir(parents=True, exist_ok=True)
     analysis = analyse(runs, alpha=alpha, seed=seed, pairs=pairs, checkpoints=checkpoints)
     if write_data:
@@ -333,7 +336,12 @@ def write_report(runs: Sequence[RunData], out_dir: Path, *, title: str = "Ablati
     _plot_box(runs, analysis, out_dir / "improvement.png", metric)
     if analysis.seconds_curves:
         _plot_seconds(analysis, out_dir / "anytime_seconds.png", metric)
-    (out_dir / "analysis.json").write_text(json.dumps(analysis.to_dict(), indent=1))
+    data = analysis.to_dict()
+    if noise is not None:
+        save_noise(noise, out_dir)
+        data["noise"] = noise.to_dict()
+    (out_dir / "analysis.json").write_text(json.dumps(data, indent=1))
     report = out_dir / "report.md"
-    report.write_text(_markdown(analysis, runs, title=title, command=command, metric=metric, notes=notes))
+    report.write_text(_markdown(analysis, runs, title=title, command=command, metric=metric, notes=notes,
+                                noise=noise))
     return report

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy as _copy
+import dataclasses
 import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from interfaces import ParamSpec, SearchSpace, SpaceError, SpaceViolation, TrialRequest
+from interfaces import ConfigError, ParamSpec, SearchSpace, SpaceError, SpaceViolation, TrialRequest
 
 from ._apply import ProposalRejected, rewrite_literals
 from ._discover import default_spec, find_assignments
@@ -94,6 +96,23 @@ class ScriptTask:
 
     def noise_floor(self) -> float | None:
         return self._noise_floor
+
+    def reseeded(self, seeds: Mapping[str, int]) -> ScriptTask:
+        """A copy whose locked seed parameters default to ``seeds``: the same configuration under other
+        seeds, for measuring the noise floor. The search never gets one; its seeds stay locked."""
+        unknown = sorted(set(seeds) - set(self._space.names))
+        if unknown:
+            raise ConfigError(f"no parameter {', '.join(unknown)} to reseed", code="unknown-parameter")
+        copy = _copy.copy(self)
+        copy._space = self._space.with_params(*(self._reseed(self._space[name], int(value))
+                                                for name, value in seeds.items()))
+        return copy
+
+    @staticmethod
+    def _reseed(spec: ParamSpec, value: int) -> ParamSpec:
+        low = value if spec.low is None else min(spec.low, value)
+        high = value if spec.high is None else max(spec.high, value)
+        return dataclasses.replace(spec, default=value, low=low, high=high)
 
     def script_values(self) -> dict[str, Any]:
         """The literal values the unedited script assigns."""

@@ -296,3 +296,20 @@ def test_cli_says_what_the_script_task_needs(tmp_path):
     result = CliRunner().invoke(app, ["--task", "script", "--groups", "A", "--baselines", "", "--out", str(tmp_path)])
     assert result.exit_code == 2
     assert "--script PATH and --metric NAME" in result.output
+
+
+def test_cli_gives_each_level_its_model_and_refuses_one_for_a_provider_without_models(tmp_path):
+    result = CliRunner().invoke(app, ["--groups", "A", "--baselines", "", "--seeds", "1", "--iterations", "1",
+                                      "--level-model", "1=qwen-0.5b", "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "bad-level-model" in result.output and "heuristic provider has no models" in result.output
+    assert not (tmp_path / "runs").exists(), "refused before any repeat ran"
+
+
+def test_group_settings_keep_the_level_models_of_the_base():
+    from engine.settings import RunSettings
+
+    base = RunSettings(task="surrogate", provider="local", model="qwen-1.5b", level_models=("1=qwen-0.5b",))
+    settings = group_settings("C", base, 3)
+    assert settings.model_for("1") == "qwen-0.5b" and settings.model_for("2") == "qwen-1.5b"
+    assert RunSettings.from_dict(settings.to_dict()).model_for("1") == "qwen-0.5b", "survives the trip to a repeat"
