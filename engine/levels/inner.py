@@ -18,6 +18,13 @@ answer, and :data:`UNREACHABLE_LIMIT` such failures in a row stop the run
 with ``provider-unreachable``. Every trial is written to the store the moment
 it is decided.
 
+A source mechanism's proposal that is rejected hands the rest of that
+iteration's attempts to the proposer policy (the source is not asked again
+until the next iteration, so it cannot spend the iteration repeating itself),
+and a source whose last :data:`SOURCE_REJECTION_LIMIT` proposals were all
+rejected is ejected with ``rejected-proposals``: it gives nothing a trial
+could measure.
+
 With ``ahead`` (the run's ``overlap`` setting), the model is asked for the
 next iteration's proposal while this iteration's trial trains, so the model's
 time hides behind the training instead of adding to it. That proposal is
@@ -70,7 +77,12 @@ from .throughput import (
 if TYPE_CHECKING:
     from engine.history import RunHistory
 
-__all__ = ["InnerLoop", "LoopEvents", "UNREACHABLE_LIMIT", "ask_announced", "ask_recorded"]
+__all__ = ["InnerLoop", "LoopEvents", "SOURCE_REJECTION_LIMIT", "UNREACHABLE_LIMIT", "ask_announced",
+           "ask_recorded"]
+
+#: Proposals in a row of one source mechanism that may be rejected (repeats, no-change, out of the space,
+#: vetoed) before it is ejected with ``rejected-proposals``.
+SOURCE_REJECTION_LIMIT = 3
 
 #: Level 1 proposals in a row that fail with ``provider-unavailable`` (each after the provider's own
 #: retries) before the run stops with ``provider-unreachable``: a server that is gone does not come back
@@ -206,6 +218,7 @@ class InnerLoop:
         self._samplers: dict[str, SamplerSource] = {}
         self._ahead: _Ahead | None = None  # the next iteration's proposal, asked while a trial trained
         self._stop: AutoresearchError | None = None  # a run-stopping failure of the proposal asked ahead
+        self._source_rejections: dict[str, int] = {}  # a source mechanism's rejected proposals in a row
 
     # -- state ---------------------------------------------------------------
     def trace(self) -> TraceView:
@@ -336,6 +349,7 @@ class InnerLoop:
         screened = ahead.problem if ahead.problem is not None else \
             self._screen(ahead.proposal, trace, current, pending)
         if isinstance(screened, TrialRequest):
+            self._source_rejections.pop(ahead.proposal.source, None)
             return index, ahead.proposal, dict(current, **ahead.proposal.changes), screened
         code, reason = screened
         self._reject(index, ahead.proposal, current, code,
@@ -349,25 +363,29 @@ class InnerLoop:
             f"#{p.index} {dict(p.proposal.changes)} is already running; propose something else"
             for p in pending
         ]
+        sources = True  # until a source's proposal is rejected in this iteration
         for _attempt in range(self.max_rejections + 1):
             trace = self.trace()
             current = self.incumbent_config(trace)
             index = self._reserve_index()
             self.registry.trial_index = index
             self.events.level_started("1", f"proposing trial #{index}")
-            proposal, problem = self._proposal(trace, current, feedback)
+            proposal, problem = self._proposal(trace, current, feedback, sources=sources)
             screened: TrialRequest | tuple[str, str] = problem if problem is not None else \
                 self._screen(proposal, trace, current, pending)
             if isinstance(screened, TrialRequest):
+                self._source_rejections.pop(proposal.source, None)
                 return index, proposal, dict(current, **proposal.changes), screened
             code, reason = screened
             self._reject(index, proposal, current, code, reason)
+            sources = sources and not proposal.source.startswith("mechanism:")
             feedback.append(reason)
         self.events.message(f"{self.max_rejections + 1} proposals in a row were rejected; moving on")
         return None
 
-    def _proposal(self, trace: TraceView, current: dict[str, Any], feedback: list[str]) -> tuple[Proposal, tuple[str, str] | None]:
-        from_source = self.registry.propose(trace, self.space, self.search_config)
+    def _proposal(self, trace: TraceView, current: dict[str, Any], feedback: list[str], *,
+                  sources: bool = True) -> tuple[Proposal, tuple[str, str] | None]:
+        from_source = self.registry.propose(trace, self.space, self.search_config) if sources else None
         if from_source is not None:
             changes, name = from_source
             return Proposal(self.space.coerce(changes), f"proposed by mechanism {name}", f"mechanism:{name}"), None
@@ -406,7 +424,9 @@ class InnerLoop:
         }
         from engine.llm import LLMRequest, proposal_answer_for, value_grid
 
-        source = f"{self.provider.name}:{self.provider.model}"
+        # Tagged with the model that answers Level 1, which a per-level router may not make its default.
+        answering = self.provider.provider_for("1") if hasattr(self.provider, "provider_for") else self.provider
+        source = f"{answering.name}:{answering.model}"
         changeable = tuple(n for n in self.search_config.active
                            if n in self.space and not self.space[n].locked and n not in self.search_config.frozen)
 
@@ -618,3 +638,18 @@ class InnerLoop:
         self.store.finish_trial(self.run_id, trial, None)
         self.events.trial_finished(trial)
         self.registry.observe(trial, self.trace())
+        self._count_source_rejection(proposal.source, f"{code}: {reason}")
+
+    def _count_source_rejection(self, source: str, reason: str) -> None:
+        """Eject a source mechanism whose last SOURCE_REJECTION_LIMIT proposals were all rejected."""
+        if not source.startswith("mechanism:"):
+            return
+        count = self._source_rejections[source] = self._source_rejections.get(source, 0) + 1
+        name = source.removeprefix("mechanism:")
+        mechanism = self.registry.get(name)
+        if count < SOURCE_REJECTION_LIMIT or mechanism is None:
+            return
+        del self._source_rejections[source]
+        message = f"its last {count} proposals were rejected, the last with {reason[:160]}"
+        self.registry.eject(mechanism, "rejected-proposals", message)
+        self.events.message(f"mechanism {name} ejected [rejected-proposals]: {message}")

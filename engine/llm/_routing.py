@@ -6,7 +6,8 @@ larger one for Level 2's few mechanisms (``--level-model 2=qwen-1.5b``).
 against: ``ask`` reads ``request.level`` and forwards the request untouched,
 so each exchange is recorded by the provider that answered it, on the ledger
 they share. ``name`` and ``model`` are the default provider's (the one the
-levels not named use), which is what a trial proposed at Level 1 is tagged with.
+levels not named use); a trial proposed at Level 1 is tagged with the model
+of :meth:`provider_for` ``"1"``, the one that answered it.
 """
 
 from __future__ import annotations

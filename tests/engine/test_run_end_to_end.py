@@ -167,3 +167,51 @@ def test_new_only_leaves_out_what_level_2_pasted_from_the_library(tmp_path, quad
     assert not any(t.source.startswith("mechanism:") for t in trials)
     decision = json.loads((result.run_dir / "level2" / "session-1" / "decision.json").read_text())
     assert decision["decision"] == "not-new"
+
+
+STUBBORN_SOURCE = '''"""A source that proposes the incumbent's own value of its first active parameter: a no-change."""
+
+
+class Stubborn:
+    def propose(self, trace, space, config):
+        incumbent = trace.incumbent()
+        base = dict(space.defaults()) if incumbent is None else dict(incumbent.config)
+        names = [n for n in config.active if n in space and n in base]
+        if not names:
+            return None
+        return {names[0]: base[names[0]]}
+
+
+def build(seed: int):
+    return Stubborn()
+'''
+
+
+def test_a_source_whose_proposals_are_all_rejected_yields_its_iterations_and_is_ejected(tmp_path, quad_script,
+                                                                                       monkeypatch):
+    """Each of its rejected proposals hands that iteration to the proposer, so every iteration still runs a
+    trial; after three in a row it is ejected with a code, and the loop goes on without it."""
+    import dataclasses
+
+    import mechanism_library
+    from engine.levels.inner import SOURCE_REJECTION_LIMIT
+
+    real_get = mechanism_library.get
+    monkeypatch.setattr(mechanism_library, "get", lambda name, directory=None: dataclasses.replace(
+        real_get(name, directory), source=STUBBORN_SOURCE) if name == "latin_hypercube" else real_get(name, directory))
+    result = Run.create(settings(quad_script, levels=("1",), iterations=6, mechanisms=("latin_hypercube",)),
+                        tmp_path).execute()
+    store = RunStore.open(result.run_dir / "run.sqlite")
+    trials = store.trials(result.run_id)
+    events = store.mechanism_events(result.run_id)
+    store.close()
+    from_source = [t for t in trials if t.source == "mechanism:latin_hypercube"]
+    assert len(from_source) == SOURCE_REJECTION_LIMIT and all(t.decision is Decision.REJECTED for t in from_source)
+    assert all(t.reason.startswith("no-change") for t in from_source)
+    ran = [t for t in trials if t.decision is not Decision.REJECTED]
+    assert len(ran) == 6 + 1, "no iteration was spent on the source's repeats"
+    for rejected in from_source:  # the next trial of that iteration was the proposer's, not the source again
+        assert trials[rejected.index + 1].source != "mechanism:latin_hypercube"
+    ejections = [e for e in events if e["kind"] == "ejection"]
+    assert [(e["mechanism"], e["data"]["code"]) for e in ejections] == [("latin_hypercube", "rejected-proposals")]
+    assert ejections[0]["trial_index"] == from_source[-1].index

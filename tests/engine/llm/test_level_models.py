@@ -90,3 +90,19 @@ def test_the_router_checks_each_distinct_provider_once_and_refuses_unknown_level
     assert router.provider_for("1") is small and router.provider_for("2") is big
     with pytest.raises(ValueError, match="not levels: 3"):
         LevelRouter(small, {"3": big})
+
+
+def test_a_level_1_trial_is_tagged_with_the_model_that_proposed_it_not_the_default(chat_server: Any,
+                                                                                   tmp_path: Path) -> None:
+    from engine.store import RunStore
+
+    settings = _script(provider="compatible", model="big", base_url=chat_server.base_url, levels=("1",),
+                       level_models=("1=small",), iterations=2)
+    chat_server.push(Answer.json(GOOD), Answer.json({"changes": [{"name": "WEIGHT_DECAY", "value": 0.2}],
+                                                     "rationale": "and this"}))
+    result = Run.create(settings, tmp_path, run_id="tagged").execute()
+    store = RunStore.open(result.run_dir / "run.sqlite")
+    sources = [t.source for t in store.trials(result.run_id) if t.decision.value != "baseline"]
+    store.close()
+    assert [request["body"]["model"] for request in chat_server.requests if "body" in request] == ["small", "small"]
+    assert len(sources) == 2 and all(source.endswith(":small") for source in sources), sources
