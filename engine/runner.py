@@ -231,14 +231,18 @@ class Run:
             from engine.llm.local import DEFAULT_MODEL
 
             base = DEFAULT_MODEL
-        level_model = {level: s.model_for(level) or base for level in LEVELS}
+        # Only the levels this run has: a model no level of it asks is not started (a local server each).
+        level_model = {level: s.model_for(level) or base for level in LEVELS if level in s.levels}
+        requested = base  # the one --model-path is the weights of
+        if base not in level_model.values():
+            base = level_model[min(level_model, key=LEVELS.index)]
         with contextlib.ExitStack() as stack:
             by_model: dict[str | None, Any] = {}
             for model in dict.fromkeys([base, *level_model.values()]):
                 if s.provider == "local":
                     from engine.llm.local import local_provider
 
-                    default = model == base
+                    default = model == requested
                     by_model[model] = stack.enter_context(local_provider(
                         model, run_dir=self.run_dir, model_path=s.model_path if default else None, ledger=ledger,
                         threads=s.server_threads, log_name=None if default else f"local-model-{model}.log",

@@ -106,3 +106,16 @@ def test_a_level_1_trial_is_tagged_with_the_model_that_proposed_it_not_the_defau
     store.close()
     assert [request["body"]["model"] for request in chat_server.requests if "body" in request] == ["small", "small"]
     assert len(sources) == 2 and all(source.endswith(":small") for source in sources), sources
+
+
+def test_a_model_no_level_of_the_run_asks_is_not_started(chat_server: Any, tmp_path: Path) -> None:
+    # Level 1 only, with its own model: the run's --model would answer no request, so it gets no provider.
+    settings = _script(provider="compatible", model="big", base_url=chat_server.base_url, levels=("1",),
+                       level_models=("1=small",))
+    with Run.create(settings, tmp_path, run_id="one")._provider(Ledger()) as provider:
+        assert provider.model == "small" and provider.by_level == {}
+        assert provider.provider_for("1").model == "small"
+    both = _script(provider="compatible", model="big", base_url=chat_server.base_url, levels=("1", "2"),
+                   level_models=("1=small",))
+    with Run.create(both, tmp_path, run_id="two")._provider(Ledger()) as provider:
+        assert provider.model == "big" and provider.provider_for("1").model == "small"
