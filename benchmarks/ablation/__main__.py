@@ -11,6 +11,7 @@ from interfaces import AutoresearchError
 
 from .baselines import BASELINES
 from .checkpoints import check_pairs, merge_folders, merge_source, parse_checkpoints, parse_pairs
+from .environment import capture, finish, load_environment, save_environment
 from .groups import parse_groups, run_groups
 from .noise import NoiseFloor, load_noise, measure_noise
 from .report import read_runs, write_report
@@ -125,9 +126,11 @@ def main(
         if reanalyse is not None:
             runs = merge_folders(merge) if merge else read_runs(reanalyse)
             noise = merged_noise(merge) if merge else load_noise(reanalyse)
+            folders = list(dict.fromkeys(merge_source(s)[0] for s in merge)) if merge else [reanalyse]
+            environments = [(str(f), env) for f in folders if (env := load_environment(f)) is not None]
             report = write_report(runs, reanalyse, title=title, command=command, write_data=bool(merge),
                                   metric=metric or "val_bpb", alpha=alpha, pairs=pairs, checkpoints=budgets,
-                                  noise=noise)
+                                  noise=noise, environments=environments)
             typer.echo(f"report: {report}")
             return
         from . import _engine
@@ -144,6 +147,7 @@ def main(
         runs_root = out / "runs"
         runs = []
         noise = None
+        environment = capture()
         if noise_repeats:
             executor = _engine.local_executor(runs_root / "noise" / "trials", workers)
             try:
@@ -169,10 +173,13 @@ def main(
                 make_task=lambda s: _engine.load_task(task, _task_options(task, surrogate_model, s, task_script)),
                 make_executor=lambda m, s: _engine.local_executor(runs_root / f"{m}-s{s}" / "trials", workers),
                 parallel=parallel)
+        environment = finish(environment)
+        save_environment(environment, out)
         metric = _engine.load_task(task, _task_options(task, surrogate_model, 0, task_script)).metric
         notes = [STAND_IN_NOTE] if group_names and provider == "heuristic" else []
         report = write_report(runs, out, title=title, command=command, metric=metric, notes=notes,
-                              alpha=alpha, pairs=pairs, checkpoints=budgets, noise=noise)
+                              alpha=alpha, pairs=pairs, checkpoints=budgets, noise=noise,
+                              environments=[(str(out), environment)])
         typer.echo(f"report: {report}")
     except AutoresearchError as exc:
         typer.echo(f"error: {exc}", err=True)

@@ -23,7 +23,7 @@ from interfaces import ConfigError, Executor, ParamKind, Task
 
 __all__ = ["NoiseFloor", "measure_noise", "seed_parameters", "save_noise", "load_noise", "noise_lines"]
 
-FILE = "noise.json"
+_FILE = "noise.json"
 _SEED = re.compile(r"(?:^|_)SEED(?:_|$)|^RANDOM_STATE$", re.IGNORECASE)
 
 
@@ -73,13 +73,13 @@ def measure_noise(task: Task, executor: Executor, repeats: int) -> NoiseFloor:
 
 def save_noise(noise: NoiseFloor, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / FILE
+    path = folder / _FILE
     path.write_text(json.dumps(noise.to_dict(), indent=1))
     return path
 
 
 def load_noise(folder: Path) -> NoiseFloor | None:
-    path = Path(folder) / FILE
+    path = Path(folder) / _FILE
     if not path.exists():
         return None
     try:

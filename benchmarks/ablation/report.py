@@ -26,6 +26,7 @@ from interfaces import ConfigError
 from ._data import RunData, TrialRow
 from .checkpoints import Checkpoint, at_checkpoints, check_pairs
 from .curves import AnytimeBand, SecondsBand, anytime_band, seconds_band, seconds_grid
+from .environment import environment_lines
 from .noise import NoiseFloor, noise_lines, save_noise
 from .stats import Comparison, GroupSummary, compare_all, summarise
 
@@ -259,7 +260,8 @@ def _checkpoint_lines(analysis: Analysis) -> list[str]:
 
 
 def _markdown(analysis: Analysis, runs: Sequence[RunData], *, title: str, command: str, metric: str,
-              notes: Sequence[str], noise: NoiseFloor | None = None) -> str:
+              notes: Sequence[str], noise: NoiseFloor | None = None,
+              environments: Sequence[tuple[str, dict[str, Any]]] = ()) -> str:
     seeds = sorted({run.seed for run in runs})
     lines = [f"# {title}", ""]
     if command:
@@ -276,6 +278,7 @@ def _markdown(analysis: Analysis, runs: Sequence[RunData], *, title: str, comman
     if analysis.excluded:
         lines += [f"Left out (no measured baseline): {', '.join(analysis.excluded)}.", ""]
     lines += noise_lines(noise, metric, [s.mean for s in analysis.summaries if s.mean is not None])
+    lines += environment_lines(environments)
     lines += ["## Per arm", "",
               "| arm | n | mean improvement | 95% CI | median | 95% CI | keep rate | crash rate | tokens/run | "
               "seconds/run |",
@@ -325,9 +328,11 @@ def _markdown(analysis: Analysis, runs: Sequence[RunData], *, title: str, comman
 def write_report(runs: Sequence[RunData], out_dir: Path, *, title: str = "Ablation", command: str = "",
                  metric: str = "val_bpb", notes: Sequence[str] = (), alpha: float = 0.05, seed: int = 0,
                  write_data: bool = True, pairs: Sequence[tuple[str, str]] | None = None,
-                 checkpoints: Sequence[int] = (), noise: NoiseFloor | None = None) -> Path:
+                 checkpoints: Sequence[int] = (), noise: NoiseFloor | None = None,
+                 environments: Sequence[tuple[str, dict[str, Any]]] = ()) -> Path:
     """Write report.md, the two plots, analysis.json and (unless re-analysing) the CSVs; ``noise``, the
-    task's noise floor measured in the run, is reported and saved as noise.json."""
+    task's noise floor measured in the run, is reported and saved as noise.json; ``environments``, what
+    each run that made the data ran on (its folder and :func:`.environment.capture`), are reported."""
     out_dir.mkdir(parents=True, exist_ok=True)
     analysis = analyse(runs, alpha=alpha, seed=seed, pairs=pairs, checkpoints=checkpoints)
     if write_data:
@@ -340,8 +345,10 @@ def write_report(runs: Sequence[RunData], out_dir: Path, *, title: str = "Ablati
     if noise is not None:
         save_noise(noise, out_dir)
         data["noise"] = noise.to_dict()
+    if environments:
+        data["environments"] = {name: env for name, env in environments}
     (out_dir / "analysis.json").write_text(json.dumps(data, indent=1))
     report = out_dir / "report.md"
     report.write_text(_markdown(analysis, runs, title=title, command=command, metric=metric, notes=notes,
-                                noise=noise))
+                                noise=noise, environments=environments))
     return report

@@ -95,3 +95,26 @@ def test_cli_refuses_a_single_noise_repeat_before_running_anything(tmp_path):
                                       "--out", str(tmp_path / "r")])
     assert result.exit_code == 2 and "bad-config" in result.output
     assert not (tmp_path / "r").exists()
+
+
+def test_a_run_records_what_it_ran_on_and_a_merge_says_when_installations_differ(tmp_path):
+    from benchmarks.ablation.environment import load_environment
+
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["--task", "script", "--script", str(QUAD), "--metric", "loss", "--groups", "",
+                                      "--baselines", "random", "--seeds", "1", "--iterations", "1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    env = load_environment(out)
+    assert env is not None and env["packages"]["optuna"] and env["cpus"] and env["started"] <= env["ended"]
+    report = (out / "report.md").read_text()
+    assert "## Environment" in report and f"optuna {env['packages']['optuna']}" in report
+    other = tmp_path / "other"
+    other.mkdir()
+    for name in ("trials.csv", "runs.csv"):
+        (other / name).write_text((out / name).read_text().replace("random", "rs"))
+    (other / "environment.json").write_text(json.dumps(dict(env, packages=dict(env["packages"], optuna="0.0"))))
+    merged = tmp_path / "merged"
+    assert CliRunner().invoke(app, ["--reanalyse", str(merged), "--merge", str(out), "--merge", str(other)]).exit_code == 0
+    text = (merged / "report.md").read_text()
+    assert f"`{out}`" in text and f"`{other}`" in text and "different package versions" in text
+    assert set(json.loads((merged / "analysis.json").read_text())["environments"]) == {str(out), str(other)}
