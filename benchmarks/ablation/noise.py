@@ -12,19 +12,18 @@ the report and read back by ``--reanalyse`` and ``--merge``.
 from __future__ import annotations
 
 import json
-import re
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchmarks.script_task import is_seed
 from interfaces import ConfigError, Executor, ParamKind, Task
 
 __all__ = ["NoiseFloor", "measure_noise", "seed_parameters", "save_noise", "load_noise", "noise_lines"]
 
 _FILE = "noise.json"
-_SEED = re.compile(r"(?:^|_)SEED(?:_|$)|^RANDOM_STATE$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -47,9 +46,9 @@ class NoiseFloor:
 
 
 def seed_parameters(task: Task) -> tuple[str, ...]:
-    """The locked integer parameters whose names say they are seeds."""
+    """The locked integer parameters whose names say they are seeds (the script task's own rule)."""
     return tuple(p.name for p in task.space().params
-                 if p.locked and p.kind == ParamKind.INT and _SEED.search(p.name))
+                 if p.locked and p.kind == ParamKind.INT and is_seed(p.name))
 
 
 def measure_noise(task: Task, executor: Executor, repeats: int) -> NoiseFloor:

@@ -15,12 +15,14 @@ described in docs/space-toml.md.
 from ._apply import ProposalRejected, apply_changes, rewrite_literals
 from ._discover import (
     NAME_RULES,
+    SEED_PATTERN,
     Assignment,
     BoundsRule,
     default_spec,
     dict_entries,
     discover_space,
     find_assignments,
+    is_seed,
     name_rule,
 )
 from ._factory import load_script_task, script_task
@@ -31,6 +33,7 @@ from ._task import ScriptTask
 
 __all__ = [
     "NAME_RULES",
+    "SEED_PATTERN",
     "Assignment",
     "BoundsRule",
     "NotALiteral",
@@ -42,6 +45,7 @@ __all__ = [
     "dict_entries",
     "discover_space",
     "find_assignments",
+    "is_seed",
     "literal_value",
     "load_script_task",
     "load_space_file",

@@ -32,8 +32,8 @@ from interfaces import ParamKind, ParamSpec, SearchSpace, SpaceError
 
 from ._literals import NotALiteral, literal_value
 
-__all__ = ["Assignment", "BoundsRule", "NAME_RULES", "default_spec", "dict_entries", "discover_space",
-           "find_assignments", "name_rule"]
+__all__ = ["Assignment", "BoundsRule", "NAME_RULES", "SEED_PATTERN", "default_spec", "dict_entries",
+           "discover_space", "find_assignments", "is_seed", "name_rule"]
 
 _UPPER = re.compile(r"^[A-Z][A-Z0-9_]*$")
 
@@ -175,8 +175,11 @@ def _words(*words: str) -> str:
     return rf"(?:^|_)(?:{'|'.join(words)})(?:_|$)"
 
 
+#: A seed's name: ``SEED``, ``..._SEED``, ``SEED_...``, ``RANDOM_STATE`` (matched on the last name part, uppercased).
+SEED_PATTERN = _words("SEED") + "|^RANDOM_STATE$"
+
 NAME_RULES: tuple[tuple[str, BoundsRule], ...] = (
-    (_words("SEED") + "|^RANDOM_STATE$",
+    (SEED_PATTERN,
      BoundsRule(locked=True, why="a seed changes the noise, not the model; tuning it fits that noise")),
     (_words("TEST_SIZE", "TEST_SPLIT", "TEST_FRACTION", "VAL_SIZE", "VAL_SPLIT", "VALIDATION_SIZE",
             "VALIDATION_SPLIT", "HOLDOUT"),
@@ -197,6 +200,11 @@ parameter's last name part, uppercased (``params.random_state`` is matched as
 ``RANDOM_STATE``), so UPPERCASE names and dict keys share the table."""
 
 _NO_RULE = BoundsRule()
+
+
+def is_seed(name: str) -> bool:
+    """Whether ``name`` (an UPPERCASE literal or a dict key ``params.random_state``) names a seed."""
+    return re.search(SEED_PATTERN, name.rsplit(".", 1)[-1].upper()) is not None
 
 
 def name_rule(name: str) -> BoundsRule | None:

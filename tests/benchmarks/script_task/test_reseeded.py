@@ -27,3 +27,11 @@ def test_reseeding_a_parameter_the_script_does_not_have_is_refused():
     with pytest.raises(ConfigError) as caught:
         script_task(DIGITS, metric="val_loss").reseeded({"NOT_A_SEED": 1})
     assert caught.value.code == "unknown-parameter"
+
+
+def test_a_seed_is_known_by_the_rule_that_locks_it_dict_keys_included():
+    from benchmarks.script_task import NAME_RULES, SEED_PATTERN, is_seed, name_rule
+
+    assert NAME_RULES[0][0] == SEED_PATTERN and name_rule("SEED") is NAME_RULES[0][1]
+    assert all(is_seed(n) for n in ("SEED", "DATA_SEED", "SEED_SPLIT", "RANDOM_STATE", "params.random_state"))
+    assert not any(is_seed(n) for n in ("SEEDLING", "N_ESTIMATORS", "RANDOM_STATES", "params.learning_rate"))
