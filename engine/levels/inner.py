@@ -78,7 +78,7 @@ if TYPE_CHECKING:
     from engine.history import RunHistory
 
 __all__ = ["InnerLoop", "LoopEvents", "SOURCE_REJECTION_LIMIT", "UNREACHABLE_LIMIT", "ask_announced",
-           "ask_recorded"]
+           "ask_recorded", "tried_from"]
 
 #: Proposals in a row of one source mechanism that may be rejected (repeats, no-change, out of the space,
 #: vetoed) before it is ejected with ``rejected-proposals``.
@@ -88,6 +88,32 @@ SOURCE_REJECTION_LIMIT = 3
 #: retries) before the run stops with ``provider-unreachable``: a server that is gone does not come back
 #: by itself, and every further try would only record one more rejected trial.
 UNREACHABLE_LIMIT = 3
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal as configuration values: a list read back from JSON is its tuple, and True is not 1."""
+    def norm(v: Any) -> Any:
+        return tuple(v) if isinstance(v, list) else v
+    return isinstance(a, bool) == isinstance(b, bool) and norm(a) == norm(b)
+
+
+def tried_from(trace: TraceView, current: Mapping[str, Any]) -> dict[str, tuple[Any, ...]]:
+    """Each parameter's values that a trial which ran set against ``current`` alone or together with one
+    other change (the trial differed from ``current`` in one or two parameters).
+
+    The value grid leaves these out: a small model that repeats a change from the same incumbent repeats
+    it in pairs as often as alone (each repeat a rejected duplicate that costs a model request), and a
+    value already measured beside the incumbent is the least informative one to offer again.
+    """
+    tried: dict[str, list[Any]] = {}
+    for trial in trace.ran():
+        config = trial.config
+        changed = [n for n in current if n in config and not _same(config[n], current[n])]
+        if 1 <= len(changed) <= 2:
+            for name in changed:
+                if not any(_same(config[name], v) for v in tried.get(name, ())):
+                    tried.setdefault(name, []).append(config[name])
+    return {name: tuple(values) for name, values in tried.items()}
 
 
 @dataclass
@@ -430,8 +456,11 @@ class InnerLoop:
         changeable = tuple(n for n in self.search_config.active
                            if n in self.space and not self.space[n].locked and n not in self.search_config.frozen)
 
+        beside = tried_from(trace, current) if self.grid_points else {}
+
         def tried(name: str) -> Callable[[Any], bool]:
-            return lambda value: trace.has_tried(dict(current, **{name: value}))
+            return lambda value: (any(_same(value, v) for v in beside.get(name, ()))
+                                  or trace.has_tried(dict(current, **{name: value})))
 
         grids = tuple((n, value_grid(self.space[n], current.get(n, self.space[n].default), self.grid_points,
                                      exclude=tried(n)))

@@ -7,9 +7,10 @@ model's proposals are out of bounds as often as without them. So, where the
 grid is on, each numeric parameter is offered the grid points nearest the
 incumbent on its own scale (multiplicative steps for log parameters), inside
 its bounds and never the incumbent itself; a bool is offered its other value
-and a choice the other choices (a tuple choice as its text, ``"[0.9, 0.95]"``). Values whose single change was already tried
-from the incumbent are left out, so a small model that repeats itself is
-offered new values rather than a duplicate.
+and a choice the other choices (a tuple choice as its text, ``"[0.9, 0.95]"``). Values a trial already set against the
+incumbent, alone or beside one other change (``engine.levels.inner.tried_from``),
+are left out, so a small model that repeats itself is offered new values
+rather than a duplicate.
 """
 
 from __future__ import annotations

@@ -144,3 +144,47 @@ def test_a_run_offers_no_value_whose_change_was_already_tried(tmp_path, chat_ser
     assert 0.0133 in offered(0) and 0.0075 in offered(0)
     assert 0.0133 not in offered(1) and len(offered(1)) == 8  # it was tried (and discarded) from 0.01
     assert len(chat_server.requests) == 2  # both answers were on the grid: no repair round
+
+
+def test_a_run_offers_no_value_a_pair_of_changes_already_set_from_the_incumbent(tmp_path, chat_server) -> None:
+    from pathlib import Path
+
+    from engine.runner import Run
+
+    quad = Path(__file__).resolve().parents[1] / "data" / "quad.py"
+    settings = RunSettings(task="script", task_options={"path": str(quad), "metric": "loss"}, provider="llamacpp",
+                           base_url=chat_server.base_url, model="m", value_grid=8, iterations=2, levels=("1",))
+    # The pair is worse than the baseline (DEPTH 3 costs more than the learning rate gains), so it is
+    # discarded and the incumbent stays: the second request is made from the same configuration.
+    chat_server.push(Answer.json({"changes": [{"name": "LEARNING_RATE", "value": 0.0133},
+                                              {"name": "DEPTH", "value": 3}], "rationale": "pair"}),
+                     Answer.json({"changes": [{"name": "LEARNING_RATE", "value": 0.0075}], "rationale": "down"}))
+    Run.create(settings, tmp_path).execute()
+
+    def offered(number: int, name: str) -> list:
+        schema = chat_server.requests[number]["body"]["response_format"]["json_schema"]["schema"]
+        return schema["$defs"][f"Change_{name}"]["properties"]["value"]["enum"]
+
+    assert 0.0133 in offered(0, "LEARNING_RATE") and 3 in offered(0, "DEPTH")
+    assert 0.0133 not in offered(1, "LEARNING_RATE") and 3 not in offered(1, "DEPTH")
+    assert len(offered(1, "LEARNING_RATE")) == 8 and len(offered(1, "DEPTH")) == 8
+
+
+def test_tried_from_takes_values_set_alone_or_in_a_pair_and_nothing_else() -> None:
+    from engine.levels.inner import tried_from
+    from interfaces import Decision, TraceView, Trial, TrialStatus
+
+    base = {"A": 1, "B": 0.5, "C": False, "D": (1, 2)}
+
+    def trial(index: int, status: TrialStatus = TrialStatus.OK, **changes) -> Trial:
+        decision = Decision.REJECTED if status is TrialStatus.REJECTED else Decision.DISCARD
+        return Trial(index, dict(base, **changes), changes, status, 1.0, decision)
+
+    trace = TraceView((trial(0, A=2), trial(1, B=0.25, C=True), trial(2, A=3, B=0.75, C=True),
+                       trial(3, D=[3, 4]), trial(4, A=9, status=TrialStatus.REJECTED), trial(5, A=1.0)))
+    tried = tried_from(trace, base)
+    # A=3, B=0.75 came with a third change; A=9 never ran; A=1.0 and D=[3, 4] equal to their values.
+    assert tried == {"A": (2,), "B": (0.25,), "C": (True,), "D": ((3, 4),)}
+    # From A=2 the first trial changed nothing, the next two changed three, and the last two set A back
+    # to 1 (once beside D, once alone: one value, listed once).
+    assert tried_from(trace, dict(base, A=2)) == {"A": (1,), "D": ((3, 4),)}
