@@ -45,7 +45,9 @@ def test_fitting_collected_runs_saves_a_model_and_reports_held_out_runs(cache, t
     from benchmarks.gpt_fit import main as fit
     from benchmarks.surrogate import SurrogateModel
 
-    task = GptTask(max_steps=2, extra=TINY)
+    # The surrogate reads configurations of the task's own space; TINY's 64-token sequences make
+    # batch sizes below the space's smallest choice, so this run trains 128-token sequences.
+    task = GptTask(max_steps=2, extra={**TINY, "SEQ_LEN": 128, "TOTAL_BATCH_SIZE": 2048})
     for seed in (0, 1):
         collect_run(task, seed=seed, trials=2, out=tmp_path / "stores", command="test")
     out = tmp_path / "model.json"
