@@ -167,8 +167,8 @@ def optimize(
         on_trial: called in this thread with each finished :class:`interfaces.Trial`.
         **settings: any other flag of the command, by its long name with underscores: for a script
             ``maximize``, ``budget``, ``space``, ``metric_file``, ``throughput_metric``,
-            ``steps_metric``, ``noise_repeats``; for ``gpt`` ``preset``, ``budget``, ``max_steps``, ``data``; for every
-            task ``max_tokens``, ``max_usd``, ``workers``, ``acceptance``, ``outer_every``,
+            ``steps_metric``, ``noise_repeats``; for ``gpt`` ``preset``, ``budget``, ``max_steps``, ``data``,
+            ``compile``; for every task ``max_tokens``, ``max_usd``, ``workers``, ``acceptance``, ``outer_every``,
             ``research_every``, ``research_style``, ``samples``, ``model``, ``base_url``, ``mlflow_uri``...
 
     Returns:

@@ -68,7 +68,7 @@ COMMON_FLAGS: dict[str, str] = {
 TASK_FLAGS: dict[str, dict[str, Any]] = {
     "script": {"path": None, "metric": None, "maximize": False, "metric_file": None, "metric_regex": None,
                "throughput_metric": None, "steps_metric": None, "space": None, "budget": 60.0, "noise_repeats": 0},
-    "gpt": {"preset": "cpu", "budget": None, "max_steps": None, "data": None, "noise_repeats": 0},
+    "gpt": {"preset": "cpu", "budget": None, "max_steps": None, "data": None, "noise_repeats": 0, "compile": None},
 }
 
 #: Flags that steer a command rather than set a run: where runs live, which run to resume, a dry run,
@@ -124,7 +124,8 @@ def _script_options(flags: Mapping[str, Any]) -> dict[str, Any]:
 
 def _gpt_options(flags: Mapping[str, Any]) -> dict[str, Any]:
     return {"preset": flags["preset"], "budget_s": flags["budget"], "max_steps": flags["max_steps"],
-            "data": str(flags["data"]) if flags["data"] else None, "noise_repeats": flags["noise_repeats"] or None}
+            "data": str(flags["data"]) if flags["data"] else None, "noise_repeats": flags["noise_repeats"] or None,
+            "compile": flags.get("compile")}
 
 
 def _script_flags(options: dict[str, Any]) -> dict[str, Any]:
@@ -140,7 +141,7 @@ def _script_flags(options: dict[str, Any]) -> dict[str, Any]:
 def _gpt_flags(options: dict[str, Any]) -> dict[str, Any]:
     return {"preset": options.pop("preset", "cpu"), "budget": options.pop("budget_s", None),
             "max_steps": options.pop("max_steps", None), "data": options.pop("data", None),
-            "noise_repeats": options.pop("noise_repeats", None) or 0}
+            "noise_repeats": options.pop("noise_repeats", None) or 0, "compile": options.pop("compile", None)}
 
 
 _TO_OPTIONS = {"script": _script_options, "gpt": _gpt_options}

@@ -243,6 +243,7 @@ def gpt(
     preset: str = typer.Option("cpu", "--preset", help="cpu or gpu."),
     data: Path | None = typer.Option(None, "--data", help="Your own text file or directory instead of the built-in corpus."),
     noise_repeats: int = typer.Option(0, "--noise-repeats", help="Train the baseline this many times first and use the std of val_bpb as the noise floor (default: the floor measured on a quiet 2-core machine; a busy machine is noisier)."),
+    compile: bool | None = typer.Option(None, "--compile/--no-compile", help="torch.compile the model in every trial, before its training timer starts (default: the preset's; on for gpu). Compiling takes 20-320 s a trial on 2 CPU cores, paid outside the budget; a step then runs about 1.5x faster."),
     levels: str = LevelsOpt,
     seed: int = SeedOpt,
     workers: int = WorkersOpt,

@@ -6,9 +6,10 @@ searchable task, a ScriptTask over train.py.
 """
 
 from .prepare import DataError, cache_root, prepare, prepared_dir
-from .task import NOISE_FLOOR, PRESETS, TRAIN_SCRIPT, GptTask, curated_specs, load_gpt_task
+from .task import COMPILE_GRACE_S, NOISE_FLOOR, PRESETS, TRAIN_SCRIPT, GptTask, curated_specs, load_gpt_task
 
 __all__ = [
+    "COMPILE_GRACE_S",
     "DataError",
     "GptTask",
     "NOISE_FLOOR",

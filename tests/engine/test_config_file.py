@@ -182,7 +182,8 @@ def _task_flags(task: str, tmp_path: Path) -> dict:
         corpus.mkdir()
         for number in range(60):
             (corpus / f"doc{number:02d}.txt").write_text(f"document {number}: " + "a line of text to learn. " * 60)
-        return {"preset": "gpu", "budget": 12.0, "max_steps": 50, "data": str(corpus), "noise_repeats": 2}
+        return {"preset": "gpu", "budget": 12.0, "max_steps": 50, "data": str(corpus), "noise_repeats": 2,
+                "compile": True}
     space = write(tmp_path / "space.toml", "[params.LEARNING_RATE]\nlow = 0.001\nhigh = 0.1\n")
     return {"path": str(QUAD), "metric": "loss", "maximize": True, "metric_file": "m.json",
             "throughput_metric": "items_per_second", "steps_metric": "num_steps", "space": str(space), "budget": 30.0, "noise_repeats": 3}

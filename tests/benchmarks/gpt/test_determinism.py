@@ -6,7 +6,7 @@ from interfaces import TrialStatus
 
 from .conftest import TINY
 
-TIMING = {"training_seconds", "total_seconds", "tokens_per_second", "peak_memory_mb"}
+TIMING = {"training_seconds", "total_seconds", "tokens_per_second", "peak_memory_mb", "compile_seconds"}
 
 
 @pytest.mark.slow
