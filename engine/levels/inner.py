@@ -465,6 +465,13 @@ class InnerLoop:
         grids = tuple((n, value_grid(self.space[n], current.get(n, self.space[n].default), self.grid_points,
                                      exclude=tried(n)))
                       for n in changeable) if self.grid_points else ()
+        # A parameter whose every grid value was tried (a bool flipped, a narrow choice) would otherwise be
+        # offered with no grid at all, and a small model then proposes the tried value again: it is left
+        # out of this request, unless that leaves nothing to change.
+        exhausted = {n for n, g in grids
+                     if g is None and value_grid(self.space[n], current.get(n, self.space[n].default), 1) is not None}
+        if exhausted and len(exhausted) < len(changeable):
+            changeable = tuple(n for n in changeable if n not in exhausted)
         try:
             reply = ask_recorded(self.events, self.provider, LLMRequest("propose", tuple(messages), context, "1"),
                                  proposal_answer_for(changeable, tuple((n, g) for n, g in grids if g)),

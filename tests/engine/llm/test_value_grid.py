@@ -188,3 +188,26 @@ def test_tried_from_takes_values_set_alone_or_in_a_pair_and_nothing_else() -> No
     # From A=2 the first trial changed nothing, the next two changed three, and the last two set A back
     # to 1 (once beside D, once alone: one value, listed once).
     assert tried_from(trace, dict(base, A=2)) == {"A": (1,), "D": ((3, 4),)}
+
+
+def test_a_parameter_whose_every_value_was_tried_is_not_offered(tmp_path, chat_server) -> None:
+    from pathlib import Path
+
+    from engine.runner import Run
+
+    quad = Path(__file__).resolve().parents[1] / "data" / "quad.py"
+    settings = RunSettings(task="script", task_options={"path": str(quad), "metric": "loss"}, provider="llamacpp",
+                           base_url=chat_server.base_url, model="m", value_grid=8, iterations=2, levels=("1",))
+    # USE_BIAS=True costs 0.3: discarded, so the second request is made from the same incumbent, where
+    # the bool's one other value has been tried.
+    chat_server.push(Answer.json({"changes": [{"name": "USE_BIAS", "value": True}], "rationale": "bias"}),
+                     Answer.json({"changes": [{"name": "LEARNING_RATE", "value": 0.0075}], "rationale": "down"}))
+    Run.create(settings, tmp_path).execute()
+
+    def names(number: int) -> set:
+        schema = chat_server.requests[number]["body"]["response_format"]["json_schema"]["schema"]
+        return {d["properties"]["name"]["const"] for d in schema["$defs"].values()
+                if "name" in d.get("properties", {}) and "const" in d["properties"]["name"]}
+
+    assert "USE_BIAS" in names(0)
+    assert "USE_BIAS" not in names(1) and "LEARNING_RATE" in names(1)
