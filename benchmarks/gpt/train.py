@@ -286,13 +286,14 @@ autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled
 compile_seconds = 0.0
 if COMPILE:
     # Compile before the timer, so the budget measures training and not compilation: one forward and
-    # backward on zeros at the training shapes. It draws no batch and takes no optimizer step, so the
-    # run trains exactly as it would eagerly; its gradients are dropped.
+    # backward on zeros laid out as get_batch's rows (views of one [batch, SEQ_LEN + 1] block: another
+    # stride is another graph, compiled again inside the timer). It draws no batch and takes no
+    # optimizer step, so the run trains exactly as it would eagerly; its gradients are dropped.
     t_compile = time.time()
     model = cast(GPT, torch.compile(model))   # the wrapper forwards calls and attributes to the GPT
-    zeros = torch.zeros(micro_batch, SEQ_LEN, dtype=torch.long, device=device)
+    zeros = torch.zeros(micro_batch, SEQ_LEN + 1, dtype=torch.long, device=device)
     with autocast:
-        warm_up = model(zeros, zeros)
+        warm_up = model(zeros[:, :-1], zeros[:, 1:])
     warm_up.backward()
     model.zero_grad(set_to_none=True)
     if device.type == "cuda":

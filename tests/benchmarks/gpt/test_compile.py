@@ -1,6 +1,7 @@
 """COMPILE compiles before the training timer and trains exactly what the eager run trains."""
 
 import re
+from dataclasses import replace
 
 import pytest
 
@@ -28,7 +29,10 @@ def test_a_compiled_run_trains_what_the_eager_run_trains_and_its_compile_time_is
     outcomes = {}
     for compile in (False, True):
         task = GptTask(max_steps=1, compile=compile, extra=TINY)
-        outcome = run_trial(task.build_trial(0, task.space().defaults()), tmp_path / str(compile))
+        request = task.build_trial(0, task.space().defaults())
+        # torch logs each recompilation and the guard that failed on stderr
+        request = replace(request, env={**request.env, "TORCH_LOGS": "recompiles"})
+        outcome = run_trial(request, tmp_path / str(compile))
         assert outcome.status is TrialStatus.OK, outcome.log_tail
         outcomes[compile] = outcome
     eager, compiled = outcomes[False], outcomes[True]
@@ -36,6 +40,11 @@ def test_a_compiled_run_trains_what_the_eager_run_trains_and_its_compile_time_is
     assert re.search(r"compiled in [0-9.]+ s \(before the timer\)", compiled.log_tail)
     # the compile (seconds even for this model, a warm cache included) is not in the step's training time
     assert compiled.metrics["training_seconds"] < compiled.metrics["compile_seconds"]
+    # and training compiles nothing again: the warm-up's inputs have the layout of the real batches (a
+    # stride of SEQ_LEN + 1), so the one recompilation is the evaluation's, under no_grad, after the timer
+    stderr = "".join(path.read_text() for path in (tmp_path / "True").rglob("*stderr*"))
+    failures = re.findall(r"- \d+/\d+: (.*)", stderr)
+    assert "Recompiling" in stderr and failures and all("grad_mode" in f for f in failures), failures
     # The first step's loss is the untrained model's on the first batch: the fused kernels round it
     # differently by about 1e-6, a warm-up that drew a batch moves it by about 4e-4 (and one that took
     # an optimizer step by far more). Later steps are no test: Muon's orthogonalisation grows the
