@@ -456,11 +456,11 @@ class InnerLoop:
         changeable = tuple(n for n in self.search_config.active
                            if n in self.space and not self.space[n].locked and n not in self.search_config.frozen)
 
+        # Every single change that ran from here is among these (it differs from ``current`` in one).
         beside = tried_from(trace, current) if self.grid_points else {}
 
         def tried(name: str) -> Callable[[Any], bool]:
-            return lambda value: (any(_same(value, v) for v in beside.get(name, ()))
-                                  or trace.has_tried(dict(current, **{name: value})))
+            return lambda value: any(_same(value, v) for v in beside.get(name, ()))
 
         grids = tuple((n, value_grid(self.space[n], current.get(n, self.space[n].default), self.grid_points,
                                      exclude=tried(n)))
