@@ -23,6 +23,7 @@ import time
 from typing import Any
 
 from ._argcache import ArgumentReceiver, HeldArgumentsMiss
+from ._hints import hint  # imported before confinement: a confined process opens no files
 
 __all__ = ["main"]
 
@@ -51,7 +52,7 @@ def _mechanism_line(error: BaseException, name: str) -> int:
 
 
 def _failure(code: str, error: BaseException, name: str, **extra: Any) -> dict[str, Any]:
-    text = f"{type(error).__name__}: {error}"
+    text = f"{type(error).__name__}: {error}{hint(error, f'<{name}>')}"
     return {"ok": False, "code": code, "message": text[:_MESSAGE_CHARS], "line": _mechanism_line(error, name),
             **extra}
 
