@@ -37,7 +37,7 @@ from engine.llm.local import MODELS, LocalServer, ensure_weights
 __all__ = [
     "COPY_SIMILARITY", "QUALITY_TASKS", "QUAD_SCRIPT", "SERVER_THREADS", "ModelQuality", "ModelSpeed", "ablation",
     "level1_figures", "level2_figures", "library_likeness", "main", "measure", "measure_quality", "proposal_tokens",
-    "token_medians",
+    "generated_tokens", "token_medians",
 ]
 
 #: llama.cpp's threads wait for each other at every step: on cores shared with
@@ -183,6 +183,8 @@ class ModelQuality:
     #: Medians over the Level 1 proposals: prompt tokens sent, and those the server evaluated (not read from its cache).
     prompt_tokens_per_proposal: float = float("nan")
     evaluated_tokens_per_proposal: float = float("nan")
+    #: Median tokens generated per Level 1 proposal (generation is the slow part on a CPU).
+    generated_tokens_per_proposal: float = float("nan")
 
     @property
     def valid_share(self) -> float:
@@ -218,6 +220,11 @@ def proposal_tokens(store: Any, run_id: str) -> list[tuple[int, int]]:
     """``(prompt tokens, of them read from the server's cache)`` for each Level 1 proposal request."""
     return [(int(c["prompt_tokens"] or 0), int(c["cached_prompt_tokens"] or 0))
             for c in store.llm_call_rows(run_id) if c["purpose"] == "propose"]
+
+
+def generated_tokens(store: Any, run_id: str) -> list[int]:
+    """Tokens the model generated for each Level 1 proposal request."""
+    return [int(c["completion_tokens"] or 0) for c in store.llm_call_rows(run_id) if c["purpose"] == "propose"]
 
 
 def token_medians(tokens: list[tuple[int, int]]) -> tuple[float, float]:
@@ -354,6 +361,7 @@ def measure_quality(model: str, *, proposals: int, sessions: int, runs_root: Pat
     invalid: list[str] = []
     proposal_seconds: list[float] = []
     tokens: list[tuple[int, int]] = []
+    generated: list[int] = []
     figures: dict[str, Any] = {}
     planned = [settings for settings, wanted in ((level1, proposals), (level2, sessions)) if wanted > 0]
     for settings in planned:
@@ -363,6 +371,7 @@ def measure_quality(model: str, *, proposals: int, sessions: int, runs_root: Pat
             n, ok, codes, seconds = level1_figures(store, run_id)
             made, valid, invalid, proposal_seconds = made + n, valid + ok, invalid + codes, proposal_seconds + seconds
             tokens += proposal_tokens(store, run_id)
+            generated += generated_tokens(store, run_id)
             if "2" in settings.levels:
                 figures = level2_figures(run_dir, store, run_id)
         finally:
@@ -380,6 +389,7 @@ def measure_quality(model: str, *, proposals: int, sessions: int, runs_root: Pat
         likeness=tuple(figures.get("likeness", [])),
         prompt_tokens_per_proposal=token_medians(tokens)[0],
         evaluated_tokens_per_proposal=token_medians(tokens)[1],
+        generated_tokens_per_proposal=statistics.median(generated) if generated else float("nan"),
     )
 
 
@@ -388,11 +398,12 @@ def _codes(pairs: tuple[tuple[str, int], ...], limit: int = 4) -> str:
 
 
 def _print_quality(results: list[ModelQuality]) -> None:
-    print(f"{'model':<20}{'proposals':>10}{'valid':>8}{'s/proposal':>12}{'prompt tok':>11}{'evaluated':>10}"
+    print(f"{'model':<20}{'proposals':>10}{'valid':>8}{'s/proposal':>12}{'prompt tok':>11}{'evaluated':>10}{'generated':>10}"
           f"{'sessions':>10}{'1st try':>9}{'repaired':>10}{'never':>7}{'s/session':>11}")
     for r in results:
         print(f"{r.model:<20}{r.proposals:>10}{r.valid_share:>8.0%}{r.seconds_per_proposal:>12.1f}"
-              f"{r.prompt_tokens_per_proposal:>11.0f}{r.evaluated_tokens_per_proposal:>10.0f}{r.sessions:>10}"
+              f"{r.prompt_tokens_per_proposal:>11.0f}{r.evaluated_tokens_per_proposal:>10.0f}"
+              f"{r.generated_tokens_per_proposal:>10.0f}{r.sessions:>10}"
               f"{r.admitted_first_try:>9}{r.admitted_after_repair:>10}{r.never_admitted:>7}{r.seconds_per_session:>11.1f}")
     for r in results:
         print(f"{r.model}: invalid proposals: {_codes(r.invalid_codes)}; commonest violations: "

@@ -87,6 +87,10 @@ def shared_prefix(*, task_name: str, metric: str, minimize: bool, space: SearchS
         "parameters you change (the others keep their values), each with its new value, and give "
         "a rationale of a few words. Use only the parameters listed as changeable and keep values "
         "inside their bounds."
+        # Generation is the slow part of a local model's answer: asked for one line, the 1.5B wrote a
+        # median 61 tokens a proposal instead of 91 (the same 16 recorded prompts, temperature 0).
+        ' Answer with compact JSON on one line, no spaces or line breaks: '
+        '{"changes":[{"name":"...","value":...}],"rationale":"..."}'
     )
     changeable = [n for n in config.active if n in space]
     # What stays the same between proposals first (see the module docstring).

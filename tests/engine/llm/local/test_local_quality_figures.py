@@ -5,7 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from benchmarks.local_model_bench import level1_figures, level2_figures, proposal_tokens, token_medians
+from benchmarks.local_model_bench import (
+    generated_tokens,
+    level1_figures,
+    level2_figures,
+    proposal_tokens,
+    token_medians,
+)
 from interfaces import Decision, Trial, TrialStatus
 
 
@@ -56,6 +62,14 @@ def test_proposal_tokens_are_read_for_level1_proposals_only_with_missing_cache_a
     assert proposal_tokens(FakeStore((), calls), "run") == [(600, 540), (610, 0)]
     assert token_medians([(600, 540), (610, 0), (700, 600)]) == (610, 100)
     assert all(x != x for x in token_medians([]))  # no proposals: NaN, not a made-up zero
+
+
+def test_generated_tokens_are_counted_for_level1_proposals_only():
+    calls = [{"purpose": "propose", "completion_tokens": 61},
+             {"purpose": "outer", "completion_tokens": 150},
+             {"purpose": "propose", "completion_tokens": None},
+             {"purpose": "fill", "completion_tokens": 200}]
+    assert generated_tokens(FakeStore((), calls), "run") == [61, 0]
 
 
 def _session(root: Path, number: int, decision: dict | None, admissions: list[dict]) -> None:
