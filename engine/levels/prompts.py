@@ -87,8 +87,8 @@ def shared_prefix(*, task_name: str, metric: str, minimize: bool, space: SearchS
         "parameters you change (the others keep their values), each with its new value, and give "
         "a rationale of a few words. Use only the parameters listed as changeable and keep values "
         "inside their bounds."
-        # Generation is the slow part of a local model's answer: asked for one line, the 1.5B wrote a
-        # median 61 tokens a proposal instead of 91 (the same 16 recorded prompts, temperature 0).
+        # Generation is the slow part of a local model's answer: asked for one line, the 1.5B generated a
+        # median 59 tokens a proposal instead of 87 (benchmarks/results/model-time, "One-line answers").
         ' Answer with compact JSON on one line, no spaces or line breaks: '
         '{"changes":[{"name":"...","value":...}],"rationale":"..."}'
     )
