@@ -17,6 +17,7 @@ from __future__ import annotations
 import builtins
 import dataclasses
 import difflib
+import inspect
 import itertools
 import re
 from collections.abc import Iterable, Mapping
@@ -33,6 +34,8 @@ _PLAIN = (str, bytes, int, float, bool, type(None), tuple, list, set, frozenset)
 # "'SearchConfig' object is not subscriptable", "... is not iterable": the object is gone by now,
 # so the type is found by name among the interface records the mechanism is handed.
 _TYPE_ERROR = re.compile(r"^'(\w+)' object is not (subscriptable|iterable)")
+# "was_tried() takes 3 positional arguments but 4 were given", "step() got an unexpected keyword argument".
+_CALL_ERROR = re.compile(r"^(\w+)\(\) (takes|got|missing)")
 
 
 def hint(error: BaseException, module_file: str) -> str:
@@ -47,7 +50,7 @@ def hint(error: BaseException, module_file: str) -> str:
         if isinstance(error, NameError):
             return _name_hint(error, module_file)
         if isinstance(error, TypeError):
-            return _type_hint(str(error))
+            return _type_hint(str(error)) or _call_hint(error, module_file)
     except BaseException:  # noqa: BLE001 - a hint is a courtesy (and a hostile __dir__ or __iter__ may
         # raise anything); the original error stands without one
         return ""
@@ -90,6 +93,18 @@ def _type_hint(message: str) -> str:
     methods = [n for n in _public(record) if n not in fields]
     return (f"; a {record.__name__} is a record: read its attributes, such as obj.{fields[0]}; "
             f"it has: {', '.join((fields + methods)[:_NAMES])}") if fields else ""
+
+
+def _call_hint(error: TypeError, module_file: str) -> str:
+    """A function of the module called with the wrong arguments: its signature."""
+    match = _CALL_ERROR.match(str(error))
+    frame = _innermost(error.__traceback__, module_file)
+    if match is None or frame is None:
+        return ""
+    function = frame.tb_frame.f_globals.get(match.group(1))
+    if not inspect.isfunction(function) or function.__code__.co_filename != module_file:
+        return ""   # only the module's own functions (the helpers among them), never a library's internals
+    return f"; its signature is {match.group(1)}{inspect.signature(function)}"
 
 
 def _public(obj: Any) -> list[str]:

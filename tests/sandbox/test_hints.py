@@ -56,6 +56,15 @@ def test_a_misspelt_name_gets_the_modules_nearest(host: MechanismHost) -> None:
     assert "name 'untired' is not defined (did you mean 'untried'?)" in message
 
 
+def test_a_module_function_called_wrongly_shows_its_signature(host: MechanismHost) -> None:
+    prelude = "def was_tried(trace, space, changes):\n    return False\n"
+    message = _message(host, "return str(was_tried(trace, space, proposal, 1))", prelude=prelude)
+    assert "was_tried() takes 3 positional arguments but 4 were given; its signature is " \
+           "was_tried(trace, space, changes)" in message
+    message = _message(host, "return str(was_tried(trace, space, change=1))", prelude=prelude)
+    assert "got an unexpected keyword argument 'change'; its signature is was_tried(trace, space, changes)" in message
+
+
 def test_an_error_with_nothing_to_add_is_left_as_it_was(host: MechanismHost) -> None:
     assert _message(host, "raise ValueError('boom')") == "ValueError: boom (line 8)"
 
