@@ -37,6 +37,14 @@ class FrozenDict(dict):
     update = _readonly
     __ior__ = _readonly
 
+    def __missing__(self, key: Any) -> Any:
+        # The note names what is there, for whoever reads the error (a mechanism's author reads it in
+        # the sandbox's call-raised message); the error itself is the KeyError a dict raises.
+        error = KeyError(key)
+        keys = [repr(k) for k in list(self)[:24]]
+        error.add_note(f"the keys are: {', '.join(keys)}" if keys else "it is empty")
+        raise error
+
     # dict declares itself unhashable (``__hash__ = None``); a frozen one is hashable, hence the override.
     def __hash__(self) -> int:  # type: ignore[override]
         return hash(frozenset(self.items()))

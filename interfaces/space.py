@@ -228,7 +228,9 @@ class SearchSpace:
         try:
             return self.params[self._index[name]]
         except KeyError:
-            raise KeyError(f"unknown parameter {name!r}") from None
+            error = KeyError(f"unknown parameter {name!r}")
+            error.add_note(f"the space has: {', '.join(self.names[:24])}; check `name in space` first")
+            raise error from None
 
     def __len__(self) -> int:
         return len(self.params)

@@ -45,6 +45,9 @@ def hint(error: BaseException, module_file: str) -> str:
     NameError's suggestions come from the globals of its innermost frame there.
     """
     try:
+        notes = getattr(error, "__notes__", None)
+        if type(notes) is list and notes and all(type(n) is str for n in notes):
+            return "; " + "; ".join(notes)[:300]   # the raiser said what is there (FrozenDict, SearchSpace)
         if isinstance(error, AttributeError):
             return _attribute_hint(error)
         if isinstance(error, NameError):

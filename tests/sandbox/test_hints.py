@@ -65,6 +65,14 @@ def test_a_module_function_called_wrongly_shows_its_signature(host: MechanismHos
     assert "got an unexpected keyword argument 'change'; its signature is was_tried(trace, space, changes)" in message
 
 
+def test_a_missing_key_names_the_keys_there_are(host: MechanismHost) -> None:
+    message = _message(host, "return str(proposal.changes['DEPTH'])")
+    assert message == "KeyError: 'DEPTH'; the keys are: 'LR' (line 8)"
+    message = _message(host, "return str(space['WIDTH'])")
+    assert message == "KeyError: \"unknown parameter 'WIDTH'\"; the space has: LR, DEPTH; check `name in space` " \
+                      "first (line 8)"
+
+
 def test_an_error_with_nothing_to_add_is_left_as_it_was(host: MechanismHost) -> None:
     assert _message(host, "raise ValueError('boom')") == "ValueError: boom (line 8)"
 
